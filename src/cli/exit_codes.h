@@ -1,0 +1,19 @@
+// Exit codes of the contract (../shared/docs/contract.md), sysexits.h values where they exist.
+#pragma once
+
+namespace vfio::cli {
+
+enum ExitCode : int {
+  kExitOk = 0,                // applied, or nothing to do
+  kExitApplyFailed = 1,       // an apply step failed (that group rolled back)
+  kExitChangesPending = 2,    // plan --detailed-exitcode only
+  kExitUsage = 64,            // EX_USAGE
+  kExitManifestInvalid = 65,  // EX_DATAERR
+  kExitManifestMissing = 66,  // EX_NOINPUT
+  kExitUnavailable = 69,      // EX_UNAVAILABLE: no active IOMMU, no vfio-pci, no PCI sysfs
+  kExitLocked = 75,           // EX_TEMPFAIL: another run holds the lock
+  kExitNotPermitted = 77,     // EX_NOPERM
+  kExitBlocked = 78,          // EX_CONFIG: some group was refused as blocked
+};
+
+}  // namespace vfio::cli

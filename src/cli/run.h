@@ -1,0 +1,22 @@
+// The command-line entry point as a function, so tests run the real CLI in-process.
+#pragma once
+
+#include <iosfwd>
+
+namespace vfio {
+class Sysfs;
+}
+
+namespace vfio::cli {
+
+// Where a run's input and output go. Tests hand in a simulated kernel and string streams;
+// main() hands in nothing, and the gateway is built from --sysfs-root.
+struct Context {
+  Sysfs* sysfs = nullptr;  // overrides --sysfs-root when set
+  std::ostream* out = nullptr;
+  std::ostream* err = nullptr;
+};
+
+int run(int argc, const char* const* argv, const Context& context = {});
+
+}  // namespace vfio::cli

@@ -1,0 +1,30 @@
+// RealSysfs: the gateway over a directory tree, the live /sys or an on-disk test host.
+#pragma once
+
+#include <string>
+
+#include <boost/filesystem/path.hpp>
+
+#include "sysfs/sysfs.h"
+
+namespace vfio {
+
+class RealSysfs final : public Sysfs {
+ public:
+  explicit RealSysfs(boost::filesystem::path root = "/sys");
+
+  Result<std::string> read(const SysPath& path, std::size_t max_bytes) override;
+  Result<std::string> read_link(const SysPath& path) override;
+  Result<std::vector<std::string>> list(const SysPath& dir) override;
+  Result<void> write(const SysPath& path, std::string_view value) override;
+  std::string display(const SysPath& path) const override;
+
+  const boost::filesystem::path& root() const { return root_; }
+
+ private:
+  boost::filesystem::path resolve(const SysPath& path) const;
+
+  boost::filesystem::path root_;
+};
+
+}  // namespace vfio

@@ -1,0 +1,43 @@
+// Sysfs: the one gateway through which vfio-reconcile touches the kernel.
+//
+// Every read, link read, directory listing and write goes through this interface. Production
+// uses RealSysfs (a directory tree, /sys by default); tests use the kernel simulator, which
+// implements the same calls with the PCI core's semantics and can inject faults.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sysfs/sys_path.h"
+#include "util/result.h"
+
+namespace vfio {
+
+class Sysfs {
+ public:
+  // Attributes are short text; `config` is up to 4 KiB of binary that we only need the start of.
+  static constexpr std::size_t kDefaultReadLimit = 4096;
+
+  virtual ~Sysfs() = default;
+
+  // The attribute's bytes as the kernel returns them (text keeps its trailing newline).
+  virtual Result<std::string> read(const SysPath& path,
+                                   std::size_t max_bytes = kDefaultReadLimit) = 0;
+
+  // The target of a symbolic link, as stored ("../../../bus/pci/drivers/e1000e").
+  virtual Result<std::string> read_link(const SysPath& path) = 0;
+
+  // The names in a directory, in no particular order.
+  virtual Result<std::vector<std::string>> list(const SysPath& dir) = 0;
+
+  // Exactly one write(2) of `value`: the kernel acts on each write call separately, so a value
+  // must never be split or retried behind the caller's back.
+  virtual Result<void> write(const SysPath& path, std::string_view value) = 0;
+
+  // How a person would name the file, for messages ("/sys/bus/pci/drivers_probe").
+  virtual std::string display(const SysPath& path) const = 0;
+};
+
+}  // namespace vfio

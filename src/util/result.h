@@ -1,0 +1,76 @@
+// Result<T>: a value, or the IoError that kept us from getting it.
+//
+// Kernel I/O fails in ways a person must be told about precisely (which path, what was written,
+// which errno), so every gateway call returns one of these instead of throwing.
+#pragma once
+
+#include <cassert>
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace vfio {
+
+struct IoError {
+  enum class Op { Read, ReadLink, List, Write };
+
+  Op op = Op::Read;
+  std::string path;   // as a person would type it, e.g. /sys/bus/pci/drivers_probe
+  int error = 0;      // errno
+  std::string value;  // for writes: the bytes that were written
+
+  // "write '0000:01:00.0' to /sys/bus/pci/drivers/e1000e/unbind: No such device (ENODEV)"
+  std::string to_string() const;
+};
+
+// The symbolic errno name ("ENODEV"), or the number when the name is unknown.
+std::string errno_name(int error);
+
+template <class T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : state_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
+  Result(IoError error) : state_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
+
+  bool ok() const { return state_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+
+  const T& value() const& {
+    assert(ok());
+    return std::get<0>(state_);
+  }
+  T&& value() && {
+    assert(ok());
+    return std::get<0>(std::move(state_));
+  }
+  const T& operator*() const& { return value(); }
+  const T* operator->() const { return &value(); }
+
+  const IoError& error() const {
+    assert(!ok());
+    return std::get<1>(state_);
+  }
+
+ private:
+  std::variant<T, IoError> state_;
+};
+
+template <>
+class [[nodiscard]] Result<void> {
+ public:
+  Result() = default;
+  Result(IoError error) : error_(std::move(error)), ok_(false) {}  // NOLINT
+
+  bool ok() const { return ok_; }
+  explicit operator bool() const { return ok_; }
+  const IoError& error() const {
+    assert(!ok_);
+    return error_;
+  }
+
+ private:
+  IoError error_;
+  bool ok_ = true;
+};
+
+}  // namespace vfio

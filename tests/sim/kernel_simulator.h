@@ -1,0 +1,94 @@
+// KernelSimulator: the Sysfs gateway in memory, with the Linux PCI core's semantics.
+//
+// It behaves as ../shared/docs/kernel-pci-sysfs.md says the kernel does (driver_override,
+// unbind, drivers_probe, bind, new_id, vfio-pci's refusals, /dev/vfio/N), records every write
+// with its result, and injects faults so that rollback and recovery can be proven. Where it and
+// the real kernel disagree, the kernel is right: fix the simulator and add the fact to its tests.
+//
+// Paths are displayed as "/sys/<path>". All calls are thread-safe; a blocked write sleeps
+// without holding the simulator's lock, so other devices are not stalled by it.
+#pragma once
+
+#include <chrono>
+#include <exception>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "sim/topology.h"
+#include "sysfs/sysfs.h"
+
+namespace vfio::sim {
+
+// Thrown by write() right after the crash point's write took effect: the caller "dies" there.
+class SimulatedCrash : public std::exception {
+ public:
+  explicit SimulatedCrash(unsigned write_number);
+  const char* what() const noexcept override { return message_.c_str(); }
+  unsigned write_number() const { return write_number_; }
+
+ private:
+  unsigned write_number_;
+  std::string message_;
+};
+
+struct WriteRecord {
+  SysPath path;
+  std::string value;
+  int error = 0;  // 0: the write succeeded
+};
+
+class KernelSimulator final : public Sysfs {
+ public:
+  explicit KernelSimulator(Topology topology);
+  ~KernelSimulator() override;
+
+  // --- the gateway ---
+  Result<std::string> read(const SysPath& path, std::size_t max_bytes) override;
+  Result<std::string> read_link(const SysPath& path) override;
+  Result<std::vector<std::string>> list(const SysPath& dir) override;
+  Result<void> write(const SysPath& path, std::string_view value) override;
+  std::string display(const SysPath& path) const override;
+
+  // --- what tests look at ---
+  Topology topology() const;  // the current state (bindings, overrides, removed devices gone)
+  std::optional<std::string> driver_of(const PciAddress& address) const;
+  std::optional<std::string> override_of(const PciAddress& address) const;
+  bool present(const PciAddress& address) const;
+  std::set<unsigned> vfio_group_nodes() const;  // the /dev/vfio/N that exist now
+  bool group_viable(unsigned group) const;      // VFIO_GROUP_GET_STATUS would say viable
+  std::vector<WriteRecord> writes() const;      // every write, in order, with its result
+  std::size_t successful_write_count() const;
+
+  // --- the world changing under the tool ---
+  void load_vfio_pci();    // registers drivers/vfio-pci (as modprobe vfio-pci would)
+  void unload_vfio_pci();  // unbinds its devices (they stay driverless) and unregisters it
+  void remove_device(const PciAddress& address);  // as writing 1 to its `remove`
+  void rescan();                                  // as writing 1 to bus/pci/rescan
+
+  // --- faults ---
+  // The nth (1-based) write to `path` fails with `error` and changes nothing.
+  void fail_write(const SysPath& path, unsigned nth, int error);
+  // The nth write to `path` sleeps `duration` (without the lock), then acts normally.
+  void block_write(const SysPath& path, unsigned nth, std::chrono::milliseconds duration);
+  // Probes (drivers_probe, bind, new_id, rescan) bind after `latency`: the `driver` link appears
+  // only once it has passed (asynchronous probing), so a caller that checks once is caught out.
+  void set_probe_latency(std::chrono::milliseconds latency);
+  // `driver` refuses to bind `address` with `error` (bind returns it; drivers_probe succeeds).
+  void fail_probe(const PciAddress& address, const std::string& driver, int error);
+  // After `operations` more gateway calls that touch the device's own paths, it is removed.
+  void vanish_after(const PciAddress& address, unsigned operations);
+  // Write number k (1-based, counting every write) takes effect, then throws SimulatedCrash.
+  void crash_after_write(unsigned k);
+
+ private:
+  struct State;
+  mutable std::mutex mutex_;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace vfio::sim
