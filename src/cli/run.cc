@@ -1,13 +1,36 @@
 #include "cli/run.h"
 
 #include <iostream>
+#include <memory>
 #include <string>
 
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
 #include "cli/exit_codes.h"
+#include "cli/logging.h"
+#include "cli/status_command.h"
+#include "sysfs/real_sysfs.h"
 
 namespace vfio::cli {
+namespace {
+
+struct GlobalOptions {
+  std::string sysfs_root = "/sys";
+  int verbose = 0;
+  bool quiet = false;
+};
+
+void add_global_options(CLI::App& app, GlobalOptions& options) {
+  app.add_option("--sysfs-root", options.sysfs_root,
+                 "Root of the sysfs tree to observe and change (a test host, say)")
+      ->check(CLI::ExistingDirectory)
+      ->capture_default_str();
+  app.add_flag("-v,--verbose", options.verbose, "More detail (repeat for debug output)");
+  app.add_flag("-q,--quiet", options.quiet, "Errors only");
+}
+
+}  // namespace
 
 int run(int argc, const char* const* argv, const Context& context) {
   std::ostream& out = context.out ? *context.out : std::cout;
@@ -16,16 +39,31 @@ int run(int argc, const char* const* argv, const Context& context) {
   CLI::App app{"vfio-reconcile: bind PCIe devices to vfio-pci from a declarative manifest",
                "vfio-reconcile"};
   app.set_version_flag("--version", std::string("vfio-reconcile ") + VFIO_RECONCILE_VERSION);
-  app.require_subcommand(0, 1);
+  app.require_subcommand(1);
+  GlobalOptions global;
+  add_global_options(app, global);
+
+  StatusOptions status;
+  CLI::App* status_cmd =
+      app.add_subcommand("status", "Show PCI devices by IOMMU group, with drivers and overrides");
+  status_cmd->add_flag("--json", status.json, "Machine-readable output");
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int code = app.exit(e, out, err);
-    return code == 0 ? kExitOk : kExitUsage;
+    return app.exit(e, out, err) == 0 ? kExitOk : kExitUsage;
   }
-  out << app.help();
-  return kExitOk;
+
+  auto logger = make_logger(global.quiet ? -1 : global.verbose, context.err);
+  std::unique_ptr<Sysfs> owned;
+  Sysfs* sysfs = context.sysfs;
+  if (!sysfs) {
+    owned = std::make_unique<RealSysfs>(global.sysfs_root);
+    sysfs = owned.get();
+  }
+
+  if (status_cmd->parsed()) return run_status(status, *sysfs, out);
+  return kExitUsage;  // unreachable: require_subcommand(1)
 }
 
 }  // namespace vfio::cli

@@ -1,0 +1,20 @@
+// `vfio-reconcile status [--json]`: what the host looks like, read-only.
+#pragma once
+
+#include <iosfwd>
+
+namespace vfio {
+class Sysfs;
+}
+
+namespace vfio::cli {
+
+struct StatusOptions {
+  bool json = false;
+};
+
+// Returns the exit code: 0 once the host was observed (an IOMMU that is off is reported, not an
+// error), 69 when the root holds no PCI bus to observe.
+int run_status(const StatusOptions& options, Sysfs& sysfs, std::ostream& out);
+
+}  // namespace vfio::cli

@@ -1,0 +1,77 @@
+#include "cli/status_json.h"
+
+#include <fmt/format.h>
+
+namespace vfio::cli {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+template <class T, class F>
+json optional_json(const std::optional<T>& value, F&& convert) {
+  return value ? json(convert(*value)) : json(nullptr);
+}
+
+std::string hex4(uint16_t value) {
+  return fmt::format("{:04x}", value);
+}
+
+}  // namespace
+
+json device_json(const PciDevice& d) {
+  auto identity = [](const auto& v) { return v; };
+  auto address = [](const PciAddress& a) { return a.str(); };
+  json sriov = nullptr;
+  if (d.sriov) {
+    json vfs = json::array();
+    for (const auto& vf : d.sriov->vfs) vfs.push_back(vf.str());
+    sriov = {{"total_vfs", d.sriov->total_vfs},
+             {"enabled_vfs", d.sriov->enabled_vfs},
+             {"vfs", std::move(vfs)}};
+  }
+  return {
+      {"address", d.address.str()},
+      {"vendor", hex4(d.ids.vendor)},
+      {"device", hex4(d.ids.device)},
+      {"subsystem_vendor", hex4(d.ids.subsystem_vendor)},
+      {"subsystem_device", hex4(d.ids.subsystem_device)},
+      {"class", fmt::format("0x{:06x}", d.ids.class_code)},
+      {"kind", std::string(to_string(d.kind))},
+      {"kind_from", d.kind_source == KindSource::ConfigHeader ? "config" : "class"},
+      {"names",
+       {{"vendor", d.names.vendor}, {"device", d.names.device}, {"class", d.names.class_name}}},
+      {"driver", optional_json(d.driver, identity)},
+      {"driver_override", optional_json(d.driver_override, identity)},
+      {"iommu_group", optional_json(d.iommu_group, identity)},
+      {"boot_vga", optional_json(d.boot_vga, identity)},
+      {"numa_node", optional_json(d.numa_node, identity)},
+      {"physfn", optional_json(d.physfn, address)},
+      {"sriov", std::move(sriov)},
+      {"label", optional_json(d.label, identity)},
+  };
+}
+
+json status_json(const HostSnapshot& snapshot) {
+  json groups = json::array();
+  for (const auto& [id, group] : snapshot.groups) {
+    json members = json::array();
+    for (const auto& m : group.members) members.push_back(m.str());
+    groups.push_back({{"group", id}, {"devices", std::move(members)}});
+  }
+  json devices = json::array();
+  for (const auto& d : snapshot.devices) devices.push_back(device_json(d));
+  json findings = json::array();
+  for (const auto& f : snapshot.findings) {
+    findings.push_back({{"path", f.path}, {"message", f.message}});
+  }
+  return {
+      {"format_version", kStatusFormatVersion},
+      {"iommu", {{"active", snapshot.iommu_active()}, {"units", snapshot.iommu_units}}},
+      {"vfio_pci", {{"loaded", snapshot.vfio_pci_loaded}}},
+      {"groups", std::move(groups)},
+      {"devices", std::move(devices)},
+      {"findings", std::move(findings)},
+  };
+}
+
+}  // namespace vfio::cli

@@ -1,0 +1,111 @@
+#include "cli/status_text.h"
+
+#include <algorithm>
+#include <ostream>
+#include <set>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include "cli/device_text.h"
+
+namespace vfio::cli {
+namespace {
+
+// What a person should know about a device before writing a manifest, beyond its driver.
+std::vector<std::string> device_notes(const PciDevice& d) {
+  std::vector<std::string> notes;
+  if (d.boot_vga.value_or(false)) notes.emplace_back("boot display");
+  if (d.driver_override) notes.push_back(fmt::format("driver_override={}", *d.driver_override));
+  if (d.sriov) {
+    notes.push_back(
+        fmt::format("SR-IOV PF: {} of {} VFs enabled", d.sriov->enabled_vfs, d.sriov->total_vfs));
+  }
+  if (d.physfn) notes.push_back(fmt::format("VF of {}", d.physfn->str()));
+  if (d.kind_source == KindSource::ClassCode) notes.emplace_back("kind from class code");
+  if (d.label) notes.push_back(fmt::format("label \"{}\"", *d.label));
+  return notes;
+}
+
+struct Columns {
+  std::size_t driver = 1;
+  bool numa = false;  // shown only where there is more than one node to tell apart
+};
+
+Columns measure(const HostSnapshot& snapshot) {
+  Columns columns;
+  std::set<int> nodes;
+  for (const auto& d : snapshot.devices) {
+    columns.driver = std::max(columns.driver, d.driver.value_or("-").size());
+    if (d.numa_node) nodes.insert(*d.numa_node);
+  }
+  columns.numa = nodes.size() > 1;
+  return columns;
+}
+
+void print_device(const PciDevice& d, const Columns& columns, std::ostream& out) {
+  std::string numa;
+  if (columns.numa)
+    numa = fmt::format("  node {:<2}", d.numa_node ? std::to_string(*d.numa_node) : "-");
+  fmt::print(out, "  {:<12}  {:<14}  {}  {:<{}}{}  {}\n", d.address.str(), to_string(d.kind),
+             ids_text(d.ids), d.driver.value_or("-"), columns.driver, numa, description_text(d));
+  auto notes = device_notes(d);
+  if (!notes.empty()) {
+    fmt::print(out, "  {:<12}  {}\n", "", fmt::join(notes, "; "));
+  }
+}
+
+void print_header(const HostSnapshot& snapshot, std::ostream& out) {
+  if (snapshot.iommu_active()) {
+    fmt::print(out, "IOMMU: on ({})",
+               snapshot.iommu_units.empty()
+                   ? std::string("groups present")
+                   : fmt::format("{}", fmt::join(snapshot.iommu_units, ", ")));
+  } else {
+    fmt::print(out, "IOMMU: off");
+  }
+  fmt::print(out, "   vfio-pci: {}   {} devices in {} IOMMU groups\n",
+             snapshot.vfio_pci_loaded ? "loaded" : "not loaded", snapshot.devices.size(),
+             snapshot.groups.size());
+  if (!snapshot.iommu_active()) {
+    fmt::print(out,
+               "  No device can be passed through: enable VT-d or AMD-Vi in the firmware and boot "
+               "with intel_iommu=on (Intel) or amd_iommu=on (AMD).\n");
+  }
+}
+
+}  // namespace
+
+void print_status_text(const HostSnapshot& snapshot, std::ostream& out) {
+  print_header(snapshot, out);
+  const Columns columns = measure(snapshot);
+
+  std::set<PciAddress> shown;
+  for (const auto& [id, group] : snapshot.groups) {
+    fmt::print(out, "\nIOMMU group {}\n", id);
+    for (const auto& member : group.members) {
+      if (const PciDevice* d = snapshot.find(member)) {
+        print_device(*d, columns, out);
+        shown.insert(member);
+      }
+    }
+  }
+
+  // Devices no group lists: untranslated ones, and any whose link and group disagree (the
+  // findings below say which).
+  bool heading = false;
+  for (const auto& d : snapshot.devices) {
+    if (shown.count(d.address)) continue;
+    if (!heading) fmt::print(out, "\nNot in an IOMMU group\n");
+    heading = true;
+    print_device(d, columns, out);
+  }
+
+  if (!snapshot.findings.empty()) {
+    fmt::print(out, "\nWhile observing:\n");
+    for (const auto& f : snapshot.findings) fmt::print(out, "  {}: {}\n", f.path, f.message);
+  }
+}
+
+}  // namespace vfio::cli

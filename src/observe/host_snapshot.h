@@ -1,0 +1,88 @@
+// HostSnapshot: what the host's PCI world looked like when observed. Plain data, no I/O.
+//
+// The planner (and `status`) work from this alone, so everything they need to decide must be
+// here; anything odd found while reading is kept as a Finding rather than aborting the run.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sysfs/pci_address.h"
+
+namespace vfio {
+
+// What the device is, as far as binding goes: vfio-pci takes only endpoints.
+enum class DeviceKind { Endpoint, Bridge, CardBusBridge };
+// Where the kind came from: the header type byte of `config`, or the class code when `config`
+// could not be read (it needs root on a real host for more than the header, and may be short).
+enum class KindSource { ConfigHeader, ClassCode };
+
+std::string_view to_string(DeviceKind kind);
+
+struct PciIds {
+  uint16_t vendor = 0;
+  uint16_t device = 0;
+  uint16_t subsystem_vendor = 0;
+  uint16_t subsystem_device = 0;
+  uint32_t class_code = 0;  // 0xBBSSPP
+};
+
+// Human names from pci.ids; empty when unknown (printers fall back to the hex ids).
+struct PciNames {
+  std::string vendor;
+  std::string device;
+  std::string class_name;  // subclass name ("VGA compatible controller"), else base class name
+};
+
+struct SriovInfo {
+  unsigned total_vfs = 0;
+  unsigned enabled_vfs = 0;
+  std::vector<PciAddress> vfs;  // from the PF's virtfnN links, in VF order
+};
+
+struct PciDevice {
+  PciAddress address{0, 0, 0, 0};
+  PciIds ids;
+  PciNames names;
+  DeviceKind kind = DeviceKind::Endpoint;
+  KindSource kind_source = KindSource::ConfigHeader;
+  std::optional<std::string> driver;           // none: no driver bound
+  std::optional<std::string> driver_override;  // none: reads "(null)"
+  std::optional<unsigned> iommu_group;         // none: not translated by an IOMMU
+  std::optional<bool> boot_vga;                // VGA devices only
+  std::optional<int> numa_node;                // none: unknown or -1
+  std::optional<PciAddress> physfn;            // SR-IOV VF: its PF
+  std::optional<SriovInfo> sriov;              // SR-IOV PF
+  std::optional<std::string> label;
+
+  bool is_vf() const { return physfn.has_value(); }
+};
+
+struct IommuGroup {
+  unsigned id = 0;
+  std::vector<PciAddress> members;  // sorted; bridges and root ports included
+};
+
+// Something odd met while observing: a device that vanished mid-read, an unreadable or
+// malformed attribute. Reported, never fatal.
+struct Finding {
+  std::string path;     // the sysfs path involved, as a person would type it
+  std::string message;  // what was wrong
+};
+
+struct HostSnapshot {
+  std::vector<PciDevice> devices;         // sorted by address
+  std::map<unsigned, IommuGroup> groups;  // by group number
+  std::vector<std::string> iommu_units;   // class/iommu entries (dmar0, ivhd0, ...), sorted
+  bool vfio_pci_loaded = false;           // bus/pci/drivers/vfio-pci exists
+  std::vector<Finding> findings;
+
+  // An IOMMU translates DMA: units are registered or devices sit in groups.
+  bool iommu_active() const { return !iommu_units.empty() || !groups.empty(); }
+  const PciDevice* find(const PciAddress& address) const;
+};
+
+}  // namespace vfio
