@@ -28,7 +28,12 @@ std::vector<std::string> device_notes(const PciDevice& d) {
   return notes;
 }
 
+std::string counted(std::size_t n, std::string_view noun) {
+  return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s");
+}
+
 struct Columns {
+  std::size_t kind = 1;
   std::size_t driver = 1;
   bool numa = false;  // shown only where there is more than one node to tell apart
 };
@@ -37,6 +42,7 @@ Columns measure(const HostSnapshot& snapshot) {
   Columns columns;
   std::set<int> nodes;
   for (const auto& d : snapshot.devices) {
+    columns.kind = std::max(columns.kind, to_string(d.kind).size());
     columns.driver = std::max(columns.driver, d.driver.value_or("-").size());
     if (d.numa_node) nodes.insert(*d.numa_node);
   }
@@ -48,8 +54,9 @@ void print_device(const PciDevice& d, const Columns& columns, std::ostream& out)
   std::string numa;
   if (columns.numa)
     numa = fmt::format("  node {:<2}", d.numa_node ? std::to_string(*d.numa_node) : "-");
-  fmt::print(out, "  {:<12}  {:<14}  {}  {:<{}}{}  {}\n", d.address.str(), to_string(d.kind),
-             ids_text(d.ids), d.driver.value_or("-"), columns.driver, numa, description_text(d));
+  fmt::print(out, "  {:<12}  {:<{}}  {}  {:<{}}{}  {}\n", d.address.str(), to_string(d.kind),
+             columns.kind, ids_text(d.ids), d.driver.value_or("-"), columns.driver, numa,
+             description_text(d));
   auto notes = device_notes(d);
   if (!notes.empty()) {
     fmt::print(out, "  {:<12}  {}\n", "", fmt::join(notes, "; "));
@@ -65,9 +72,9 @@ void print_header(const HostSnapshot& snapshot, std::ostream& out) {
   } else {
     fmt::print(out, "IOMMU: off");
   }
-  fmt::print(out, "   vfio-pci: {}   {} devices in {} IOMMU groups\n",
-             snapshot.vfio_pci_loaded ? "loaded" : "not loaded", snapshot.devices.size(),
-             snapshot.groups.size());
+  fmt::print(
+      out, "   vfio-pci: {}   {} in {}\n", snapshot.vfio_pci_loaded ? "loaded" : "not loaded",
+      counted(snapshot.devices.size(), "device"), counted(snapshot.groups.size(), "IOMMU group"));
   if (!snapshot.iommu_active()) {
     fmt::print(out,
                "  No device can be passed through: enable VT-d or AMD-Vi in the firmware and boot "

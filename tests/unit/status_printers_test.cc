@@ -1,0 +1,132 @@
+#define BOOST_TEST_MODULE status_printers
+#include <boost/test/unit_test.hpp>
+
+#include <sstream>
+
+#include "cli/status_json.h"
+#include "cli/status_text.h"
+
+using namespace vfio;
+
+namespace {
+
+PciAddress addr(const char* text) {
+  return *PciAddress::parse(text);
+}
+
+PciDevice device(const char* address, uint16_t vendor, uint16_t dev, uint32_t class_code,
+                 std::optional<std::string> driver, std::optional<unsigned> group) {
+  PciDevice d;
+  d.address = addr(address);
+  d.ids = PciIds{vendor, dev, 0, 0, class_code};
+  d.driver = std::move(driver);
+  d.iommu_group = group;
+  return d;
+}
+
+HostSnapshot workstation() {
+  HostSnapshot s;
+  auto port = device("0000:00:01.0", 0x8086, 0x1901, 0x060400, "pcieport", 1);
+  port.kind = DeviceKind::Bridge;
+  port.names = {"Intel Corporation",
+                "Xeon E3-1200 v5/E3-1500 v5/6th Gen Core Processor PCIe "
+                "Controller (x16)",
+                "PCI bridge"};
+  auto gpu = device("0000:01:00.0", 0x10de, 0x2684, 0x030000, "nvidia", 1);
+  gpu.names = {"NVIDIA Corporation", "AD102 [GeForce RTX 4090]", "VGA compatible controller"};
+  gpu.boot_vga = true;
+  auto audio = device("0000:01:00.1", 0x10de, 0x22ba, 0x040300, "snd_hda_intel", 1);
+  audio.driver_override = "vfio-pci";
+  auto loose = device("0000:05:00.0", 0x1b21, 0x1242, 0x0c0330, std::nullopt, std::nullopt);
+  s.devices = {port, gpu, audio, loose};
+  s.groups[1] = IommuGroup{1, {port.address, gpu.address, audio.address}};
+  s.iommu_units = {"dmar0", "dmar1"};
+  s.vfio_pci_loaded = true;
+  s.findings.push_back({"/sys/bus/pci/devices/0000:07:00.0", "0000:07:00.0 vanished"});
+  return s;
+}
+
+std::string text_of(const HostSnapshot& s) {
+  std::ostringstream out;
+  cli::print_status_text(s, out);
+  return out.str();
+}
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(text_groups_devices_and_says_what_matters) {
+  std::string text = text_of(workstation());
+  BOOST_TEST(
+      contains(text, "IOMMU: on (dmar0, dmar1)   vfio-pci: loaded   4 devices in 1 IOMMU group\n"),
+      text);
+  BOOST_TEST(contains(text, "\nIOMMU group 1\n  0000:00:01.0  bridge"), text);
+  BOOST_TEST(contains(text,
+                      "[10de:2684]  nvidia         VGA compatible controller: NVIDIA "
+                      "Corporation AD102 [GeForce RTX 4090]\n                boot display\n"),
+             text);
+  // Unknown names fall back to hex, the way lspci does.
+  BOOST_TEST(contains(text,
+                      "Class 0403: Vendor 10de Device 22ba\n                "
+                      "driver_override=vfio-pci\n"),
+             text);
+  BOOST_TEST(contains(text,
+                      "\nNot in an IOMMU group\n  0000:05:00.0  endpoint  [1b21:1242]  -           "
+                      "   Class 0c03"),
+             text);
+  BOOST_TEST(contains(text,
+                      "\nWhile observing:\n  /sys/bus/pci/devices/0000:07:00.0: 0000:07:00.0 "
+                      "vanished\n"),
+             text);
+}
+
+BOOST_AUTO_TEST_CASE(text_tells_how_to_turn_the_iommu_on) {
+  HostSnapshot s;
+  s.devices.push_back(device("0000:00:02.0", 0x8086, 0x3e92, 0x030000, "i915", std::nullopt));
+  std::string text = text_of(s);
+  BOOST_TEST(contains(text, "IOMMU: off   vfio-pci: not loaded"), text);
+  BOOST_TEST(contains(text, "intel_iommu=on"), text);
+}
+
+BOOST_AUTO_TEST_CASE(numa_column_only_when_there_is_more_than_one_node) {
+  HostSnapshot s = workstation();
+  BOOST_TEST(!contains(text_of(s), "node "));
+  s.devices[1].numa_node = 0;
+  s.devices[2].numa_node = 1;
+  BOOST_TEST(contains(text_of(s), "node 1 "), text_of(s));
+}
+
+BOOST_AUTO_TEST_CASE(a_device_whose_group_does_not_list_it_is_still_shown) {
+  HostSnapshot s = workstation();
+  s.groups[1].members.pop_back();  // the audio function links to group 1, but 1 does not list it
+  std::string text = text_of(s);
+  BOOST_TEST(contains(text, "\nNot in an IOMMU group\n  0000:01:00.1"), text);
+}
+
+BOOST_AUTO_TEST_CASE(json_has_the_documented_shape) {
+  auto j = cli::status_json(workstation());
+  BOOST_TEST(j["format_version"] == "1.0");
+  BOOST_TEST(j["iommu"]["active"] == true);
+  BOOST_TEST(j["iommu"]["units"].size() == 2u);
+  BOOST_TEST(j["vfio_pci"]["loaded"] == true);
+  BOOST_TEST(j["groups"][0]["group"] == 1);
+  BOOST_TEST(j["groups"][0]["devices"][1] == "0000:01:00.0");
+  const auto& gpu = j["devices"][1];
+  BOOST_TEST(gpu["address"] == "0000:01:00.0");
+  BOOST_TEST(gpu["vendor"] == "10de");
+  BOOST_TEST(gpu["device"] == "2684");
+  BOOST_TEST(gpu["class"] == "0x030000");
+  BOOST_TEST(gpu["kind"] == "endpoint");
+  BOOST_TEST(gpu["driver"] == "nvidia");
+  BOOST_TEST(gpu["driver_override"].is_null());
+  BOOST_TEST(gpu["iommu_group"] == 1);
+  BOOST_TEST(gpu["boot_vga"] == true);
+  BOOST_TEST(gpu["names"]["device"] == "AD102 [GeForce RTX 4090]");
+  BOOST_TEST(j["devices"][2]["driver_override"] == "vfio-pci");
+  BOOST_TEST(j["devices"][3]["driver"].is_null());
+  BOOST_TEST(j["devices"][3]["iommu_group"].is_null());
+  BOOST_TEST(j["findings"][0]["message"] == "0000:07:00.0 vanished");
+}
