@@ -126,8 +126,9 @@ class Parser {
  private:
   struct Located {
     TopologyDevice device;
-    YAML::Mark mark;  // where the device (or its PF's sriov block) was given
-    YAML::Node node;  // the device's mapping (the PF's for a VF)
+    YAML::Mark mark;        // where the device (or its PF's sriov block) was given
+    YAML::Node node;        // the device's mapping (the PF's for a VF)
+    unsigned vf_index = 0;  // for VFs: which one
   };
 
   [[noreturn]] void fail(const YAML::Mark& mark, const std::string& message) const {
@@ -398,7 +399,7 @@ void Parser::parse_device(const YAML::Node& node, const Topology& topology,
     d.sriov_total_vfs =
         static_cast<unsigned>(integer_of(sriov["total-vfs"], "total-vfs", 1, 65535));
   }
-  out.push_back({d, node.Mark(), node});
+  out.push_back({d, node.Mark(), node, 0});
   if (!sriov) return;
 
   unsigned vfs = 0;
@@ -440,7 +441,7 @@ void Parser::parse_device(const YAML::Node& node, const Topology& topology,
     vf.bound_driver = vf_driver;
     vf.numa_node = d.numa_node;
     vf.physfn = d.address;
-    out.push_back({vf, sriov.Mark(), node});
+    out.push_back({vf, sriov.Mark(), node, i});
   }
 }
 
@@ -449,15 +450,21 @@ void Parser::check_links(const std::vector<Located>& devices) const {
   for (const auto& located : devices) {
     auto [it, inserted] = by_address.emplace(located.device.address, &located);
     if (inserted) continue;
+    const Located& first = *it->second;
     if (located.device.physfn) {
       fail(located.mark,
-           fmt::format("a VF of {} would be at {}, which is already a device (line {})",
-                       located.device.physfn->str(), located.device.address.str(),
-                       it->second->mark.line + 1));
+           fmt::format("VF {} of {} would be at {}, which is already a device (line {})",
+                       located.vf_index, located.device.physfn->str(), located.device.address.str(),
+                       first.mark.line + 1));
     }
-    fail(located.node["address"],
-         fmt::format("duplicate address {} (also on line {})", located.device.address.str(),
-                     it->second->mark.line + 1));
+    if (first.device.physfn) {
+      fail(located.node["address"],
+           fmt::format("duplicate address {}: already a VF of {} (sriov on line {})",
+                       located.device.address.str(), first.device.physfn->str(),
+                       first.mark.line + 1));
+    }
+    fail(located.node["address"], fmt::format("duplicate address {} (also on line {})",
+                                              located.device.address.str(), first.mark.line + 1));
   }
   for (const auto& located : devices) {
     const TopologyDevice& d = located.device;
