@@ -144,7 +144,8 @@ class Parser {
   // present; `what` names it in messages ("a device").
   void check_map(const YAML::Node& node, std::string_view what,
                  const std::vector<std::string_view>& known,
-                 const std::vector<std::string_view>& required) const;
+                 const std::vector<std::string_view>& required,
+                 const std::vector<std::string_view>& nullable = {}) const;
 
   std::string string_of(const YAML::Node& node, std::string_view key) const;
   long long integer_of(const YAML::Node& node, std::string_view key, long long min,
@@ -167,7 +168,8 @@ class Parser {
 
 void Parser::check_map(const YAML::Node& node, std::string_view what,
                        const std::vector<std::string_view>& known,
-                       const std::vector<std::string_view>& required) const {
+                       const std::vector<std::string_view>& required,
+                       const std::vector<std::string_view>& nullable) const {
   if (!node.IsMap()) fail(node, fmt::format("{} must be a mapping, not {}", what, node_kind(node)));
   std::map<std::string, int> seen;  // key -> line
   for (const auto& entry : node) {
@@ -189,6 +191,11 @@ void Parser::check_map(const YAML::Node& node, std::string_view what,
       }
       fail(key, fmt::format("unknown key '{}' in {}; known keys: {}", name, what, join(known)));
     }
+    // A key with nothing after it: yaml-cpp marks the null where the next token starts, so
+    // point at the key instead.
+    if (entry.second.IsNull() &&
+        std::find(nullable.begin(), nullable.end(), name) == nullable.end())
+      fail(key, fmt::format("'{}' has no value", name));
     auto [it, inserted] = seen.emplace(name, key.Mark().line + 1);
     if (!inserted) {
       fail(key, fmt::format("duplicate key '{}' in {} (first given on line {})", name, what,
@@ -270,7 +277,7 @@ void Parser::parse_drivers(const YAML::Node& list, Topology& topology,
     fail(list, fmt::format("'drivers' must be a list, not {}", node_kind(list)));
   std::map<std::string, int> seen;
   for (const auto& node : list) {
-    check_map(node, "a driver", {"name", "module", "dma-safe"}, {"name"});
+    check_map(node, "a driver", {"name", "module", "dma-safe"}, {"name"}, {"module"});
     TopologyDriver driver;
     driver.name = driver_of(node["name"], "name");
     if (!seen.emplace(driver.name, node["name"].Mark().line + 1).second) {

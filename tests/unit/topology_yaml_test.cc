@@ -299,6 +299,9 @@ BOOST_AUTO_TEST_CASE(errors_name_file_line_and_column) {
        "t.yaml:5:14: VF 1 of 0000:3b:00.0 would be at 0000:3b:00.2, which is already a device "
        "(line 3)"},
       {kHeader + "devices: [\n", "t.yaml:3:1: "},
+      {"name:\ndevices: []\n", "t.yaml:1:1: 'name' has no value"},
+      {kHeader + "devices:\n  - address:\n    ids: \"8086:1234\"\n",
+       "t.yaml:3:5: 'address' has no value"},
   };
   for (const auto& c : cases) {
     const std::string message = error_of(c.text);
