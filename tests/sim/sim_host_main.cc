@@ -17,6 +17,7 @@ namespace {
 constexpr int kUsage = 64;
 constexpr int kDataError = 65;
 constexpr int kNoInput = 66;
+constexpr int kSoftware = 70;
 constexpr int kCantCreate = 73;
 constexpr int kIoError = 74;
 
@@ -57,6 +58,9 @@ int main(int argc, char** argv) {
   } catch (const boost::filesystem::filesystem_error& e) {
     fmt::print(stderr, "vfio-sim-host: {}\n", e.what());
     return kIoError;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "vfio-sim-host: {}\n", e.what());
+    return kSoftware;
   }
   std::set<unsigned> groups;
   for (const auto& d : topology.devices)

@@ -7,6 +7,7 @@
 #include <boost/filesystem/operations.hpp>
 
 #include "sim/device_attributes.h"
+#include "sysfs/sys_path.h"
 
 namespace vfio::sim {
 namespace fs = boost::filesystem;
@@ -60,6 +61,23 @@ std::string bus_dir_name(uint32_t domain, uint8_t bus) {
   return fmt::format("pci{:04x}:{:02x}", domain, bus);
 }
 
+// Names from the topology become path components: a parsed topology is always safe, but one
+// built in code (or exported by the simulator) is checked too, so nothing can leave the root.
+void check_names(const Topology& topology) {
+  auto check = [](const std::string& what, const std::string& name) {
+    if (!SysPath::is_valid_component(name))
+      throw std::invalid_argument(
+          fmt::format("{} '{}' is not a single path component", what, name));
+  };
+  for (const auto& driver : topology.drivers) {
+    check("driver", driver.name);
+    if (driver.module) check("module", *driver.module);
+  }
+  for (const auto& d : topology.devices)
+    if (d.bound_driver) check("driver", *d.bound_driver);
+  for (const auto& unit : topology.iommu_units) check("IOMMU unit", unit);
+}
+
 }  // namespace
 
 bool is_multifunction(const Topology& topology, const TopologyDevice& device) {
@@ -97,6 +115,7 @@ fs::path device_dir(const Topology& topology, const TopologyDevice& device) {
 }
 
 void write_sysfs_tree(const Topology& topology, const fs::path& root) {
+  check_names(topology);
   prepare_root(root);
   write_file(root / kHostMarker, fmt::format("vfio-sim-host: {}\n", topology.name));
 

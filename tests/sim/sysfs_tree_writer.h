@@ -32,7 +32,9 @@ class RefusedDirectory : public std::runtime_error {
 inline constexpr const char* kHostMarker = ".vfio-sim-host";
 
 // Writes `topology` under `root` (created when missing). A marked root is emptied first; anything
-// else non-empty throws RefusedDirectory. I/O failures throw boost::filesystem_error.
+// else non-empty throws RefusedDirectory; a driver, module or IOMMU unit name that is not a single
+// path component throws std::invalid_argument before anything is written. I/O failures throw
+// boost::filesystem_error.
 void write_sysfs_tree(const Topology& topology, const boost::filesystem::path& root);
 
 // Another present device shares the slot (domain, bus, device): the header's multifunction bit.

@@ -280,3 +280,11 @@ BOOST_AUTO_TEST_CASE(writes_into_an_empty_or_missing_directory) {
   vfio::sim::write_sysfs_tree(example("acs-less-bridge.yaml"), dir.path() / "a/b");
   BOOST_TEST(fs::exists(dir.path() / "a/b/bus/pci/devices/0000:01:04.0"));
 }
+
+BOOST_AUTO_TEST_CASE(names_that_would_leave_the_root_are_refused_before_writing) {
+  Topology t = example("no-iommu.yaml");
+  t.devices.front().bound_driver = "../../escape";
+  TempDir dir;
+  BOOST_CHECK_THROW(vfio::sim::write_sysfs_tree(t, dir.path() / "host"), std::invalid_argument);
+  BOOST_TEST(!fs::exists(dir.path() / "host"));
+}
