@@ -1,0 +1,207 @@
+#include "sim/sysfs_tree_writer.h"
+
+#include <fstream>
+#include <set>
+
+#include <fmt/format.h>
+#include <boost/filesystem/operations.hpp>
+
+#include "sim/device_attributes.h"
+#include "sysfs/sys_path.h"
+
+namespace vfio::sim {
+namespace fs = boost::filesystem;
+
+namespace {
+
+void write_file(const fs::path& file, const std::string& contents) {
+  std::ofstream out(file.string(), std::ios::binary | std::ios::trunc);
+  out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
+  out.close();
+  if (!out) {
+    throw fs::filesystem_error("cannot write", file,
+                               boost::system::errc::make_error_code(boost::system::errc::io_error));
+  }
+}
+
+// A link at root/link pointing at root/target, spelled relative to the link's directory.
+void relative_link(const fs::path& root, const fs::path& link, const fs::path& target) {
+  const fs::path dir = link.parent_path();
+  fs::path up;
+  for (auto it = dir.begin(); it != dir.end(); ++it) up /= "..";
+  fs::create_symlink(up / target, root / link);
+}
+
+// Empties a directory this writer filled before, or refuses one it did not.
+void prepare_root(const fs::path& root) {
+  const fs::file_status status = fs::symlink_status(root);
+  if (!fs::exists(status)) {
+    fs::create_directories(root);
+    return;
+  }
+  if (fs::is_symlink(status))
+    throw RefusedDirectory(
+        fmt::format("{}: is a symbolic link; give the directory itself", root.string()));
+  if (!fs::is_directory(status))
+    throw RefusedDirectory(fmt::format("{}: exists and is not a directory", root.string()));
+  if (fs::is_empty(root)) return;
+  if (!fs::is_regular_file(fs::symlink_status(root / kHostMarker))) {
+    throw RefusedDirectory(fmt::format(
+        "{}: not empty and not a test host written by vfio-sim-host (no {}); refusing to "
+        "overwrite it",
+        root.string(), kHostMarker));
+  }
+  // remove_all removes symbolic links themselves and never follows them out of the tree.
+  std::vector<fs::path> entries;
+  for (fs::directory_iterator it(root), end; it != end; ++it) entries.push_back(it->path());
+  for (const auto& entry : entries) fs::remove_all(entry);
+}
+
+std::string bus_dir_name(uint32_t domain, uint8_t bus) {
+  return fmt::format("pci{:04x}:{:02x}", domain, bus);
+}
+
+// Names from the topology become path components: a parsed topology is always safe, but one
+// built in code (or exported by the simulator) is checked too, so nothing can leave the root.
+void check_names(const Topology& topology) {
+  auto check = [](const std::string& what, const std::string& name) {
+    if (!SysPath::is_valid_component(name))
+      throw std::invalid_argument(
+          fmt::format("{} '{}' is not a single path component", what, name));
+  };
+  for (const auto& driver : topology.drivers) {
+    check("driver", driver.name);
+    if (driver.module) check("module", *driver.module);
+  }
+  for (const auto& d : topology.devices)
+    if (d.bound_driver) check("driver", *d.bound_driver);
+  for (const auto& unit : topology.iommu_units) check("IOMMU unit", unit);
+}
+
+}  // namespace
+
+bool is_multifunction(const Topology& topology, const TopologyDevice& device) {
+  for (const auto& other : topology.devices) {
+    if (other.address != device.address && other.address.domain() == device.address.domain() &&
+        other.address.bus() == device.address.bus() &&
+        other.address.device() == device.address.device()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+unsigned enabled_vfs(const Topology& topology, const PciAddress& pf) {
+  unsigned count = 0;
+  for (const auto& d : topology.devices)
+    if (d.physfn == pf) ++count;
+  return count;
+}
+
+fs::path device_dir(const Topology& topology, const TopologyDevice& device) {
+  std::vector<PciAddress> chain{device.address};
+  std::set<PciAddress> seen{device.address};
+  std::optional<PciAddress> up = device.parent;
+  while (up) {
+    const TopologyDevice* parent = topology.find(*up);
+    if (!parent || !seen.insert(*up).second) break;  // the parser rejects both; stay finite
+    chain.push_back(*up);
+    up = parent->parent;
+  }
+  const PciAddress& top = chain.back();
+  fs::path dir = fs::path("devices") / bus_dir_name(top.domain(), top.bus());
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) dir /= it->str();
+  return dir;
+}
+
+void write_sysfs_tree(const Topology& topology, const fs::path& root) {
+  check_names(topology);
+  prepare_root(root);
+  write_file(root / kHostMarker, fmt::format("vfio-sim-host: {}\n", topology.name));
+
+  const fs::path pci("bus/pci");
+  const fs::path drivers = pci / "drivers";
+  const fs::path groups("kernel/iommu_groups");
+  fs::create_directories(root / pci / "devices");
+  fs::create_directories(root / drivers);
+  fs::create_directories(root / groups);
+  fs::create_directories(root / "class/iommu");
+  fs::create_directories(root / "module");
+  write_file(root / pci / "drivers_probe", "");
+  write_file(root / pci / "drivers_autoprobe", "1\n");
+  write_file(root / pci / "rescan", "");
+
+  // Drivers: every registered one, plus any a device is bound to (a topology exported by the
+  // simulator is always consistent, but a link must never dangle).
+  std::set<std::string> driver_names;
+  for (const auto& driver : topology.drivers) driver_names.insert(driver.name);
+  for (const auto& d : topology.devices)
+    if (d.bound_driver) driver_names.insert(*d.bound_driver);
+  for (const auto& name : driver_names) {
+    const fs::path dir = drivers / name;
+    fs::create_directories(root / dir);
+    for (const char* file : {"bind", "unbind", "new_id", "remove_id", "uevent"})
+      write_file(root / dir / file, "");
+    const TopologyDriver* driver = topology.find_driver(name);
+    const std::optional<std::string> module = driver ? driver->module : std::nullopt;
+    if (module) {
+      const fs::path module_dir = fs::path("module") / *module;
+      fs::create_directories(root / module_dir / "drivers");
+      relative_link(root, dir / "module", module_dir);
+      relative_link(root, module_dir / "drivers" / ("pci:" + name), dir);
+    }
+  }
+
+  if (topology.iommu) {
+    for (const auto& unit : topology.iommu_units) {
+      const fs::path target = fs::path("devices/virtual/iommu") / unit;
+      fs::create_directories(root / target);
+      relative_link(root, fs::path("class/iommu") / unit, target);
+    }
+  }
+
+  // Parents before children: the sort by address does not guarantee it, so make every directory
+  // on the way (a parent's attributes are written when its own turn comes).
+  for (const auto& d : topology.devices) {
+    const fs::path dir = device_dir(topology, d);
+    const std::string bdf = d.address.str();
+    fs::create_directories(root / dir);
+    for (const auto& [name, contents] :
+         device_attributes(d, is_multifunction(topology, d), enabled_vfs(topology, d.address))) {
+      write_file(root / dir / name, contents);
+    }
+    write_file(root / dir / "remove", "");
+    write_file(root / dir / "rescan", "");
+    write_file(root / dir / "uevent", fmt::format("PCI_SLOT_NAME={}\n", bdf));
+    relative_link(root, dir / "subsystem", pci);
+    relative_link(root, pci / "devices" / bdf, dir);
+    if (d.bound_driver) {
+      relative_link(root, dir / "driver", drivers / *d.bound_driver);
+      relative_link(root, drivers / *d.bound_driver / bdf, dir);
+    }
+    if (topology.iommu && d.iommu_group) {
+      const fs::path group = groups / std::to_string(*d.iommu_group);
+      if (!fs::exists(root / group)) {
+        fs::create_directories(root / group / "devices");
+        write_file(root / group / "type", "DMA\n");
+      }
+      relative_link(root, dir / "iommu_group", group);
+      relative_link(root, group / "devices" / bdf, dir);
+    }
+    if (d.physfn) {
+      if (const TopologyDevice* pf = topology.find(*d.physfn)) {
+        const fs::path pf_dir = device_dir(topology, *pf);
+        fs::create_directories(root / pf_dir);
+        relative_link(root, dir / "physfn", pf_dir);
+        unsigned index = 0;
+        for (const auto& other : topology.devices) {
+          if (other.address == d.address) break;
+          if (other.physfn == d.physfn) ++index;
+        }
+        relative_link(root, pf_dir / fmt::format("virtfn{}", index), dir);
+      }
+    }
+  }
+}
+
+}  // namespace vfio::sim

@@ -1,0 +1,603 @@
+#include "sim/topology_yaml.h"
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <utility>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include "sim/device_attributes.h"
+#include "sysfs/sys_path.h"
+
+namespace vfio::sim {
+namespace {
+
+struct KnownDriver {
+  std::string_view name;
+  std::optional<std::string_view> module;
+  bool dma_safe;
+};
+
+// Driver names differ from module names; these are the ones examples and tests meet.
+constexpr KnownDriver kKnownDrivers[] = {
+    {"pcieport", std::nullopt, true},
+    {"pci-stub", "pci_stub", true},
+    {"vfio-pci", "vfio_pci", true},
+    {"shpchp", "shpchp", true},
+    {"snd_hda_intel", "snd_hda_intel", false},
+    {"xhci_hcd", "xhci_pci", false},
+    {"i801_smbus", "i2c_i801", false},
+    {"ahci", "ahci", false},
+    {"nvme", "nvme", false},
+    {"e1000e", "e1000e", false},
+    {"e1000", "e1000", false},
+    {"igb", "igb", false},
+    {"igc", "igc", false},
+    {"ixgbe", "ixgbe", false},
+    {"ixgbevf", "ixgbevf", false},
+    {"i40e", "i40e", false},
+    {"iavf", "iavf", false},
+    {"ice", "ice", false},
+    {"mlx5_core", "mlx5_core", false},
+    {"nouveau", "nouveau", false},
+    {"nvidia", "nvidia", false},
+    {"amdgpu", "amdgpu", false},
+    {"i915", "i915", false},
+    {"virtio-pci", "virtio_pci", false},
+    {"lpc_ich", "lpc_ich", false},
+};
+
+const KnownDriver* known_driver(std::string_view name) {
+  for (const auto& d : kKnownDrivers)
+    if (d.name == name) return &d;
+  return nullptr;
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string join(const std::vector<std::string_view>& names) {
+  std::string out;
+  for (auto name : names) out += (out.empty() ? "" : ", ") + std::string(name);
+  return out;
+}
+
+const char* node_kind(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+      return "nothing";
+    case YAML::NodeType::Scalar:
+      return "a scalar";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Undefined:
+      break;
+  }
+  return "nothing";
+}
+
+bool is_hex(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+  });
+}
+
+uint32_t hex_value(std::string_view text) {
+  uint32_t value = 0;
+  std::from_chars(text.data(), text.data() + text.size(), value, 16);
+  return value;
+}
+
+// Driver names as the kernel spells them: "snd_hda_intel", "virtio-pci", "8139too".
+bool is_driver_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  auto ok = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
+  };
+  return std::all_of(name.begin(), name.end(), ok) && name.front() != '.' && name.front() != '-';
+}
+
+class Parser {
+ public:
+  explicit Parser(std::string file) : file_(std::move(file)) {}
+
+  Topology parse(const std::string& text);
+
+ private:
+  struct Located {
+    TopologyDevice device;
+    YAML::Mark mark;        // where the device (or its PF's sriov block) was given
+    YAML::Node node;        // the device's mapping (the PF's for a VF)
+    unsigned vf_index = 0;  // for VFs: which one
+  };
+
+  [[noreturn]] void fail(const YAML::Mark& mark, const std::string& message) const {
+    if (mark.line < 0) throw TopologyError(fmt::format("{}: {}", file_, message));
+    throw TopologyError(
+        fmt::format("{}:{}:{}: {}", file_, mark.line + 1, mark.column + 1, message));
+  }
+  [[noreturn]] void fail(const YAML::Node& at, const std::string& message) const {
+    fail(at.Mark(), message);
+  }
+
+  // Checks that `node` is a mapping whose keys are all known, none twice, every required one
+  // present; `what` names it in messages ("a device").
+  void check_map(const YAML::Node& node, std::string_view what,
+                 const std::vector<std::string_view>& known,
+                 const std::vector<std::string_view>& required,
+                 const std::vector<std::string_view>& nullable = {}) const;
+
+  std::string string_of(const YAML::Node& node, std::string_view key) const;
+  long long integer_of(const YAML::Node& node, std::string_view key, long long min,
+                       long long max) const;
+  bool bool_of(const YAML::Node& node, std::string_view key) const;
+  std::pair<uint16_t, uint16_t> ids_of(const YAML::Node& node, std::string_view key) const;
+  uint32_t hex_of(const YAML::Node& node, std::string_view key, std::size_t digits,
+                  std::string_view example) const;
+  PciAddress address_of(const YAML::Node& node, std::string_view key) const;
+  std::string driver_of(const YAML::Node& node, std::string_view key) const;
+
+  void parse_drivers(const YAML::Node& list, Topology& topology,
+                     std::map<std::string, TopologyDriver>& drivers) const;
+  void parse_device(const YAML::Node& node, const Topology& topology,
+                    std::vector<Located>& out) const;
+  void check_links(const std::vector<Located>& devices) const;
+
+  std::string file_;
+};
+
+void Parser::check_map(const YAML::Node& node, std::string_view what,
+                       const std::vector<std::string_view>& known,
+                       const std::vector<std::string_view>& required,
+                       const std::vector<std::string_view>& nullable) const {
+  if (!node.IsMap()) fail(node, fmt::format("{} must be a mapping, not {}", what, node_kind(node)));
+  std::map<std::string, int> seen;  // key -> line
+  for (const auto& entry : node) {
+    const YAML::Node& key = entry.first;
+    if (!key.IsScalar()) fail(key, fmt::format("keys of {} must be plain names", what));
+    const std::string name = key.Scalar();
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::string_view closest;
+      std::size_t best = std::string::npos;
+      for (auto candidate : known) {
+        std::size_t distance = edit_distance(name, candidate);
+        if (distance < best) {
+          best = distance;
+          closest = candidate;
+        }
+      }
+      if (best <= std::max<std::size_t>(2, name.size() / 3)) {
+        fail(key, fmt::format("unknown key '{}' in {}; did you mean '{}'?", name, what, closest));
+      }
+      fail(key, fmt::format("unknown key '{}' in {}; known keys: {}", name, what, join(known)));
+    }
+    // A key with nothing after it: yaml-cpp marks the null where the next token starts, so
+    // point at the key instead.
+    if (entry.second.IsNull() &&
+        std::find(nullable.begin(), nullable.end(), name) == nullable.end())
+      fail(key, fmt::format("'{}' has no value", name));
+    auto [it, inserted] = seen.emplace(name, key.Mark().line + 1);
+    if (!inserted) {
+      fail(key, fmt::format("duplicate key '{}' in {} (first given on line {})", name, what,
+                            it->second));
+    }
+  }
+  for (auto key : required) {
+    if (!seen.count(std::string(key)))
+      fail(node, fmt::format("{} is missing required key '{}'", what, key));
+  }
+}
+
+std::string Parser::string_of(const YAML::Node& node, std::string_view key) const {
+  if (!node.IsScalar())
+    fail(node, fmt::format("'{}' must be a string, not {}", key, node_kind(node)));
+  return node.Scalar();
+}
+
+long long Parser::integer_of(const YAML::Node& node, std::string_view key, long long min,
+                             long long max) const {
+  const std::string text = string_of(node, key);
+  long long value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 10);
+  if (ec != std::errc() || end != text.data() + text.size())
+    fail(node, fmt::format("'{}' must be a whole number, not '{}'", key, text));
+  if (value < min || value > max)
+    fail(node, fmt::format("'{}' must be between {} and {}, not {}", key, min, max, value));
+  return value;
+}
+
+bool Parser::bool_of(const YAML::Node& node, std::string_view key) const {
+  const std::string text = string_of(node, key);
+  if (text == "true" || text == "True" || text == "TRUE") return true;
+  if (text == "false" || text == "False" || text == "FALSE") return false;
+  fail(node, fmt::format("'{}' must be true or false, not '{}'", key, text));
+}
+
+std::pair<uint16_t, uint16_t> Parser::ids_of(const YAML::Node& node, std::string_view key) const {
+  const std::string text = string_of(node, key);
+  if (text.size() != 9 || text[4] != ':' || !is_hex(text.substr(0, 4)) || !is_hex(text.substr(5))) {
+    fail(node,
+         fmt::format("'{}' must be vendor:device in hex, like \"8086:1901\", not '{}'", key, text));
+  }
+  return {static_cast<uint16_t>(hex_value(text.substr(0, 4))),
+          static_cast<uint16_t>(hex_value(text.substr(5)))};
+}
+
+uint32_t Parser::hex_of(const YAML::Node& node, std::string_view key, std::size_t digits,
+                        std::string_view example) const {
+  const std::string text = string_of(node, key);
+  if (text.size() != digits + 2 || (text.rfind("0x", 0) != 0 && text.rfind("0X", 0) != 0) ||
+      !is_hex(text.substr(2))) {
+    fail(node, fmt::format("'{}' must be 0x and {} hex digits, like \"{}\", not '{}'", key, digits,
+                           example, text));
+  }
+  return hex_value(text.substr(2));
+}
+
+PciAddress Parser::address_of(const YAML::Node& node, std::string_view key) const {
+  const std::string text = string_of(node, key);
+  std::string why;
+  auto address = PciAddress::parse(text, &why);
+  if (!address) fail(node, fmt::format("bad '{}': {}", key, why));
+  return *address;
+}
+
+std::string Parser::driver_of(const YAML::Node& node, std::string_view key) const {
+  const std::string name = string_of(node, key);
+  if (!is_driver_name(name)) {
+    fail(node, fmt::format("'{}': '{}' is not a driver name (letters, digits, '_', '-', '.')", key,
+                           name));
+  }
+  return name;
+}
+
+void Parser::parse_drivers(const YAML::Node& list, Topology& topology,
+                           std::map<std::string, TopologyDriver>& drivers) const {
+  if (!list.IsSequence())
+    fail(list, fmt::format("'drivers' must be a list, not {}", node_kind(list)));
+  std::map<std::string, int> seen;
+  for (const auto& node : list) {
+    check_map(node, "a driver", {"name", "module", "dma-safe"}, {"name"}, {"module"});
+    TopologyDriver driver;
+    driver.name = driver_of(node["name"], "name");
+    if (!seen.emplace(driver.name, node["name"].Mark().line + 1).second) {
+      fail(node["name"], fmt::format("driver '{}' is listed twice (first on line {})", driver.name,
+                                     seen[driver.name]));
+    }
+    if (driver.name == "vfio-pci" && topology.vfio_pci != Topology::VfioPci::Loaded) {
+      fail(node["name"], "vfio-pci is listed as a driver, but 'vfio-pci' is not 'loaded'");
+    }
+    driver.module = default_module(driver.name);
+    driver.dma_safe = default_dma_safe(driver.name);
+    if (const auto module = node["module"]) {
+      if (module.IsNull()) {
+        driver.module.reset();
+      } else {
+        std::string name = string_of(module, "module");
+        if (!is_driver_name(name) || name.find('-') != std::string::npos)
+          fail(module, fmt::format("'module': '{}' is not a module name", name));
+        driver.module = name;
+      }
+    }
+    if (const auto dma_safe = node["dma-safe"]) driver.dma_safe = bool_of(dma_safe, "dma-safe");
+    drivers[driver.name] = driver;
+  }
+}
+
+void Parser::parse_device(const YAML::Node& node, const Topology& topology,
+                          std::vector<Located>& out) const {
+  check_map(node, "a device",
+            {"address", "ids", "subsystem", "class", "revision", "kind", "parent", "group",
+             "driver", "bound", "override", "boot-vga", "numa-node", "label", "sriov"},
+            {"address", "ids", "class"});
+  TopologyDevice d;
+  d.address = address_of(node["address"], "address");
+  std::tie(d.vendor, d.device) = ids_of(node["ids"], "ids");
+  if (const auto n = node["subsystem"])
+    std::tie(d.subsystem_vendor, d.subsystem_device) = ids_of(n, "subsystem");
+  d.class_code = hex_of(node["class"], "class", 6, "0x030000");
+  if (const auto n = node["revision"])
+    d.revision = static_cast<uint8_t>(hex_of(n, "revision", 2, "0x01"));
+
+  const uint32_t class_prefix = d.class_code >> 8;
+  if (class_prefix == 0x0604 || class_prefix == 0x0609)
+    d.header = HeaderType::Bridge;
+  else if (class_prefix == 0x0607)
+    d.header = HeaderType::CardBus;
+  if (const auto n = node["kind"]) {
+    const std::string kind = string_of(n, "kind");
+    if (kind == "endpoint")
+      d.header = HeaderType::Endpoint;
+    else if (kind == "bridge")
+      d.header = HeaderType::Bridge;
+    else if (kind == "cardbus")
+      d.header = HeaderType::CardBus;
+    else
+      fail(n, fmt::format("'kind' must be endpoint, bridge or cardbus, not '{}'", kind));
+  }
+
+  if (const auto n = node["parent"]) d.parent = address_of(n, "parent");
+  if (const auto n = node["group"]) {
+    if (!topology.iommu)
+      fail(n, "'group' given but 'iommu' is false: there are no IOMMU groups without an IOMMU");
+    d.iommu_group = static_cast<unsigned>(integer_of(n, "group", 0, 0xffffff));
+  }
+
+  if (const auto n = node["driver"]) {
+    const std::string name = driver_of(n, "driver");
+    if (name == "none") fail(n, "'driver: none': omit 'driver' when no host driver matches");
+    if (name == "vfio-pci") {
+      fail(n,
+           "'driver' is the host driver whose ID table matches the device; vfio-pci matches none "
+           "(use 'bound: vfio-pci' and 'override: vfio-pci')");
+    }
+    d.host_driver = name;
+  }
+  d.bound_driver = d.host_driver;
+  if (const auto n = node["bound"]) {
+    const std::string name = driver_of(n, "bound");
+    if (name == "none") {
+      d.bound_driver.reset();
+    } else {
+      d.bound_driver = name;
+      if (name == "vfio-pci") {
+        if (topology.vfio_pci != Topology::VfioPci::Loaded)
+          fail(n, "'bound: vfio-pci' but 'vfio-pci' is not 'loaded'");
+        if (d.header != HeaderType::Endpoint)
+          fail(n, "'bound: vfio-pci' on a bridge: vfio-pci binds endpoints only");
+        if (!d.iommu_group)
+          fail(n, "'bound: vfio-pci' needs an IOMMU group: vfio-pci refuses untranslated devices");
+      }
+    }
+  }
+  if (const auto n = node["override"]) {
+    const std::string text = string_of(n, "override");
+    if (text == "(null)" || text == "none")
+      fail(n, fmt::format("'override: {}': omit 'override' when none is set", text));
+    d.driver_override = driver_of(n, "override");
+  }
+
+  if (const auto n = node["boot-vga"]) {
+    if (!is_vga_class(d.class_code)) {
+      fail(n, fmt::format("'boot-vga' is only for VGA devices (class 0x0300xx), not class 0x{:06x}",
+                          d.class_code));
+    }
+    d.boot_vga = bool_of(n, "boot-vga");
+  } else if (is_vga_class(d.class_code)) {
+    d.boot_vga = false;
+  }
+  if (const auto n = node["numa-node"])
+    d.numa_node = static_cast<int>(integer_of(n, "numa-node", -1, 1023));
+  if (const auto n = node["label"]) {
+    std::string label = string_of(n, "label");
+    if (std::any_of(label.begin(), label.end(), [](char c) { return c == '\n' || c == '\0'; }))
+      fail(n, "'label' must be one line");
+    d.label = label;
+  }
+
+  const YAML::Node sriov = node["sriov"];
+  if (sriov) {
+    check_map(sriov, "'sriov'",
+              {"total-vfs", "vfs", "vf-ids", "vf-driver", "vf-offset", "vf-stride", "vf-group"},
+              topology.iommu ? std::vector<std::string_view>{"total-vfs", "vf-ids", "vf-group"}
+                             : std::vector<std::string_view>{"total-vfs", "vf-ids"});
+    if (d.header != HeaderType::Endpoint)
+      fail(sriov, "'sriov' on a bridge: only endpoints are PFs");
+    d.sriov_total_vfs =
+        static_cast<unsigned>(integer_of(sriov["total-vfs"], "total-vfs", 1, 65535));
+  }
+  out.push_back({d, node.Mark(), node, 0});
+  if (!sriov) return;
+
+  unsigned vfs = 0;
+  if (const auto n = sriov["vfs"])
+    vfs = static_cast<unsigned>(integer_of(n, "vfs", 0, d.sriov_total_vfs));
+  const auto [vf_vendor, vf_device] = ids_of(sriov["vf-ids"], "vf-ids");
+  std::optional<std::string> vf_driver;
+  if (const auto n = sriov["vf-driver"]) {
+    vf_driver = driver_of(n, "vf-driver");
+    if (*vf_driver == "none" || *vf_driver == "vfio-pci")
+      fail(n, "'vf-driver' is the VFs' host driver (iavf, mlx5_core...)");
+  }
+  long long offset = 1, stride = 1;
+  if (const auto n = sriov["vf-offset"]) offset = integer_of(n, "vf-offset", 1, 65535);
+  if (const auto n = sriov["vf-stride"]) stride = integer_of(n, "vf-stride", 1, 65535);
+  std::optional<long long> vf_group;
+  if (const auto n = sriov["vf-group"]) {
+    if (!topology.iommu)
+      fail(n, "'vf-group' given but 'iommu' is false: there are no IOMMU groups without an IOMMU");
+    vf_group = integer_of(n, "vf-group", 0, 0xffffff);
+  }
+  for (unsigned i = 0; i < vfs; ++i) {
+    const long long routing_id = d.address.routing_id() + offset + stride * i;
+    if (routing_id > 0xffff) {
+      fail(sriov, fmt::format("VF {} of {} would have routing ID 0x{:x}, past bus ff", i,
+                              d.address.str(), routing_id));
+    }
+    TopologyDevice vf;
+    vf.address = PciAddress::from_routing_id(d.address.domain(), static_cast<uint16_t>(routing_id));
+    vf.parent = d.parent;
+    vf.vendor = vf_vendor;
+    vf.device = vf_device;
+    vf.subsystem_vendor = d.subsystem_vendor;
+    vf.subsystem_device = d.subsystem_device;
+    vf.class_code = d.class_code;
+    vf.revision = d.revision;
+    if (vf_group) vf.iommu_group = static_cast<unsigned>(*vf_group + i);
+    vf.host_driver = vf_driver;
+    vf.bound_driver = vf_driver;
+    vf.numa_node = d.numa_node;
+    vf.physfn = d.address;
+    out.push_back({vf, sriov.Mark(), node, i});
+  }
+}
+
+void Parser::check_links(const std::vector<Located>& devices) const {
+  std::map<PciAddress, const Located*> by_address;
+  for (const auto& located : devices) {
+    auto [it, inserted] = by_address.emplace(located.device.address, &located);
+    if (inserted) continue;
+    const Located& first = *it->second;
+    if (located.device.physfn) {
+      fail(located.mark,
+           fmt::format("VF {} of {} would be at {}, which is already a device (line {})",
+                       located.vf_index, located.device.physfn->str(), located.device.address.str(),
+                       first.mark.line + 1));
+    }
+    if (first.device.physfn) {
+      fail(located.node["address"],
+           fmt::format("duplicate address {}: already a VF of {} (sriov on line {})",
+                       located.device.address.str(), first.device.physfn->str(),
+                       first.mark.line + 1));
+    }
+    fail(located.node["address"], fmt::format("duplicate address {} (also on line {})",
+                                              located.device.address.str(), first.mark.line + 1));
+  }
+  for (const auto& located : devices) {
+    const TopologyDevice& d = located.device;
+    if (!d.parent || d.physfn) continue;
+    const YAML::Mark at = located.node["parent"].Mark();
+    auto parent = by_address.find(*d.parent);
+    if (parent == by_address.end())
+      fail(at,
+           fmt::format("{}: parent {} is not a listed device", d.address.str(), d.parent->str()));
+    if (parent->second->device.header == HeaderType::Endpoint) {
+      fail(at, fmt::format("{}: parent {} is not a bridge", d.address.str(), d.parent->str()));
+    }
+    if (d.parent->domain() != d.address.domain()) {
+      fail(at,
+           fmt::format("{}: parent {} is in another PCI domain", d.address.str(), d.parent->str()));
+    }
+    // Walk up: a chain longer than the device count loops.
+    std::optional<PciAddress> up = d.parent;
+    for (std::size_t steps = 0; up; ++steps) {
+      if (steps > devices.size() || *up == d.address)
+        fail(at, fmt::format("{}: the parent chain loops", d.address.str()));
+      auto next = by_address.find(*up);
+      up = next == by_address.end() ? std::nullopt : next->second->device.parent;
+    }
+  }
+}
+
+Topology Parser::parse(const std::string& text) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    fail(e.mark, e.msg);
+  }
+  if (!root.IsDefined() || root.IsNull()) fail(YAML::Mark(), "the topology is empty");
+  check_map(root, "the topology",
+            {"name", "description", "iommu", "iommu-units", "vfio-pci", "drivers", "devices"},
+            {"name", "devices"});
+
+  Topology topology;
+  topology.name = string_of(root["name"], "name");
+  if (!SysPath::is_valid_component(topology.name) || topology.name.find(' ') != std::string::npos)
+    fail(root["name"],
+         fmt::format("'name': '{}' must be usable as a directory name", topology.name));
+  if (const auto n = root["description"]) topology.description = string_of(n, "description");
+  if (const auto n = root["iommu"]) topology.iommu = bool_of(n, "iommu");
+  if (const auto n = root["iommu-units"]) {
+    if (!topology.iommu) fail(n, "'iommu-units' given but 'iommu' is false");
+    if (!n.IsSequence() || n.size() == 0)
+      fail(n, "'iommu-units' must be a non-empty list of names, like [dmar0]");
+    topology.iommu_units.clear();
+    for (const auto& unit : n) {
+      std::string name = string_of(unit, "iommu-units");
+      if (!SysPath::is_valid_component(name))
+        fail(unit, fmt::format("'{}' is not an IOMMU unit name", name));
+      topology.iommu_units.push_back(name);
+    }
+  }
+  if (!topology.iommu) topology.iommu_units.clear();
+  if (const auto n = root["vfio-pci"]) {
+    const std::string state = string_of(n, "vfio-pci");
+    if (state == "loaded")
+      topology.vfio_pci = Topology::VfioPci::Loaded;
+    else if (state == "loadable")
+      topology.vfio_pci = Topology::VfioPci::Loadable;
+    else if (state == "missing")
+      topology.vfio_pci = Topology::VfioPci::Missing;
+    else
+      fail(n, fmt::format("'vfio-pci' must be loaded, loadable or missing, not '{}'", state));
+  }
+
+  std::map<std::string, TopologyDriver> drivers;
+  if (const auto n = root["drivers"]) parse_drivers(n, topology, drivers);
+
+  const YAML::Node list = root["devices"];
+  if (!list.IsSequence())
+    fail(list, fmt::format("'devices' must be a list, not {}", node_kind(list)));
+  std::vector<Located> located;
+  for (const auto& node : list) parse_device(node, topology, located);
+  check_links(located);
+
+  for (auto& l : located) topology.devices.push_back(std::move(l.device));
+  std::sort(topology.devices.begin(), topology.devices.end(),
+            [](const TopologyDevice& a, const TopologyDevice& b) { return a.address < b.address; });
+
+  auto add_driver = [&](const std::string& name) {
+    if (drivers.count(name)) return;
+    drivers[name] = TopologyDriver{name, default_module(name), default_dma_safe(name)};
+  };
+  for (const auto& d : topology.devices) {
+    if (d.host_driver) add_driver(*d.host_driver);
+    if (d.bound_driver) add_driver(*d.bound_driver);
+  }
+  if (topology.vfio_pci == Topology::VfioPci::Loaded) add_driver("vfio-pci");
+  for (auto& [name, driver] : drivers) topology.drivers.push_back(std::move(driver));
+  return topology;
+}
+
+}  // namespace
+
+std::optional<std::string> default_module(std::string_view driver) {
+  if (const auto* known = known_driver(driver)) {
+    if (!known->module) return std::nullopt;
+    return std::string(*known->module);
+  }
+  std::string module(driver);
+  std::replace(module.begin(), module.end(), '-', '_');
+  return module;
+}
+
+bool default_dma_safe(std::string_view driver) {
+  const auto* known = known_driver(driver);
+  return known && known->dma_safe;
+}
+
+Topology parse_topology(const std::string& text, const std::string& name_for_errors) {
+  return Parser(name_for_errors).parse(text);
+}
+
+Topology load_topology(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw TopologyError(fmt::format("{}: cannot read the topology file", file));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw TopologyError(fmt::format("{}: cannot read the topology file", file));
+  return parse_topology(text.str(), file);
+}
+
+}  // namespace vfio::sim

@@ -1,0 +1,51 @@
+// Topology YAML: reads a host description (examples/hosts/*.yaml) into a Topology.
+//
+// The format, in short (examples/hosts/ has complete hosts):
+//
+//   name: workstation            # required
+//   description: "..."           # optional
+//   iommu: true                  # default true; false: no groups at all
+//   iommu-units: [dmar0]         # default [dmar0]
+//   vfio-pci: loaded             # loaded (default) | loadable | missing
+//   drivers:                     # optional: only to set a module name or DMA safety
+//     - { name: nvidia, module: nvidia, dma-safe: false }   # module: ~ for built in
+//   devices:                     # required
+//     - address: "0000:01:00.0"  # required
+//       ids: "10de:2684"         # required vendor:device
+//       class: "0x030000"        # required
+//       subsystem, revision, kind (endpoint|bridge|cardbus), parent, group, driver,
+//       bound (default = driver; "none"), override, boot-vga, numa-node, label,
+//       sriov: { total-vfs, vfs, vf-ids, vf-driver, vf-offset, vf-stride, vf-group }
+//
+// Enabled SR-IOV VFs are expanded into devices of their own (address = PF routing ID + vf-offset
+// + i * vf-stride; group vf-group + i). Every error is a TopologyError whose what() reads
+// "FILE:LINE:COLUMN: message" (1-based), naming the offending key or value.
+#pragma once
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "sim/topology.h"
+
+namespace vfio::sim {
+
+class TopologyError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Reads and parses a topology file; an unreadable file is a TopologyError too ("FILE: ...").
+Topology load_topology(const std::string& file);
+
+// Parses topology YAML; `name_for_errors` is the FILE part of error messages.
+Topology parse_topology(const std::string& text, const std::string& name_for_errors);
+
+// The module a driver lives in, as /sys/module names it (xhci_hcd -> xhci_pci); none: built in.
+std::optional<std::string> default_module(std::string_view driver);
+
+// Whether a driver does no DMA, so binding it keeps an IOMMU group viable (pcieport, pci-stub).
+bool default_dma_safe(std::string_view driver);
+
+}  // namespace vfio::sim
