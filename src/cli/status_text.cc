@@ -33,6 +33,7 @@ std::string counted(std::size_t n, std::string_view noun) {
 }
 
 struct Columns {
+  std::size_t address = 12;  // "dddd:bb:dd.f"; wider with VMD's 5-digit domains
   std::size_t kind = 1;
   std::size_t driver = 1;
   bool numa = false;  // shown only where there is more than one node to tell apart
@@ -42,6 +43,7 @@ Columns measure(const HostSnapshot& snapshot) {
   Columns columns;
   std::set<int> nodes;
   for (const auto& d : snapshot.devices) {
+    columns.address = std::max(columns.address, d.address.str().size());
     columns.kind = std::max(columns.kind, to_string(d.kind).size());
     columns.driver = std::max(columns.driver, d.driver.value_or("-").size());
     if (d.numa_node) nodes.insert(*d.numa_node);
@@ -54,12 +56,12 @@ void print_device(const PciDevice& d, const Columns& columns, std::ostream& out)
   std::string numa;
   if (columns.numa)
     numa = fmt::format("  node {:<2}", d.numa_node ? std::to_string(*d.numa_node) : "-");
-  fmt::print(out, "  {:<12}  {:<{}}  {}  {:<{}}{}  {}\n", d.address.str(), to_string(d.kind),
-             columns.kind, ids_text(d.ids), d.driver.value_or("-"), columns.driver, numa,
-             description_text(d));
+  fmt::print(out, "  {:<{}}  {:<{}}  {}  {:<{}}{}  {}\n", d.address.str(), columns.address,
+             to_string(d.kind), columns.kind, ids_text(d.ids), d.driver.value_or("-"),
+             columns.driver, numa, description_text(d));
   auto notes = device_notes(d);
   if (!notes.empty()) {
-    fmt::print(out, "  {:<12}  {}\n", "", fmt::join(notes, "; "));
+    fmt::print(out, "  {:<{}}  {}\n", "", columns.address, fmt::join(notes, "; "));
   }
 }
 
