@@ -67,17 +67,30 @@ std::optional<DynamicId> parse_id(std::string_view value, std::size_t* fields_ou
   return id;
 }
 
+// The fields of a device an ID entry is compared with.
+struct IdFields {
+  uint32_t vendor = 0;
+  uint32_t device = 0;
+  uint32_t subvendor = 0;
+  uint32_t subdevice = 0;
+  uint32_t class_code = 0;
+};
+
+IdFields fields_of(const TopologyDevice& d) {
+  return {d.vendor, d.device, d.subsystem_vendor, d.subsystem_device, d.class_code};
+}
+
 // pci_match_one_id.
-bool id_matches(const DynamicId& id, const TopologyDevice& d) {
+bool id_matches(const DynamicId& id, const IdFields& d) {
   auto field = [](uint32_t want, uint32_t have) { return want == DynamicId::kAny || want == have; };
   return field(id.vendor, d.vendor) && field(id.device, d.device) &&
-         field(id.subvendor, d.subsystem_vendor) && field(id.subdevice, d.subsystem_device) &&
+         field(id.subvendor, d.subvendor) && field(id.subdevice, d.subdevice) &&
          ((id.class_code ^ d.class_code) & id.class_mask) == 0;
 }
 
 bool dynamic_match(const SimDevice& d, const SimDriver& drv) {
   for (const auto& id : drv.dynamic_ids) {
-    if (id_matches(id, d.info)) return true;
+    if (id_matches(id, fields_of(d.info))) return true;
   }
   return false;
 }
@@ -273,12 +286,9 @@ int KernelSimulator::State::new_id(SimDriver& drv, std::string_view value) {
   if (fields != 7) {
     // new_id_store refuses an id the driver already matches (a dynamic id, or its static
     // table; vfio-pci's override-only entry matches no device without an override).
-    TopologyDevice probe_dev;
-    probe_dev.vendor = static_cast<uint16_t>(id->vendor);
-    probe_dev.device = static_cast<uint16_t>(id->device);
-    probe_dev.subsystem_vendor = static_cast<uint16_t>(id->subvendor);
-    probe_dev.subsystem_device = static_cast<uint16_t>(id->subdevice);
-    probe_dev.class_code = id->class_code;
+    // The kernel fills a scratch pci_dev with the ids (u16 fields: PCI_ANY_ID truncates).
+    const IdFields probe_dev{id->vendor & 0xffff, id->device & 0xffff, id->subvendor & 0xffff,
+                             id->subdevice & 0xffff, id->class_code};
     for (const auto& existing : drv.dynamic_ids) {
       if (id_matches(existing, probe_dev)) return EEXIST;
     }
@@ -381,7 +391,11 @@ void KernelSimulator::State::unload_vfio_pci() {
 // --- dispatch ---
 
 SimDevice* KernelSimulator::State::write_target(const Components& c, std::string_view value) {
-  if (c.size() == 3 && c[0] == kDeviceDir) return present_device(c[1]);
+  // Stores that take the device lock: driver_override, remove (it unbinds), rescan.
+  if (c.size() == 3 && c[0] == kDeviceDir &&
+      (c[2] == "driver_override" || c[2] == "remove" || c[2] == "rescan")) {
+    return present_device(c[1]);
+  }
   if (c.size() == 3 && c[0] == "bus" && c[2] == "drivers_probe") return device_named(value);
   if (c.size() == 5 && c[0] == "bus" && c[2] == "drivers" && (c[4] == "bind" || c[4] == "unbind")) {
     return device_named(value);

@@ -130,6 +130,17 @@ BOOST_AUTO_TEST_CASE(a_blocked_write_that_is_not_an_unbind_just_sleeps_then_acts
   BOOST_TEST(sim.override_of(kNic) == "vfio-pci");
 }
 
+BOOST_AUTO_TEST_CASE(a_blocked_write_whose_device_is_removed_meanwhile_is_enodev) {
+  // Like an fd opened before the removal: the write lands on a dead attribute.
+  sim.block_write(override_path(kNic), 1, 60ms);
+  auto writer =
+      std::async(std::launch::async, [&] { return sim.write(override_path(kNic), "vfio-pci"); });
+  std::this_thread::sleep_for(20ms);
+  sim.remove_device(kNic);
+  BOOST_TEST(error_of(writer.get()) == ENODEV);
+  BOOST_TEST(sim.writes().back().error == ENODEV);
+}
+
 BOOST_AUTO_TEST_CASE(probe_latency_catches_a_single_check_but_not_polling) {
   sim.set_probe_latency(40ms);
   BOOST_REQUIRE(sim.write(override_path(kNic), "vfio-pci"));
