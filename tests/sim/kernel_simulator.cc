@@ -1,0 +1,377 @@
+// KernelSimulator's gateway calls, its locking (the simulator mutex and the per-device lock a
+// blocked unbind holds), the write log and the fault plan.
+#include "sim/kernel_simulator.h"
+
+#include <cerrno>
+#include <stdexcept>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "sim/kernel_simulator_state.h"
+
+namespace vfio::sim {
+namespace {
+
+bool is_device_file(const Components& c, std::string_view name) {
+  return c.size() == 3 && c[0] == kDeviceDir && c[2] == name;
+}
+
+}  // namespace
+
+SimulatedCrash::SimulatedCrash(unsigned write_number)
+    : write_number_(write_number),
+      message_(fmt::format("simulated crash right after write #{} took effect", write_number)) {}
+
+KernelSimulator::State::State(Topology topology) : meta(std::move(topology)) {
+  for (const auto& drv : meta.drivers) {
+    SimDriver sim{drv, true, {}};
+    if (drv.name == kVfioPci) sim.registered = meta.vfio_pci == Topology::VfioPci::Loaded;
+    drivers.push_back(std::move(sim));
+  }
+  if (!meta.find_driver(kVfioPci)) {
+    drivers.push_back(SimDriver{TopologyDriver{std::string(kVfioPci), "vfio_pci", true},
+                                meta.vfio_pci == Topology::VfioPci::Loaded,
+                                {}});
+  }
+  for (const auto& info : meta.devices) {
+    SimDevice d;
+    d.info = info;
+    d.driver = info.bound_driver;
+    d.override_ = info.driver_override;
+    d.info.bound_driver.reset();
+    d.info.driver_override.reset();
+    if (d.driver && !registered_driver(*d.driver)) {
+      if (*d.driver == kVfioPci) {
+        throw std::invalid_argument(
+            fmt::format("topology '{}': {} is bound to vfio-pci, which is not loaded", meta.name,
+                        info.address.str()));
+      }
+      drivers.push_back(SimDriver{TopologyDriver{*d.driver, std::nullopt, false}, true, {}});
+    }
+    if (!devices.emplace(info.address, std::move(d)).second) {
+      throw std::invalid_argument(
+          fmt::format("topology '{}': {} appears twice", meta.name, info.address.str()));
+    }
+  }
+  meta.devices.clear();
+  meta.drivers.clear();
+}
+
+void KernelSimulator::State::settle() {
+  const auto now = SimClock::now();
+  for (auto& [address, d] : devices) {
+    if (d.pending_driver && now >= d.pending_until) {
+      d.driver = std::move(d.pending_driver);
+      d.pending_driver.reset();
+    }
+  }
+}
+
+void KernelSimulator::State::touch(const SysPath& path) {
+  const auto& c = path.components();
+  if (c.size() < 4 || c[0] != "bus" || c[1] != "pci" || c[2] != "devices") return;
+  const auto address = PciAddress::parse(c[3]);
+  if (!address) return;
+  auto it = vanish.find(*address);
+  if (it == vanish.end()) return;
+  if (--it->second == 0) {
+    vanish.erase(it);
+    if (auto d = devices.find(*address); d != devices.end()) remove(d->second);
+  }
+}
+
+KernelSimulator::KernelSimulator(Topology topology)
+    : state_(std::make_unique<State>(std::move(topology))) {}
+
+KernelSimulator::~KernelSimulator() = default;
+
+std::string KernelSimulator::display(const SysPath& path) const {
+  return "/sys/" + path.str();
+}
+
+// --- the gateway ---
+
+Result<std::string> KernelSimulator::read(const SysPath& path, std::size_t max_bytes) {
+  std::unique_lock lock(mutex_);
+  State& s = *state_;
+  auto fail = [&](int error) {
+    s.touch(path);
+    return IoError{IoError::Op::Read, display(path), error, {}};
+  };
+  for (;;) {
+    s.settle();
+    auto resolved = s.resolve(path.components(), true);
+    if (const int* error = std::get_if<int>(&resolved)) return fail(*error);
+    const Resolved& r = std::get<Resolved>(resolved);
+    if (r.node.kind == Node::Kind::Dir) return fail(EISDIR);
+    if (!r.node.content) return fail(EACCES);  // write-only: no show() to call
+    // driver_override's show() takes the device lock, which a blocked unbind holds.
+    if (is_device_file(r.canonical, "driver_override")) {
+      const SimDevice* d = s.present_device(r.canonical[1]);
+      if (d && d->lock_owner != 0) {
+        s.device_unlocked.wait(lock);
+        continue;
+      }
+    }
+    s.touch(path);
+    return r.node.content->substr(0, max_bytes);
+  }
+}
+
+Result<std::string> KernelSimulator::read_link(const SysPath& path) {
+  std::lock_guard lock(mutex_);
+  State& s = *state_;
+  s.settle();
+  auto resolved = s.resolve(path.components(), false);
+  s.touch(path);
+  if (const int* error = std::get_if<int>(&resolved)) {
+    return IoError{IoError::Op::ReadLink, display(path), *error, {}};
+  }
+  const Resolved& r = std::get<Resolved>(resolved);
+  if (r.node.kind != Node::Kind::Link) {
+    return IoError{IoError::Op::ReadLink, display(path), EINVAL, {}};
+  }
+  return r.node.link_text;
+}
+
+Result<std::vector<std::string>> KernelSimulator::list(const SysPath& dir) {
+  std::lock_guard lock(mutex_);
+  State& s = *state_;
+  s.settle();
+  auto resolved = s.resolve(dir.components(), true);
+  s.touch(dir);
+  if (const int* error = std::get_if<int>(&resolved)) {
+    return IoError{IoError::Op::List, display(dir), *error, {}};
+  }
+  const Resolved& r = std::get<Resolved>(resolved);
+  if (r.node.kind != Node::Kind::Dir) return IoError{IoError::Op::List, display(dir), ENOTDIR, {}};
+  return r.node.entries;
+}
+
+Result<void> KernelSimulator::write(const SysPath& path, std::string_view value) {
+  std::unique_lock lock(mutex_);
+  State& s = *state_;
+  s.settle();
+  const unsigned number = ++s.write_count;
+  const unsigned nth = ++s.writes_per_path[path.str()];
+  auto planned = [&](std::vector<PlannedFault>& plan) -> std::optional<PlannedFault> {
+    for (auto it = plan.begin(); it != plan.end(); ++it) {
+      if (it->path == path.str() && it->nth == nth) {
+        PlannedFault out = *it;
+        plan.erase(it);
+        return out;
+      }
+    }
+    return std::nullopt;
+  };
+  // Resolves the path, first waiting out the device lock of any blocked write on its device.
+  auto resolve_unlocked = [&]() -> std::variant<Components, int> {
+    for (;;) {
+      auto resolved = s.resolve(path.components(), true);
+      if (const int* error = std::get_if<int>(&resolved)) return *error;
+      Components canonical = std::get<Resolved>(std::move(resolved)).canonical;
+      const SimDevice* target = s.write_target(canonical, value);
+      if (target && target->lock_owner != 0 && target->lock_owner != number) {
+        s.device_unlocked.wait(lock);
+        s.settle();
+        continue;
+      }
+      return canonical;
+    }
+  };
+
+  int error = 0;
+  if (auto failure = planned(s.failures)) {
+    error = failure->error;
+  } else {
+    auto resolved = resolve_unlocked();
+    if (const int* resolve_error = std::get_if<int>(&resolved)) {
+      error = *resolve_error;
+    } else if (auto block = planned(s.blocks)) {
+      const Components canonical = std::get<Components>(std::move(resolved));
+      // An unbind (or a removal) of a bound device takes the device lock and drops the `driver`
+      // link before the driver's remove() blocks; the write then sleeps in the kernel.
+      SimDevice* locked = nullptr;
+      const bool unbind =
+          canonical.size() == 5 && canonical[2] == "drivers" && canonical[4] == "unbind";
+      if (unbind) {
+        SimDevice* d = s.device_named(value);
+        if (d && d->driver == canonical[3]) locked = d;
+      } else if (is_device_file(canonical, "remove") && !value.empty() && value[0] != '0') {
+        SimDevice* d = s.present_device(canonical[1]);
+        if (d && d->driver) locked = d;
+      }
+      if (locked) {
+        locked->lock_owner = number;
+        locked->unbinding = true;
+      }
+      lock.unlock();
+      std::this_thread::sleep_for(block->duration);
+      lock.lock();
+      s.settle();
+      error = s.apply_write(canonical, value, true);
+      if (locked) {
+        locked->lock_owner = 0;
+        locked->unbinding = false;
+      }
+      s.device_unlocked.notify_all();
+    } else {
+      error = s.apply_write(std::get<Components>(resolved), value, false);
+    }
+  }
+  s.log.push_back(WriteRecord{path, std::string(value), error});
+  s.touch(path);
+  if (s.crash_at == number) {
+    s.crash_at.reset();
+    lock.unlock();
+    throw SimulatedCrash(number);
+  }
+  if (error != 0) return IoError{IoError::Op::Write, display(path), error, std::string(value)};
+  return {};
+}
+
+// --- what tests look at ---
+
+Topology KernelSimulator::topology() const {
+  std::lock_guard lock(mutex_);
+  State& s = *state_;
+  s.settle();
+  Topology out = s.meta;
+  const bool loaded = s.vfio_pci().registered;
+  if (loaded) {
+    out.vfio_pci = Topology::VfioPci::Loaded;
+  } else if (out.vfio_pci == Topology::VfioPci::Loaded) {
+    out.vfio_pci = Topology::VfioPci::Loadable;
+  }
+  for (const auto& [address, d] : s.devices) {
+    if (d.present) out.devices.push_back(s.current(d));
+  }
+  for (const auto& drv : s.drivers) {
+    if (drv.registered) out.drivers.push_back(drv.info);
+  }
+  return out;
+}
+
+std::optional<std::string> KernelSimulator::driver_of(const PciAddress& address) const {
+  std::lock_guard lock(mutex_);
+  state_->settle();
+  const SimDevice* d = state_->present_device(address.str());
+  return d ? state_->visible_driver(*d) : std::nullopt;
+}
+
+std::optional<std::string> KernelSimulator::override_of(const PciAddress& address) const {
+  std::lock_guard lock(mutex_);
+  const SimDevice* d = state_->present_device(address.str());
+  return d ? d->override_ : std::nullopt;
+}
+
+bool KernelSimulator::present(const PciAddress& address) const {
+  std::lock_guard lock(mutex_);
+  return state_->present_device(address.str()) != nullptr;
+}
+
+std::set<unsigned> KernelSimulator::vfio_group_nodes() const {
+  std::lock_guard lock(mutex_);
+  state_->settle();
+  std::set<unsigned> out;
+  for (const auto& [address, d] : state_->devices) {
+    const auto group = state_->group_of(d);
+    if (group && d.driver == kVfioPci) out.insert(*group);
+  }
+  return out;
+}
+
+bool KernelSimulator::group_viable(unsigned group) const {
+  std::lock_guard lock(mutex_);
+  State& s = *state_;
+  s.settle();
+  bool any = false;
+  for (const auto& [address, d] : s.devices) {
+    if (s.group_of(d) != group) continue;
+    any = true;
+    if (!d.driver || *d.driver == kVfioPci) continue;
+    const SimDriver* drv = s.registered_driver(*d.driver);
+    if (!drv || !drv->info.dma_safe) return false;
+  }
+  return any;
+}
+
+std::vector<WriteRecord> KernelSimulator::writes() const {
+  std::lock_guard lock(mutex_);
+  return state_->log;
+}
+
+std::size_t KernelSimulator::successful_write_count() const {
+  std::lock_guard lock(mutex_);
+  std::size_t n = 0;
+  for (const auto& w : state_->log) n += w.error == 0 ? 1 : 0;
+  return n;
+}
+
+// --- the world changing ---
+
+void KernelSimulator::load_vfio_pci() {
+  std::lock_guard lock(mutex_);
+  state_->settle();
+  state_->load_vfio_pci();
+}
+
+void KernelSimulator::unload_vfio_pci() {
+  std::lock_guard lock(mutex_);
+  state_->settle();
+  state_->unload_vfio_pci();
+}
+
+void KernelSimulator::remove_device(const PciAddress& address) {
+  std::lock_guard lock(mutex_);
+  state_->settle();
+  if (SimDevice* d = state_->present_device(address.str())) state_->remove(*d);
+}
+
+void KernelSimulator::rescan() {
+  std::lock_guard lock(mutex_);
+  state_->settle();
+  state_->rescan(std::nullopt);
+}
+
+// --- faults ---
+
+void KernelSimulator::fail_write(const SysPath& path, unsigned nth, int error) {
+  std::lock_guard lock(mutex_);
+  state_->failures.push_back(PlannedFault{path.str(), nth, error, {}});
+}
+
+void KernelSimulator::block_write(const SysPath& path, unsigned nth,
+                                  std::chrono::milliseconds duration) {
+  std::lock_guard lock(mutex_);
+  state_->blocks.push_back(PlannedFault{path.str(), nth, 0, duration});
+}
+
+void KernelSimulator::set_probe_latency(std::chrono::milliseconds latency) {
+  std::lock_guard lock(mutex_);
+  state_->probe_latency = latency;
+}
+
+void KernelSimulator::fail_probe(const PciAddress& address, const std::string& driver, int error) {
+  std::lock_guard lock(mutex_);
+  state_->probe_failures[{address, driver}] = error;
+}
+
+void KernelSimulator::vanish_after(const PciAddress& address, unsigned operations) {
+  std::lock_guard lock(mutex_);
+  SimDevice* d = state_->present_device(address.str());
+  if (!d) return;
+  if (operations == 0) {
+    state_->remove(*d);
+  } else {
+    state_->vanish[address] = operations;
+  }
+}
+
+void KernelSimulator::crash_after_write(unsigned k) {
+  std::lock_guard lock(mutex_);
+  state_->crash_at = k;
+}
+
+}  // namespace vfio::sim

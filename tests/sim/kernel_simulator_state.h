@@ -1,0 +1,152 @@
+// KernelSimulator's internal state: devices, the driver registry, the write log and the fault
+// plan, plus the two halves of its behaviour: the sysfs namespace (kernel_simulator_namespace.cc)
+// and the PCI driver core (kernel_simulator_driver_core.cc). Private to the simulator's sources.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "sim/kernel_simulator.h"
+
+namespace vfio::sim {
+
+using SimClock = std::chrono::steady_clock;
+
+inline constexpr std::string_view kVfioPci = "vfio-pci";
+
+// The canonical name of a device's real directory (/sys/devices/pci0000:00/.../<bdf>). It holds
+// a '/', so no SysPath component can ever spell it.
+inline constexpr std::string_view kDeviceDir = "/pcidev";
+
+using Components = std::vector<std::string>;
+
+struct SimDevice {
+  TopologyDevice info;  // the hardware; bound_driver and driver_override are not used
+  bool present = true;
+  std::optional<std::string> driver;          // dev->driver
+  std::optional<std::string> override_;       // dev->driver_override; "(null)" is a real name here
+  std::optional<std::string> pending_driver;  // a probe that succeeded but is not visible yet
+  SimClock::time_point pending_until{};
+  unsigned lock_owner = 0;  // write number of a blocked write holding the device lock; 0: free
+  bool unbinding = false;   // a blocked unbind already removed the `driver` link
+};
+
+// A pci_device_id as written to new_id: "vendor device [subvendor subdevice class class_mask
+// driver_data]", missing fields being PCI_ANY_ID (vendor ids) or 0 (class).
+struct DynamicId {
+  static constexpr uint32_t kAny = 0xffffffff;
+  uint32_t vendor = kAny;
+  uint32_t device = kAny;
+  uint32_t subvendor = kAny;
+  uint32_t subdevice = kAny;
+  uint32_t class_code = 0;
+  uint32_t class_mask = 0;
+};
+
+struct SimDriver {
+  TopologyDriver info;
+  bool registered = true;
+  std::vector<DynamicId> dynamic_ids;
+};
+
+// One node of the sysfs tree, as lookup() finds it.
+struct Node {
+  enum class Kind { Missing, Dir, File, Link };
+  Kind kind = Kind::Missing;
+  std::vector<std::string> entries;    // Dir
+  std::optional<std::string> content;  // File: none when write-only (mode 0200)
+  bool writable = false;               // File
+  std::string link_text;               // Link: as readlink(2) returns it
+  Components target;                   // Link: the canonical path it leads to
+};
+
+struct Resolved {
+  Components canonical;
+  Node node;
+};
+
+struct PlannedFault {
+  std::string path;
+  unsigned nth = 0;
+  int error = 0;                          // fail_write
+  std::chrono::milliseconds duration{0};  // block_write
+};
+
+struct KernelSimulator::State {
+  explicit State(Topology topology);
+
+  // --- the world ---
+  Topology meta;  // name, description, iommu, iommu_units, the initial vfio_pci state
+  std::map<PciAddress, SimDevice> devices;  // removed devices stay here with present = false
+  std::vector<SimDriver> drivers;           // registry order; vfio-pci always has an entry
+  bool autoprobe = true;
+
+  // --- the record and the fault plan ---
+  std::vector<WriteRecord> log;
+  unsigned write_count = 0;
+  std::map<std::string, unsigned> writes_per_path;
+  std::vector<PlannedFault> failures;
+  std::vector<PlannedFault> blocks;
+  std::map<std::pair<PciAddress, std::string>, int> probe_failures;
+  std::chrono::milliseconds probe_latency{0};
+  std::map<PciAddress, unsigned> vanish;
+  std::optional<unsigned> crash_at;
+  std::condition_variable device_unlocked;
+
+  // --- kernel_simulator.cc ---
+  void settle();                    // makes pending probes whose latency has passed visible
+  void touch(const SysPath& path);  // counts a call against vanish_after()
+
+  // --- kernel_simulator_namespace.cc: the sysfs tree ---
+  Node lookup(const Components& canonical) const;
+  // Walks `path`, following links in the middle (and at the end when `follow_last`); the errno
+  // on failure.
+  std::variant<Resolved, int> resolve(const Components& path, bool follow_last) const;
+  std::string device_sys_path(const SimDevice& device) const;  // devices/pci0000:00/.../<bdf>
+
+  // --- kernel_simulator_driver_core.cc: the PCI core's semantics ---
+  SimDevice* present_device(std::string_view bdf);
+  const SimDevice* present_device(std::string_view bdf) const;
+  SimDevice* device_named(std::string_view written);  // bus_find_device_by_name + sysfs_streq
+  SimDriver* registered_driver(std::string_view name);
+  const SimDriver* registered_driver(std::string_view name) const;
+  SimDriver& vfio_pci();
+  std::optional<unsigned> group_of(const SimDevice& device) const;
+  std::optional<std::string> visible_driver(const SimDevice& device) const;  // the `driver` link
+  bool multifunction(const SimDevice& device) const;
+  unsigned enabled_vfs(const SimDevice& device) const;
+  std::vector<const SimDevice*> vfs_of(const SimDevice& pf) const;
+  TopologyDevice current(const SimDevice& device) const;  // info with live driver and override
+
+  bool matches(const SimDevice& device, const SimDriver& driver) const;  // pci_bus_match
+  int probe(SimDevice& device, const SimDriver& driver);                 // 0: bound
+  void attach(SimDevice& device);                                        // device_attach
+  void attach_all(const SimDriver& driver);                              // driver_attach
+
+  int write_override(SimDevice& device, std::string_view value);
+  int drivers_probe(std::string_view value);
+  int bind(const SimDriver& driver, std::string_view value);
+  int unbind(const SimDriver& driver, std::string_view value);
+  int new_id(SimDriver& driver, std::string_view value);
+  int remove_id(SimDriver& driver, std::string_view value);
+  void remove(SimDevice& device);
+  void rescan(const std::optional<PciAddress>& below);
+  void load_vfio_pci();
+  void unload_vfio_pci();
+
+  // A write to a canonical path that resolve() found; `opened`: the file was opened before (a
+  // blocked write), so a device that went away meanwhile gives ENODEV rather than ENOENT.
+  int apply_write(const Components& canonical, std::string_view value, bool opened);
+  // The device whose lock a write to `canonical` would take, if any.
+  SimDevice* write_target(const Components& canonical, std::string_view value);
+};
+
+}  // namespace vfio::sim

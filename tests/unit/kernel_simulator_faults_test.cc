@@ -1,0 +1,222 @@
+// The simulator's write log and injected faults: failed and blocked writes (with the device lock
+// seen from another thread), probe latency, vanishing devices and crashes.
+#define BOOST_TEST_MODULE kernel_simulator_faults
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include "sim_test_topologies.h"
+
+using namespace vfio;
+using namespace vfio::sim;
+using namespace vfio::sim::testing;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Host {
+  KernelSimulator sim{test_host()};
+};
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(write_log, Host)
+
+BOOST_AUTO_TEST_CASE(records_every_write_in_order_with_its_errno) {
+  BOOST_REQUIRE(sim.write(override_path(kNic), "vfio-pci"));
+  BOOST_REQUIRE(!sim.write(drv_file("nouveau", "unbind"), kNic.str()));
+  BOOST_REQUIRE(!sim.write(dev_file(kNic, "vendor"), "1"));
+  const auto log = sim.writes();
+  BOOST_REQUIRE(log.size() == 3u);
+  BOOST_TEST(log[0].path.str() == "bus/pci/devices/0000:02:00.0/driver_override");
+  BOOST_TEST(log[0].value == "vfio-pci");
+  BOOST_TEST(log[0].error == 0);
+  BOOST_TEST(log[1].error == ENODEV);
+  BOOST_TEST(log[2].error == EACCES);
+  BOOST_TEST(sim.successful_write_count() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_write_reports_path_value_and_errno) {
+  auto r = sim.write(drv_file("nouveau", "unbind"), kNic.str());
+  BOOST_REQUIRE(!r);
+  BOOST_TEST(r.error().path == "/sys/bus/pci/drivers/nouveau/unbind");
+  BOOST_TEST(r.error().value == kNic.str());
+  BOOST_TEST((r.error().op == IoError::Op::Write));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(faults, Host)
+
+BOOST_AUTO_TEST_CASE(fail_write_fails_exactly_the_nth_write_to_that_path_and_changes_nothing) {
+  sim.fail_write(override_path(kNic), 2, EIO);
+  BOOST_TEST(sim.write(override_path(kNic), "vfio-pci").ok());
+  BOOST_TEST(sim.write(override_path(kGpu), "vfio-pci").ok());  // another path: not counted
+  BOOST_TEST(error_of(sim.write(override_path(kNic), "\n")) == EIO);
+  BOOST_TEST(sim.override_of(kNic) == "vfio-pci");
+  BOOST_TEST(sim.writes().back().error == EIO);
+  BOOST_TEST(sim.writes().back().value == "\n");
+  BOOST_TEST(sim.write(override_path(kNic), "\n").ok());
+  BOOST_TEST(!sim.override_of(kNic));
+}
+
+BOOST_AUTO_TEST_CASE(fail_write_on_an_unbind_leaves_the_device_bound) {
+  sim.fail_write(drv_file("e1000e", "unbind"), 1, EBUSY);
+  BOOST_TEST(error_of(sim.write(drv_file("e1000e", "unbind"), kNic.str())) == EBUSY);
+  BOOST_TEST(sim.driver_of(kNic) == "e1000e");
+  BOOST_TEST(sim.successful_write_count() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_blocked_unbind_holds_the_device_lock_without_stalling_others) {
+  BOOST_REQUIRE(sim.write(override_path(kNic), "vfio-pci"));
+  BOOST_REQUIRE(sim.write(drv_file("e1000e", "unbind"), kNic.str()));
+  BOOST_REQUIRE(sim.write(paths::drivers_probe(), kNic.str()));
+  BOOST_REQUIRE(sim.driver_of(kNic) == "vfio-pci");
+
+  const auto block = 150ms;
+  sim.block_write(drv_file("vfio-pci", "unbind"), 1, block);
+  const auto start = Clock::now();
+  auto unbinder = std::async(std::launch::async,
+                             [&] { return sim.write(drv_file("vfio-pci", "unbind"), kNic.str()); });
+  // Wait until the unbind is in the kernel: the `driver` link vanishes first.
+  while (sim.read_link(dev_file(kNic, "driver")).ok() && Clock::now() - start < 1s) {
+    std::this_thread::sleep_for(1ms);
+  }
+  BOOST_TEST(error_of(sim.read_link(dev_file(kNic, "driver"))) == ENOENT);
+  BOOST_TEST((Clock::now() - start < block));
+  // Other devices and other files of this device answer at once.
+  const auto other = Clock::now();
+  BOOST_TEST(read_text(sim, override_path(kGpu)) == "(null)\n");
+  BOOST_TEST(read_text(sim, dev_file(kNic, "vendor")) == "0x8086\n");
+  BOOST_TEST(sim.write(override_path(kGpu), "vfio-pci").ok());
+  BOOST_TEST(sim.read_link(dev_file(kGpu, "driver")).ok());
+  BOOST_TEST((Clock::now() - other < block / 2));
+  // The device's driver_override blocks until the unbind finishes.
+  const std::string during = read_text(sim, override_path(kNic));
+  BOOST_TEST((Clock::now() - start >= block));
+  BOOST_TEST(during == "vfio-pci\n");
+  BOOST_TEST(unbinder.get().ok());
+  BOOST_TEST(!sim.driver_of(kNic));
+  BOOST_TEST(sim.vfio_group_nodes().empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_blocked_unbind_also_blocks_driver_override_writes_and_probes) {
+  BOOST_REQUIRE(sim.write(override_path(kNic), "vfio-pci"));
+  sim.block_write(drv_file("e1000e", "unbind"), 1, 80ms);
+  std::atomic<bool> in_kernel{false};
+  auto unbinder = std::async(std::launch::async, [&] {
+    in_kernel = true;
+    return sim.write(drv_file("e1000e", "unbind"), kNic.str());
+  });
+  while (!in_kernel || sim.read_link(dev_file(kNic, "driver")).ok())
+    std::this_thread::sleep_for(1ms);
+  const auto start = Clock::now();
+  BOOST_TEST(sim.write(paths::drivers_probe(), kNic.str()).ok());  // waits for the lock
+  BOOST_TEST((Clock::now() - start >= 30ms));
+  BOOST_TEST(unbinder.get().ok());
+  BOOST_TEST(sim.driver_of(kNic) == "vfio-pci");  // the probe ran after the unbind
+}
+
+BOOST_AUTO_TEST_CASE(a_blocked_write_that_is_not_an_unbind_just_sleeps_then_acts) {
+  sim.block_write(override_path(kNic), 1, 40ms);
+  const auto start = Clock::now();
+  BOOST_TEST(sim.write(override_path(kNic), "vfio-pci").ok());
+  BOOST_TEST((Clock::now() - start >= 40ms));
+  BOOST_TEST(sim.override_of(kNic) == "vfio-pci");
+}
+
+BOOST_AUTO_TEST_CASE(a_blocked_write_whose_device_is_removed_meanwhile_is_enodev) {
+  // Like an fd opened before the removal: the write lands on a dead attribute.
+  sim.block_write(override_path(kNic), 1, 60ms);
+  auto writer =
+      std::async(std::launch::async, [&] { return sim.write(override_path(kNic), "vfio-pci"); });
+  std::this_thread::sleep_for(20ms);
+  sim.remove_device(kNic);
+  BOOST_TEST(error_of(writer.get()) == ENODEV);
+  BOOST_TEST(sim.writes().back().error == ENODEV);
+}
+
+BOOST_AUTO_TEST_CASE(probe_latency_catches_a_single_check_but_not_polling) {
+  sim.set_probe_latency(40ms);
+  BOOST_REQUIRE(sim.write(override_path(kNic), "vfio-pci"));
+  BOOST_REQUIRE(sim.write(drv_file("e1000e", "unbind"), kNic.str()));
+  const auto start = Clock::now();
+  BOOST_TEST(sim.write(paths::drivers_probe(), kNic.str()).ok());
+  BOOST_TEST((Clock::now() - start < 20ms));  // the write returns at once
+  BOOST_TEST(error_of(sim.read_link(dev_file(kNic, "driver"))) == ENOENT);
+  BOOST_TEST(!sim.driver_of(kNic));
+  // A bind while the probe is in flight sees the device busy.
+  BOOST_TEST(error_of(sim.write(drv_file("vfio-pci", "bind"), kNic.str())) == EBUSY);
+  Result<std::string> link = sim.read_link(dev_file(kNic, "driver"));
+  while (!link.ok() && Clock::now() - start < 1s) {
+    std::this_thread::sleep_for(2ms);
+    link = sim.read_link(dev_file(kNic, "driver"));
+  }
+  BOOST_REQUIRE(link.ok());
+  BOOST_TEST(link.value() == "../../../bus/pci/drivers/vfio-pci");
+  BOOST_TEST((Clock::now() - start >= 40ms));
+}
+
+BOOST_AUTO_TEST_CASE(probe_latency_applies_to_rescan_too) {
+  sim.set_probe_latency(30ms);
+  sim.remove_device(kNic);
+  sim.rescan();
+  BOOST_TEST(sim.present(kNic));
+  BOOST_TEST(!sim.driver_of(kNic));
+  std::this_thread::sleep_for(35ms);
+  BOOST_TEST(sim.driver_of(kNic) == "e1000e");
+}
+
+BOOST_AUTO_TEST_CASE(vanish_after_removes_the_device_after_n_calls_on_its_paths) {
+  sim.vanish_after(kNic, 2);
+  BOOST_TEST(
+      as_sysfs(sim).read(paths::pci_device(kGpu) / "vendor").ok());  // other devices: not counted
+  BOOST_TEST(sim.list(paths::pci_devices()).ok());                   // bus level: not counted
+  BOOST_TEST(as_sysfs(sim).read(dev_file(kNic, "vendor")).ok());
+  BOOST_TEST(sim.present(kNic));
+  BOOST_TEST(sim.read_link(dev_file(kNic, "driver")).ok());
+  BOOST_TEST(!sim.present(kNic));
+  BOOST_TEST(error_of(as_sysfs(sim).read(dev_file(kNic, "vendor"))) == ENOENT);
+  BOOST_TEST(error_of(sim.write(paths::drivers_probe(), kNic.str())) == ENODEV);
+}
+
+BOOST_AUTO_TEST_CASE(vanish_after_zero_removes_at_once) {
+  sim.vanish_after(kNic, 0);
+  BOOST_TEST(!sim.present(kNic));
+}
+
+BOOST_AUTO_TEST_CASE(crash_after_write_k_applies_k_logs_it_and_throws) {
+  sim.crash_after_write(2);
+  BOOST_REQUIRE(sim.write(override_path(kNic), "vfio-pci"));
+  try {
+    (void)sim.write(drv_file("e1000e", "unbind"), kNic.str());
+    BOOST_FAIL("write 2 should have crashed");
+  } catch (const SimulatedCrash& crash) {
+    BOOST_TEST(crash.write_number() == 2u);
+    BOOST_TEST(std::string(crash.what()).find('2') != std::string::npos);
+  }
+  // The state after exactly two writes: override set, unbound, not yet probed.
+  BOOST_TEST(sim.override_of(kNic) == "vfio-pci");
+  BOOST_TEST(!sim.driver_of(kNic));
+  BOOST_TEST(sim.writes().size() == 2u);
+  BOOST_TEST(sim.writes().back().error == 0);
+  // The next run works normally.
+  BOOST_TEST(sim.write(paths::drivers_probe(), kNic.str()).ok());
+  BOOST_TEST(sim.driver_of(kNic) == "vfio-pci");
+}
+
+BOOST_AUTO_TEST_CASE(crash_counts_failed_writes_and_still_throws) {
+  sim.crash_after_write(2);
+  BOOST_TEST(error_of(sim.write(drv_file("nouveau", "unbind"), kNic.str())) == ENODEV);
+  BOOST_CHECK_THROW((void)sim.write(drv_file("nouveau", "unbind"), kNic.str()), SimulatedCrash);
+  BOOST_TEST(sim.writes().size() == 2u);
+  BOOST_TEST(sim.writes().back().error == ENODEV);
+  BOOST_TEST(sim.driver_of(kNic) == "e1000e");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
