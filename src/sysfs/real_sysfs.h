@@ -13,7 +13,7 @@ class RealSysfs final : public Sysfs {
  public:
   explicit RealSysfs(boost::filesystem::path root = "/sys");
 
-  Result<std::string> read(const SysPath& path, std::size_t max_bytes) override;
+  Result<std::string> read(const SysPath& path, std::size_t max_bytes = kDefaultReadLimit) override;
   Result<std::string> read_link(const SysPath& path) override;
   Result<std::vector<std::string>> list(const SysPath& dir) override;
   Result<void> write(const SysPath& path, std::string_view value) override;

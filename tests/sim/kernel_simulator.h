@@ -48,7 +48,7 @@ class KernelSimulator final : public Sysfs {
   ~KernelSimulator() override;
 
   // --- the gateway ---
-  Result<std::string> read(const SysPath& path, std::size_t max_bytes) override;
+  Result<std::string> read(const SysPath& path, std::size_t max_bytes = kDefaultReadLimit) override;
   Result<std::string> read_link(const SysPath& path) override;
   Result<std::vector<std::string>> list(const SysPath& dir) override;
   Result<void> write(const SysPath& path, std::string_view value) override;

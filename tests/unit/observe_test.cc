@@ -1,0 +1,230 @@
+#define BOOST_TEST_MODULE observe
+#include <boost/test/unit_test.hpp>
+
+#include <fstream>
+
+#include <boost/filesystem.hpp>
+
+#include "cli/status_json.h"
+#include "observe/observe.h"
+#include "sim/kernel_simulator.h"
+#include "sim/sysfs_tree_writer.h"
+#include "sim/topology_yaml.h"
+#include "sysfs/real_sysfs.h"
+
+using namespace vfio;
+using sim::KernelSimulator;
+using sim::Topology;
+namespace fs = boost::filesystem;
+
+namespace {
+
+const char* const kExampleHosts[] = {"workstation", "gpu-server", "acs-less-bridge", "no-iommu"};
+
+Topology example(const std::string& name) {
+  return sim::load_topology(std::string(VFIO_SOURCE_DIR) + "/examples/hosts/" + name + ".yaml");
+}
+
+// A topology laid out on disk for the duration of a test.
+struct DiskHost {
+  explicit DiskHost(const Topology& topology)
+      : root(fs::temp_directory_path() / fs::unique_path("observe-%%%%-%%%%")) {
+    sim::write_sysfs_tree(topology, root);
+  }
+  ~DiskHost() { fs::remove_all(root); }
+  fs::path device_dir(const char* address) const {
+    return fs::canonical(root / "bus/pci/devices" / address);
+  }
+  fs::path root;
+};
+
+// Devices and groups as scripts see them: two observations agree when these are equal.
+std::string devices_and_groups(const HostSnapshot& s) {
+  auto j = cli::status_json(s);
+  j.erase("findings");
+  return j.dump(1);
+}
+
+bool has_finding(const HostSnapshot& s, const std::string& path_part, const std::string& text) {
+  for (const auto& f : s.findings) {
+    if (f.path.find(path_part) != std::string::npos && f.message.find(text) != std::string::npos)
+      return true;
+  }
+  return false;
+}
+
+const char* const kSmallHost = R"(
+name: small
+devices:
+  - { address: "0000:00:01.0", ids: "8086:1901", class: "0x060400", group: 1, driver: pcieport }
+  - { address: "0000:01:00.0", parent: "0000:00:01.0", ids: "10de:2684", class: "0x030000",
+      group: 1, driver: nouveau, boot-vga: true }
+  - { address: "0000:01:00.1", parent: "0000:00:01.0", ids: "10de:22ba", class: "0x040300",
+      group: 1, driver: snd_hda_intel, bound: none, override: vfio-pci }
+  - { address: "0000:02:00.0", ids: "8086:10d3", class: "0x020000", group: 2, driver: e1000e,
+      numa-node: 1 }
+)";
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(sees_what_the_topology_holds_on_every_example_host) {
+  for (const char* name : kExampleHosts) {
+    BOOST_TEST_CONTEXT(name) {
+      Topology topology = example(name);
+      KernelSimulator kernel(topology);
+      HostSnapshot s = observe(kernel, nullptr);
+      BOOST_TEST(s.findings.empty());
+      BOOST_REQUIRE(s.devices.size() == topology.devices.size());
+      for (const auto& want : topology.devices) {
+        const PciDevice* got = s.find(want.address);
+        BOOST_REQUIRE(got);
+        BOOST_TEST_CONTEXT(want.address.str()) {
+          BOOST_TEST(got->ids.vendor == want.vendor);
+          BOOST_TEST(got->ids.device == want.device);
+          BOOST_TEST(got->ids.subsystem_vendor == want.subsystem_vendor);
+          BOOST_TEST(got->ids.subsystem_device == want.subsystem_device);
+          BOOST_TEST(got->ids.class_code == want.class_code);
+          BOOST_TEST(static_cast<int>(got->kind) == static_cast<int>(want.header));
+          BOOST_TEST((got->kind_source == KindSource::ConfigHeader));
+          BOOST_TEST((got->driver == want.bound_driver));
+          BOOST_TEST((got->driver_override == want.driver_override));
+          BOOST_TEST((got->iommu_group == want.iommu_group));
+          BOOST_TEST((got->physfn == want.physfn));
+          BOOST_TEST(got->numa_node.value_or(-1) == want.numa_node);
+          if (want.boot_vga) BOOST_TEST((got->boot_vga == want.boot_vga));
+          BOOST_TEST(got->sriov.has_value() == (want.sriov_total_vfs > 0));
+        }
+      }
+      // Every VF is listed by its PF, in order, and the PF's count agrees.
+      for (const auto& d : s.devices) {
+        if (!d.physfn) continue;
+        const PciDevice* pf = s.find(*d.physfn);
+        BOOST_REQUIRE(pf);
+        BOOST_REQUIRE(pf->sriov);
+        BOOST_TEST(std::count(pf->sriov->vfs.begin(), pf->sriov->vfs.end(), d.address) == 1);
+        BOOST_TEST(pf->sriov->enabled_vfs == pf->sriov->vfs.size());
+      }
+      for (const auto& [id, group] : s.groups) {
+        for (const auto& member : group.members) BOOST_TEST((s.find(member)->iommu_group == id));
+      }
+      BOOST_TEST(s.iommu_active() == topology.iommu);
+      BOOST_TEST(s.vfio_pci_loaded == (topology.vfio_pci == Topology::VfioPci::Loaded));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(an_on_disk_host_observes_exactly_like_the_simulator) {
+  for (const char* name : kExampleHosts) {
+    BOOST_TEST_CONTEXT(name) {
+      KernelSimulator kernel(example(name));
+      DiskHost disk(kernel.topology());
+      RealSysfs real(disk.root);
+      HostSnapshot from_disk = observe(real, nullptr);
+      BOOST_TEST(from_disk.findings.empty());
+      BOOST_TEST(devices_and_groups(from_disk) == devices_and_groups(observe(kernel, nullptr)));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(reads_bindings_and_overrides) {
+  KernelSimulator kernel(sim::parse_topology(kSmallHost, "small.yaml"));
+  HostSnapshot s = observe(kernel, nullptr);
+  const PciDevice* audio = s.find(*PciAddress::parse("0000:01:00.1"));
+  BOOST_REQUIRE(audio);
+  BOOST_TEST(!audio->driver);
+  BOOST_TEST(audio->driver_override.value_or("") == "vfio-pci");
+  const PciDevice* gpu = s.find(*PciAddress::parse("0000:01:00.0"));
+  BOOST_TEST(!gpu->driver_override);  // "(null)" means none
+  BOOST_TEST(gpu->boot_vga.value_or(false));
+  BOOST_TEST(gpu->driver.value_or("") == "nouveau");
+  BOOST_TEST((s.find(*PciAddress::parse("0000:00:01.0"))->kind == DeviceKind::Bridge));
+  BOOST_TEST(s.find(*PciAddress::parse("0000:02:00.0"))->numa_node.value_or(-1) == 1);
+  BOOST_TEST(s.groups.at(1).members.size() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(follows_the_kernel_as_it_changes) {
+  KernelSimulator kernel(sim::parse_topology(kSmallHost, "small.yaml"));
+  auto nic = *PciAddress::parse("0000:02:00.0");
+  BOOST_REQUIRE(kernel.write(paths::pci_device_file(nic, "driver_override"), "vfio-pci").ok());
+  BOOST_REQUIRE(kernel.write(paths::pci_driver_file("e1000e", "unbind"), nic.str()).ok());
+  BOOST_REQUIRE(kernel.write(paths::drivers_probe(), nic.str()).ok());
+  HostSnapshot s = observe(kernel, nullptr);
+  BOOST_TEST(s.find(nic)->driver.value_or("") == "vfio-pci");
+  BOOST_TEST(s.find(nic)->driver_override.value_or("") == "vfio-pci");
+}
+
+BOOST_AUTO_TEST_CASE(a_device_that_vanishes_mid_read_is_left_out_and_reported) {
+  KernelSimulator kernel(sim::parse_topology(kSmallHost, "small.yaml"));
+  auto gpu = *PciAddress::parse("0000:01:00.0");
+  kernel.vanish_after(gpu, 3);
+  HostSnapshot s = observe(kernel, nullptr);
+  BOOST_TEST(!s.find(gpu));
+  BOOST_TEST(s.devices.size() == 3u);
+  BOOST_TEST(has_finding(s, "0000:01:00.0", "vanished while being read"));
+  // The group no longer lists it either (a removed device leaves its group).
+  BOOST_TEST(s.groups.at(1).members.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(odd_attributes_are_findings_not_failures) {
+  DiskHost disk(sim::parse_topology(kSmallHost, "small.yaml"));
+  fs::path nic = disk.device_dir("0000:02:00.0");
+  fs::path gpu = disk.device_dir("0000:01:00.0");
+  fs::path port = disk.device_dir("0000:00:01.0");
+  std::ofstream((nic / "vendor").string()) << "intel\n";
+  std::ofstream((gpu / "boot_vga").string()) << "maybe\n";
+  fs::remove(gpu / "numa_node");  // kernels without CONFIG_NUMA have none: not odd
+  fs::remove(port / "config");    // the kind falls back to the class code (a bridge)
+  std::ofstream((disk.root / "bus/pci/devices/not-a-device").string());
+  RealSysfs real(disk.root);
+  HostSnapshot s = observe(real, nullptr);
+
+  BOOST_TEST(s.devices.size() == 4u);
+  BOOST_TEST(has_finding(s, "0000:02:00.0/vendor", "unexpected value 'intel'"));
+  BOOST_TEST(s.find(*PciAddress::parse("0000:02:00.0"))->ids.device == 0x10d3);
+  BOOST_TEST(has_finding(s, "0000:01:00.0/boot_vga", "unexpected value 'maybe'"));
+  BOOST_TEST(!has_finding(s, "0000:01:00.0/numa_node", ""));
+  BOOST_TEST(!s.find(*PciAddress::parse("0000:01:00.0"))->numa_node);
+  const PciDevice* p = s.find(*PciAddress::parse("0000:00:01.0"));
+  BOOST_TEST((p->kind == DeviceKind::Bridge));
+  BOOST_TEST((p->kind_source == KindSource::ClassCode));
+  BOOST_TEST(has_finding(s, "bus/pci/devices/not-a-device", "not a PCI address"));
+}
+
+BOOST_AUTO_TEST_CASE(a_short_config_falls_back_to_the_class) {
+  DiskHost disk(sim::parse_topology(kSmallHost, "small.yaml"));
+  std::ofstream((disk.device_dir("0000:00:01.0") / "config").string()) << "0123456789";
+  RealSysfs real(disk.root);
+  HostSnapshot s = observe(real, nullptr);
+  const PciDevice* p = s.find(*PciAddress::parse("0000:00:01.0"));
+  BOOST_TEST((p->kind == DeviceKind::Bridge));
+  BOOST_TEST((p->kind_source == KindSource::ClassCode));
+  BOOST_TEST(has_finding(s, "0000:00:01.0/config", "only 10 bytes"));
+}
+
+BOOST_AUTO_TEST_CASE(a_group_link_its_group_does_not_list_is_reported) {
+  DiskHost disk(sim::parse_topology(kSmallHost, "small.yaml"));
+  fs::remove(disk.root / "kernel/iommu_groups/2/devices/0000:02:00.0");
+  RealSysfs real(disk.root);
+  HostSnapshot s = observe(real, nullptr);
+  BOOST_TEST(has_finding(s, "0000:02:00.0/iommu_group", "does not include it"));
+  BOOST_TEST(s.groups.at(2).members.empty());
+}
+
+BOOST_AUTO_TEST_CASE(no_iommu_and_no_vfio_pci) {
+  KernelSimulator kernel(example("no-iommu"));
+  HostSnapshot s = observe(kernel, nullptr);
+  BOOST_TEST(!s.iommu_active());
+  BOOST_TEST(s.groups.empty());
+  BOOST_TEST(!s.vfio_pci_loaded);
+  for (const auto& d : s.devices) BOOST_TEST(!d.iommu_group);
+  kernel.load_vfio_pci();
+  BOOST_TEST(observe(kernel, nullptr).vfio_pci_loaded);
+}
+
+BOOST_AUTO_TEST_CASE(a_root_without_a_pci_bus_is_the_one_fatal_case) {
+  fs::path empty = fs::temp_directory_path() / fs::unique_path("observe-empty-%%%%");
+  fs::create_directories(empty);
+  RealSysfs real(empty);
+  BOOST_CHECK_THROW(observe(real, nullptr), ObserveError);
+  fs::remove_all(empty);
+}
