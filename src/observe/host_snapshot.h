@@ -43,6 +43,15 @@ struct SriovInfo {
   std::vector<PciAddress> vfs;  // from the PF's virtfnN links, in VF order
 };
 
+// Something in the wider host that makes taking or releasing a device unsafe: a process holding
+// its VFIO node, a NIC carrying routes, a mounted disk, the console. The planner refuses such
+// devices; the observation of the wider host fills this in.
+struct Hazard {
+  enum class Kind { HeldOpen, NetworkInUse, StorageInUse, Console };
+  Kind kind = Kind::Console;
+  std::string detail;  // "held open by pid 4242 (qemu-system-x86)", "default route on eth0"
+};
+
 struct PciDevice {
   PciAddress address{0, 0, 0, 0};
   PciIds ids;
@@ -57,6 +66,7 @@ struct PciDevice {
   std::optional<PciAddress> physfn;            // SR-IOV VF: its PF
   std::optional<SriovInfo> sriov;              // SR-IOV PF
   std::optional<std::string> label;
+  std::vector<Hazard> hazards;
 
   bool is_vf() const { return physfn.has_value(); }
 };
@@ -78,6 +88,9 @@ struct HostSnapshot {
   std::map<unsigned, IommuGroup> groups;  // by group number
   std::vector<std::string> iommu_units;   // class/iommu entries (dmar0, ivhd0, ...), sorted
   bool vfio_pci_loaded = false;           // bus/pci/drivers/vfio-pci exists
+  // Whether the vfio-pci module could be loaded (asked of the module tools, not of sysfs);
+  // none: not asked.
+  std::optional<bool> vfio_pci_loadable;
   std::vector<Finding> findings;
 
   // An IOMMU translates DMA: units are registered or devices sit in groups.

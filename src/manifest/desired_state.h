@@ -1,0 +1,72 @@
+// DesiredState: what the manifests ask for, decoded and checked. Plain data, no I/O.
+//
+// Every value keeps the place it was written, so the planner's explanations and any later error
+// can send a person to FILE:LINE:COLUMN.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "observe/host_snapshot.h"
+#include "sysfs/pci_address.h"
+
+namespace vfio {
+
+struct SourceLocation {
+  std::string file;
+  int line = 0;             // 1-based; 0: unknown
+  int column = 0;           // 1-based
+  std::string str() const;  // "manifest.yaml:12:7"
+};
+
+// `class: "0x02"`, `"0x0200"` or `"0x020000"`: a prefix of the 6-digit class code.
+struct ClassPrefix {
+  uint32_t value = 0;
+  int digits = 6;  // 2, 4 or 6 hex digits
+  bool matches(uint32_t class_code) const { return (class_code >> (4 * (6 - digits))) == value; }
+};
+
+// All given fields must hold (an empty match is rejected by the decoder).
+struct DeviceMatch {
+  std::optional<PciAddress> address;
+  std::optional<uint16_t> vendor;
+  std::optional<uint16_t> device;
+  std::optional<ClassPrefix> class_prefix;
+  std::optional<uint16_t> subsystem_vendor;
+  std::optional<uint16_t> subsystem_device;
+  SourceLocation location;  // of the `match:` mapping
+
+  bool matches(const PciDevice& device) const;
+  // "address 0000:01:00.0", "vendor 8086, device 10d3", "class 0x0200": as a person wrote it.
+  std::string describe() const;
+};
+
+enum class WantedState { Vfio, Host };
+enum class Companions { Auto, Listed };
+
+struct Assignment {
+  std::string name;
+  SourceLocation location;  // of the assignment's mapping
+  WantedState state = WantedState::Vfio;
+  DeviceMatch match;
+  std::optional<unsigned> count;
+  Companions companions = Companions::Auto;
+  std::optional<std::string> force;  // the reason; overrides safety refusals
+};
+
+struct Settings {
+  std::chrono::milliseconds probe_timeout{5000};
+  unsigned jobs = 4;
+  std::optional<SourceLocation> location;  // where settings were given, if anywhere
+};
+
+struct DesiredState {
+  std::vector<std::string> files;  // the manifest files read, in order
+  Settings settings;
+  std::vector<Assignment> assignments;  // in file order, then document order
+};
+
+}  // namespace vfio
