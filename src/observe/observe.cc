@@ -290,6 +290,9 @@ void cross_check_groups(Sysfs& sysfs, HostSnapshot& snapshot) {
 
 HostSnapshot observe(Sysfs& sysfs, const PciIdDatabase* names) {
   HostSnapshot snapshot;
+  // Groups first: a member that vanishes while the devices are read is then still listed by its
+  // group, and the planner can refuse to claim the rest of a group it cannot see whole.
+  read_groups(sysfs, snapshot);
   auto entries = sysfs.list(paths::pci_devices());
   if (!entries) {
     throw ObserveError(fmt::format("cannot {}: is this a sysfs tree with a PCI bus?",
@@ -316,7 +319,6 @@ HostSnapshot observe(Sysfs& sysfs, const PciIdDatabase* names) {
   std::sort(snapshot.devices.begin(), snapshot.devices.end(),
             [](const PciDevice& a, const PciDevice& b) { return a.address < b.address; });
 
-  read_groups(sysfs, snapshot);
   cross_check_groups(sysfs, snapshot);
   snapshot.iommu_units = list_or_empty(sysfs, paths::iommu_units(), snapshot.findings);
   std::sort(snapshot.iommu_units.begin(), snapshot.iommu_units.end());

@@ -1,0 +1,84 @@
+#include "plan/plan.h"
+
+namespace vfio {
+
+bool is_safety_refusal(BlockReason reason) {
+  return reason == BlockReason::BootDisplay || reason == BlockReason::Hazard;
+}
+
+std::string_view to_string(GroupAction action) {
+  switch (action) {
+    case GroupAction::Claim:
+      return "claim";
+    case GroupAction::Release:
+      return "release";
+    case GroupAction::Adopt:
+      return "adopt";
+    case GroupAction::Noop:
+      return "noop";
+    case GroupAction::Blocked:
+      return "blocked";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(BlockReason reason) {
+  switch (reason) {
+    case BlockReason::NoGroup:
+      return "no-iommu-group";
+    case BlockReason::NotFound:
+      return "not-found";
+    case BlockReason::NoMatch:
+      return "no-match";
+    case BlockReason::CountMismatch:
+      return "count-mismatch";
+    case BlockReason::Conflict:
+      return "conflict";
+    case BlockReason::PartialGroup:
+      return "partial-group";
+    case BlockReason::NotAnEndpoint:
+      return "not-an-endpoint";
+    case BlockReason::Vanished:
+      return "vanished";
+    case BlockReason::BootDisplay:
+      return "boot-display";
+    case BlockReason::Hazard:
+      return "in-use";
+    case BlockReason::HeldOpen:
+      return "held-open";
+  }
+  return "unknown";
+}
+
+PlanSummary Plan::summary() const {
+  PlanSummary s;
+  for (const auto& c : changes) {
+    switch (c.action) {
+      case GroupAction::Claim:
+        ++s.claim;
+        break;
+      case GroupAction::Release:
+        ++s.release;
+        break;
+      case GroupAction::Adopt:
+        ++s.adopt;
+        break;
+      case GroupAction::Noop:
+        ++s.noop;
+        break;
+      case GroupAction::Blocked:
+        ++s.blocked;
+        break;
+    }
+  }
+  return s;
+}
+
+bool Plan::has_changes() const {
+  for (const auto& c : changes) {
+    if (c.action == GroupAction::Claim || c.action == GroupAction::Release) return true;
+  }
+  return false;
+}
+
+}  // namespace vfio

@@ -1,0 +1,357 @@
+#define BOOST_TEST_MODULE plan
+#include <boost/test/unit_test.hpp>
+
+#include "observe/observe.h"
+#include "plan/plan.h"
+#include "sim/kernel_simulator.h"
+#include "sim/topology_yaml.h"
+
+using namespace vfio;
+using sim::KernelSimulator;
+
+namespace {
+
+PciAddress addr(const char* text) {
+  return *PciAddress::parse(text);
+}
+
+sim::Topology example(const std::string& name) {
+  return sim::load_topology(std::string(VFIO_SOURCE_DIR) + "/examples/hosts/" + name + ".yaml");
+}
+
+// An assignment as the decoder would produce it.
+struct A {
+  Assignment a;
+  explicit A(std::string name, WantedState state = WantedState::Vfio) {
+    a.name = std::move(name);
+    a.state = state;
+    a.location = {"test.yaml", 3, 5};
+  }
+  A& address(const char* text) {
+    a.match.address = addr(text);
+    return *this;
+  }
+  A& ids(uint16_t vendor, uint16_t device) {
+    a.match.vendor = vendor;
+    a.match.device = device;
+    return *this;
+  }
+  A& cls(uint32_t value, int digits) {
+    a.match.class_prefix = ClassPrefix{value, digits};
+    return *this;
+  }
+  A& count(unsigned n) {
+    a.count = n;
+    return *this;
+  }
+  A& listed() {
+    a.companions = Companions::Listed;
+    return *this;
+  }
+  A& force(std::string reason) {
+    a.force = std::move(reason);
+    return *this;
+  }
+};
+
+DesiredState desired(std::initializer_list<A> assignments) {
+  DesiredState d;
+  d.files = {"test.yaml"};
+  for (const auto& a : assignments) d.assignments.push_back(a.a);
+  return d;
+}
+
+// Observes the simulated host, plans, and proves the planning wrote nothing.
+struct Host {
+  explicit Host(const std::string& name) : kernel(example(name)) {}
+  explicit Host(sim::Topology t) : kernel(std::move(t)) {}
+  Plan plan(const DesiredState& d, const OwnershipRecord& owned = {}, PlanOptions options = {}) {
+    snapshot = observe(kernel, nullptr);
+    Plan p = make_plan(d, snapshot, owned, options);
+    BOOST_TEST(kernel.writes().empty());
+    return p;
+  }
+  KernelSimulator kernel;
+  HostSnapshot snapshot;
+};
+
+const GroupChange& change_for(const Plan& p, unsigned group) {
+  for (const auto& c : p.changes) {
+    if (c.group == group) return c;
+  }
+  BOOST_FAIL("no change for group " << group);
+  throw std::logic_error("unreachable");
+}
+
+const PlannedDevice& device_in(const GroupChange& c, const char* address) {
+  for (const auto& d : c.devices) {
+    if (d.address == addr(address)) return d;
+  }
+  BOOST_FAIL("no device " << address);
+  throw std::logic_error("unreachable");
+}
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(claims_a_gpu_with_its_audio_companion_and_leaves_the_bridge) {
+  Host host("workstation");
+  Plan p = host.plan(desired({A("gpu0").address("0000:01:00.0")}));
+  BOOST_TEST(!p.unusable);
+  BOOST_REQUIRE(p.changes.size() == 1u);
+  const GroupChange& c = p.changes[0];
+  BOOST_TEST(*c.group == 1u);
+  BOOST_TEST((c.action == GroupAction::Claim));
+  BOOST_TEST(c.assignment == "gpu0");
+  BOOST_TEST(c.reason == "2 endpoints to vfio-pci");
+  BOOST_REQUIRE(c.devices.size() == 2u);
+  BOOST_TEST((device_in(c, "0000:01:00.0").role == DeviceRole::Selected));
+  BOOST_TEST((device_in(c, "0000:01:00.1").role == DeviceRole::Companion));
+  BOOST_TEST(device_in(c, "0000:01:00.1").before.driver.value_or("") == "snd_hda_intel");
+  BOOST_TEST(device_in(c, "0000:01:00.1").after.driver.value_or("") == "vfio-pci");
+  BOOST_TEST(device_in(c, "0000:01:00.1").after.override.value_or("") == "vfio-pci");
+  BOOST_TEST((c.bridges == std::vector<PciAddress>{addr("0000:00:01.0")}));
+  BOOST_TEST(p.has_changes());
+  BOOST_TEST(p.summary().claim == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(listed_companions_must_be_assigned) {
+  Host host("workstation");
+  Plan p = host.plan(desired({A("gpu0").address("0000:01:00.0").listed()}));
+  const GroupChange& c = change_for(p, 1);
+  BOOST_TEST((c.action == GroupAction::Blocked));
+  BOOST_TEST((c.blocked_by == BlockReason::PartialGroup));
+  BOOST_TEST(contains(c.reason, "0000:01:00.1 [10de:22ba] (snd_hda_intel) shares IOMMU group 1"),
+             c.reason);
+
+  Plan both = host.plan(desired({A("gpu0").address("0000:01:00.0").listed(),
+                                 A("gpu0-audio").address("0000:01:00.1").listed()}));
+  BOOST_TEST((change_for(both, 1).action == GroupAction::Claim));
+  BOOST_TEST(change_for(both, 1).assignment == "gpu0");
+}
+
+BOOST_AUTO_TEST_CASE(the_boot_display_is_refused_unless_forced) {
+  Host host("workstation");
+  Plan p = host.plan(desired({A("igpu").address("0000:00:02.0")}));
+  const GroupChange& c = change_for(p, 2);
+  BOOST_TEST((c.blocked_by == BlockReason::BootDisplay));
+  BOOST_TEST(contains(c.reason, "boot display"), c.reason);
+  BOOST_TEST(contains(c.reason, "add force: \"<reason>\" to igpu"), c.reason);
+
+  Plan forced = host.plan(desired({A("igpu").address("0000:00:02.0").force("headless box")}));
+  BOOST_TEST((change_for(forced, 2).action == GroupAction::Claim));
+  BOOST_TEST(change_for(forced, 2).forced.value_or("") == "headless box");
+}
+
+BOOST_AUTO_TEST_CASE(eight_gpus_by_ids_with_count_claims_six_and_adopts_two) {
+  Host host("gpu-server");
+  Plan p = host.plan(desired({A("gpus").ids(0x10de, 0x2331).count(8)}));
+  BOOST_TEST(p.summary().claim == 6u);
+  BOOST_TEST(p.summary().adopt == 2u);
+  BOOST_TEST(p.summary().blocked == 0u);
+  BOOST_TEST((change_for(p, 14).action == GroupAction::Adopt));
+  BOOST_TEST(!change_for(p, 14).devices[0].changes());
+}
+
+BOOST_AUTO_TEST_CASE(a_count_that_does_not_hold_blocks_every_group_it_touches) {
+  Host host("gpu-server");
+  Plan p = host.plan(desired({A("gpus").ids(0x10de, 0x2331).count(7)}));
+  BOOST_TEST(p.summary().blocked == 8u);
+  BOOST_TEST(!p.has_changes());
+  BOOST_TEST(contains(change_for(p, 6).reason, "selects 8 devices"), change_for(p, 6).reason);
+  BOOST_TEST(contains(change_for(p, 6).reason, "but count is 7"), change_for(p, 6).reason);
+
+  Plan none = host.plan(desired({A("gone").ids(0x1234, 0x5678).count(2)}));
+  BOOST_REQUIRE(none.changes.size() == 1u);
+  BOOST_TEST(!none.changes[0].group);
+  BOOST_TEST((none.changes[0].blocked_by == BlockReason::CountMismatch));
+}
+
+BOOST_AUTO_TEST_CASE(vfs_by_class_and_ids) {
+  Host host("gpu-server");
+  Plan p = host.plan(desired({A("vfs").cls(0x0200, 4).ids(0x15b3, 0x101e).count(4)}));
+  BOOST_TEST(p.summary().claim == 4u);
+  for (const auto& c : p.changes) BOOST_TEST(c.devices.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(matches_that_find_nothing_or_the_wrong_thing_are_blocked) {
+  Host host("workstation");
+  Plan p = host.plan(desired({A("nothing").ids(0x1234, 0x5678), A("absent").address("0000:09:00.0"),
+                              A("port").address("0000:00:01.0")}));
+  BOOST_REQUIRE(p.changes.size() == 3u);
+  // The bridge's group comes first; group-less entries keep manifest order.
+  BOOST_TEST((p.changes[0].blocked_by == BlockReason::NotAnEndpoint));
+  BOOST_TEST(*p.changes[0].group == 1u);
+  BOOST_TEST((p.changes[1].blocked_by == BlockReason::NoMatch));
+  BOOST_TEST((p.changes[2].blocked_by == BlockReason::NotFound));
+  BOOST_TEST(p.changes[2].reason == "absent: there is no device 0000:09:00.0 on this host");
+}
+
+BOOST_AUTO_TEST_CASE(one_group_wanted_both_ways_is_a_conflict) {
+  Host host("workstation");
+  Plan p = host.plan(desired(
+      {A("gpu0").address("0000:01:00.0"), A("audio", WantedState::Host).address("0000:01:00.1")}));
+  BOOST_TEST((change_for(p, 1).blocked_by == BlockReason::Conflict));
+  BOOST_TEST(contains(change_for(p, 1).reason, "wanted both ways"), change_for(p, 1).reason);
+
+  Plan twice = host.plan(desired({A("gpu0").address("0000:01:00.0"), A("nv").ids(0x10de, 0x2684)}));
+  BOOST_TEST((change_for(twice, 1).blocked_by == BlockReason::Conflict));
+  BOOST_TEST(contains(change_for(twice, 1).reason, "selected by gpu0 (test.yaml:3:5) and nv"),
+             change_for(twice, 1).reason);
+}
+
+BOOST_AUTO_TEST_CASE(a_device_outside_any_group_is_blocked) {
+  sim::Topology t = example("workstation");
+  for (auto& d : t.devices) {
+    if (d.address == addr("0000:02:00.0")) d.iommu_group.reset();
+  }
+  Host host(t);
+  Plan p = host.plan(desired({A("nvme").address("0000:02:00.0")}));
+  BOOST_REQUIRE(p.changes.size() == 1u);
+  BOOST_TEST((p.changes[0].blocked_by == BlockReason::NoGroup));
+}
+
+BOOST_AUTO_TEST_CASE(no_iommu_or_no_vfio_pci_makes_the_host_unusable) {
+  Host none("no-iommu");
+  BOOST_TEST(contains(none.plan(desired({A("x").address("0000:00:02.0")})).unusable.value_or(""),
+                      "no IOMMU"));
+
+  sim::Topology t = example("workstation");
+  t.vfio_pci = sim::Topology::VfioPci::Missing;
+  Host host(t);
+  Plan p = host.plan(desired({A("gpu0").address("0000:01:00.0")}));
+  BOOST_TEST(contains(p.unusable.value_or(""), "vfio-pci is not loaded"));
+  BOOST_TEST(p.changes.empty());
+
+  host.snapshot.vfio_pci_loadable = true;
+  Plan loadable = make_plan(desired({A("gpu0").address("0000:01:00.0")}), host.snapshot, {});
+  BOOST_TEST(!loadable.unusable);
+  BOOST_TEST(loadable.summary().claim == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(release_returns_to_the_recorded_driver_or_any_host_driver) {
+  Host host("gpu-server");
+  Plan p = host.plan(desired({A("gpu4", WantedState::Host).address("0000:86:00.0")}));
+  const PlannedDevice& d = device_in(change_for(p, 14), "0000:86:00.0");
+  BOOST_TEST((change_for(p, 14).action == GroupAction::Release));
+  BOOST_TEST(!d.after.driver);
+  BOOST_TEST(d.any_host_driver);
+  BOOST_TEST(!d.after.override);
+
+  OwnershipRecord owned;
+  owned.groups[14] = OwnedGroup{14,
+                                OwnedGroup::How::Bound,
+                                "gpu4",
+                                {OwnedDevice{addr("0000:86:00.0"), "nvidia", std::nullopt}}};
+  Plan recorded = host.plan(desired({A("gpu4", WantedState::Host).address("0000:86:00.0")}), owned);
+  const PlannedDevice& r = device_in(change_for(recorded, 14), "0000:86:00.0");
+  BOOST_TEST(r.after.driver.value_or("") == "nvidia");
+  BOOST_TEST(!r.any_host_driver);
+
+  Plan already = host.plan(desired({A("gpu0", WantedState::Host).address("0000:18:00.0")}));
+  BOOST_TEST((change_for(already, 6).action == GroupAction::Noop));
+}
+
+BOOST_AUTO_TEST_CASE(adoption_is_recorded_once_then_unchanged) {
+  Host host("gpu-server");
+  auto d = desired({A("gpu4").address("0000:86:00.0")});
+  BOOST_TEST((change_for(host.plan(d), 14).action == GroupAction::Adopt));
+  OwnershipRecord owned;
+  owned.groups[14] = OwnedGroup{14, OwnedGroup::How::Adopted, "gpu4", {}};
+  BOOST_TEST((change_for(host.plan(d, owned), 14).action == GroupAction::Noop));
+}
+
+BOOST_AUTO_TEST_CASE(prunes_what_this_tool_bound_and_nothing_it_adopted) {
+  Host host("gpu-server");
+  OwnershipRecord owned;
+  owned.groups[14] = OwnedGroup{14,
+                                OwnedGroup::How::Bound,
+                                "old-gpu",
+                                {OwnedDevice{addr("0000:86:00.0"), "nvidia", std::nullopt}}};
+  owned.groups[16] = OwnedGroup{16, OwnedGroup::How::Adopted, "someone-elses", {}};
+  Plan p = host.plan(desired({}), owned);
+  BOOST_REQUIRE(p.changes.size() == 1u);
+  BOOST_TEST((change_for(p, 14).action == GroupAction::Release));
+  BOOST_TEST(contains(change_for(p, 14).reason, "old-gpu is no longer in any manifest"));
+  BOOST_TEST(device_in(change_for(p, 14), "0000:86:00.0").after.driver.value_or("") == "nvidia");
+
+  Plan kept = host.plan(desired({}), owned, PlanOptions{false});
+  BOOST_TEST((change_for(kept, 14).action == GroupAction::Noop));
+  BOOST_TEST(!kept.has_changes());
+}
+
+BOOST_AUTO_TEST_CASE(hazards_refuse_claims_unless_forced_and_held_releases_always) {
+  Host host("gpu-server");
+  host.snapshot = observe(host.kernel, nullptr);
+  HostSnapshot s = host.snapshot;
+  auto& nic = const_cast<PciDevice&>(*s.find(addr("0000:5e:00.0")));
+  nic.hazards.push_back({Hazard::Kind::NetworkInUse, "default route on ens1f0"});
+  Plan p = make_plan(desired({A("nic").address("0000:5e:00.0")}), s, {});
+  BOOST_TEST((change_for(p, 22).blocked_by == BlockReason::Hazard));
+  BOOST_TEST(contains(change_for(p, 22).reason, "default route on ens1f0"));
+  Plan forced = make_plan(desired({A("nic").address("0000:5e:00.0").force("lab")}), s, {});
+  BOOST_TEST((change_for(forced, 22).action == GroupAction::Claim));
+
+  auto& gpu = const_cast<PciDevice&>(*s.find(addr("0000:86:00.0")));
+  gpu.hazards.push_back({Hazard::Kind::HeldOpen, "held open by pid 4242 (qemu-system-x86)"});
+  auto release = desired({A("gpu4", WantedState::Host).address("0000:86:00.0").force("please")});
+  Plan held = make_plan(release, s, {});
+  BOOST_TEST((change_for(held, 14).blocked_by == BlockReason::HeldOpen));
+  BOOST_TEST(contains(change_for(held, 14).reason, "pid 4242"));
+  // Keeping it on vfio-pci is fine: adoption writes nothing.
+  BOOST_TEST(
+      (change_for(make_plan(desired({A("gpu4").address("0000:86:00.0")}), s, {}), 14).action ==
+       GroupAction::Adopt));
+}
+
+BOOST_AUTO_TEST_CASE(a_device_that_vanished_while_observed_is_blocked) {
+  Host host("workstation");
+  host.kernel.vanish_after(addr("0000:01:00.1"), 2);
+  Plan p = host.plan(desired({A("audio").address("0000:01:00.1")}));
+  BOOST_REQUIRE(p.changes.size() == 1u);
+  BOOST_TEST((p.changes[0].blocked_by == BlockReason::Vanished));
+}
+
+BOOST_AUTO_TEST_CASE(a_group_whose_member_vanished_is_not_claimed_in_part) {
+  Host host("workstation");
+  host.kernel.vanish_after(addr("0000:01:00.1"), 2);
+  Plan p = host.plan(desired({A("gpu0").address("0000:01:00.0")}));
+  const GroupChange& c = change_for(p, 1);
+  BOOST_TEST((c.blocked_by == BlockReason::Vanished));
+  BOOST_TEST(contains(c.reason, "0000:01:00.1 of IOMMU group 1 vanished"), c.reason);
+}
+
+BOOST_AUTO_TEST_CASE(bridges_never_match_a_pattern) {
+  Host host("workstation");
+  // 8086:1901 is the root port above the GPU: a pattern never selects it.
+  Plan p = host.plan(desired({A("port").ids(0x8086, 0x1901)}));
+  BOOST_REQUIRE(p.changes.size() == 1u);
+  BOOST_TEST((p.changes[0].blocked_by == BlockReason::NoMatch));
+}
+
+BOOST_AUTO_TEST_CASE(plans_are_deterministic) {
+  Host host("gpu-server");
+  auto d = desired({A("vfs").ids(0x8086, 0x1889), A("gpus").ids(0x10de, 0x2331).count(8),
+                    A("nvme").address("0000:5f:00.0")});
+  Plan a = host.plan(d);
+  Plan b = host.plan(d);
+  BOOST_REQUIRE(a.changes.size() == b.changes.size());
+  BOOST_TEST(a.fingerprint == b.fingerprint);
+  for (std::size_t i = 0; i < a.changes.size(); ++i) {
+    BOOST_TEST(*a.changes[i].group == *b.changes[i].group);
+    if (i > 0) BOOST_TEST(*a.changes[i - 1].group < *a.changes[i].group);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(the_fingerprint_follows_the_bindings) {
+  Host host("workstation");
+  std::string before = host.plan(desired({})).fingerprint;
+  BOOST_TEST(contains(before, "fnv1a64:"));
+  auto nic = addr("0000:00:1f.6");
+  BOOST_REQUIRE(host.kernel.write(paths::pci_device_file(nic, "driver_override"), "vfio-pci").ok());
+  HostSnapshot s = observe(host.kernel, nullptr);
+  BOOST_TEST(make_plan(desired({}), s, {}).fingerprint != before);
+}
