@@ -1,0 +1,74 @@
+#include "cli/plan_json.h"
+
+#include <fmt/format.h>
+
+namespace vfio::cli {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+json nullable(const std::optional<std::string>& value) {
+  return value ? json(*value) : json(nullptr);
+}
+
+json binding_json(const Binding& b) {
+  return {{"driver", nullable(b.driver)}, {"override", nullable(b.override)}};
+}
+
+json device_json(const PlannedDevice& d) {
+  json after = binding_json(d.after);
+  if (d.any_host_driver) after["any_host_driver"] = true;
+  return {
+      {"address", d.address.str()},
+      {"vendor", fmt::format("{:04x}", d.ids.vendor)},
+      {"device", fmt::format("{:04x}", d.ids.device)},
+      {"class", fmt::format("0x{:06x}", d.ids.class_code)},
+      {"name", d.names.vendor.empty() && d.names.device.empty()
+                   ? json(nullptr)
+                   : json(fmt::format("{} {}", d.names.vendor, d.names.device))},
+      {"role", d.role == DeviceRole::Selected ? "selected" : "companion"},
+      {"before", binding_json(d.before)},
+      {"after", std::move(after)},
+  };
+}
+
+json change_json(const GroupChange& c) {
+  json devices = json::array();
+  for (const auto& d : c.devices) devices.push_back(device_json(d));
+  json bridges = json::array();
+  for (const auto& b : c.bridges) bridges.push_back(b.str());
+  return {
+      {"group", c.group ? json(*c.group) : json(nullptr)},
+      {"action", std::string(to_string(c.action))},
+      {"assignment", c.assignment.empty() ? json(nullptr) : json(c.assignment)},
+      {"reason", c.reason},
+      {"blocked_by", c.blocked_by ? json(std::string(to_string(*c.blocked_by))) : json(nullptr)},
+      {"forced", nullable(c.forced)},
+      {"devices", std::move(devices)},
+      {"bridges", std::move(bridges)},
+      {"explain", c.explain},
+  };
+}
+
+}  // namespace
+
+json plan_json(const Plan& plan) {
+  json changes = json::array();
+  for (const auto& c : plan.changes) changes.push_back(change_json(c));
+  PlanSummary s = plan.summary();
+  return {
+      {"format_version", kPlanFormatVersion},
+      {"observed", {{"fingerprint", plan.fingerprint}}},
+      {"unusable", nullable(plan.unusable)},
+      {"changes", std::move(changes)},
+      {"summary",
+       {{"claim", s.claim},
+        {"release", s.release},
+        {"adopt", s.adopt},
+        {"noop", s.noop},
+        {"blocked", s.blocked},
+        {"changes_pending", plan.has_changes()}}},
+  };
+}
+
+}  // namespace vfio::cli

@@ -1,0 +1,120 @@
+#include "cli/plan_text.h"
+
+#include <algorithm>
+#include <ostream>
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include "cli/device_text.h"
+
+namespace vfio::cli {
+namespace {
+
+char action_marker(GroupAction action) {
+  switch (action) {
+    case GroupAction::Claim:
+      return '+';
+    case GroupAction::Release:
+      return '-';
+    case GroupAction::Adopt:
+    case GroupAction::Noop:
+      return '=';
+    case GroupAction::Blocked:
+      return '!';
+  }
+  return '?';
+}
+
+char device_marker(const GroupChange& c, const PlannedDevice& d) {
+  if (c.action == GroupAction::Blocked) return '!';
+  if (!d.changes()) return '=';
+  return c.action == GroupAction::Release ? '-' : '+';
+}
+
+std::string driver_name(const std::optional<std::string>& driver) {
+  return driver ? *driver : "no driver";
+}
+
+// "nvidia -> vfio-pci", "vfio-pci -> any host driver", "e1000e, override vfio-pci -> (null)".
+std::string transition(const PlannedDevice& d) {
+  if (!d.changes()) return driver_name(d.before.driver);
+  std::string after =
+      d.any_host_driver ? std::string("any host driver") : driver_name(d.after.driver);
+  std::string text = fmt::format("{} -> {}", driver_name(d.before.driver), after);
+  if (d.before.driver == d.after.driver && !d.any_host_driver) {
+    text = fmt::format("{}, override {} -> {}", driver_name(d.before.driver),
+                       d.before.override.value_or("(null)"), d.after.override.value_or("(null)"));
+  }
+  return text;
+}
+
+std::string heading(const GroupChange& c) {
+  std::string where = c.group ? fmt::format("IOMMU group {}", *c.group) : "no IOMMU group";
+  std::string what;
+  switch (c.action) {
+    case GroupAction::Claim:
+      what = "claim";
+      break;
+    case GroupAction::Release:
+      what = "release";
+      break;
+    case GroupAction::Adopt:
+      what = "adopt";
+      break;
+    case GroupAction::Noop:
+      what = "unchanged";
+      break;
+    case GroupAction::Blocked:
+      what = fmt::format("blocked ({})", to_string(c.blocked_by.value_or(BlockReason::Conflict)));
+      break;
+  }
+  std::string who = c.assignment.empty() ? "" : fmt::format(" for {}", c.assignment);
+  if (c.action == GroupAction::Blocked) return fmt::format("{}: {}{}", where, what, who);
+  return fmt::format("{}: {}{} ({})", where, what, who, c.reason);
+}
+
+}  // namespace
+
+std::string plan_summary_line(const Plan& plan) {
+  PlanSummary s = plan.summary();
+  if (!plan.has_changes() && s.blocked == 0) return "No changes.";
+  return fmt::format("Plan: {} to claim, {} to release, {} adopted, {} blocked.", s.claim,
+                     s.release, s.adopt, s.blocked);
+}
+
+void print_plan_text(const Plan& plan, const PlanTextOptions& options, std::ostream& out) {
+  if (plan.unusable) {
+    fmt::print(out, "Nothing can be planned: {}.\n", *plan.unusable);
+    return;
+  }
+  std::size_t transition_width = 0;
+  for (const auto& c : plan.changes) {
+    for (const auto& d : c.devices)
+      transition_width = std::max(transition_width, transition(d).size());
+  }
+  for (const auto& c : plan.changes) {
+    fmt::print(out, "{} {}\n", action_marker(c.action), heading(c));
+    if (c.action == GroupAction::Blocked) fmt::print(out, "    {}\n", c.reason);
+    if (c.forced) fmt::print(out, "    forced: \"{}\"\n", *c.forced);
+    // An unchanged group needs no device list unless asked why.
+    const bool list_devices = c.action != GroupAction::Noop || options.explain;
+    if (list_devices) {
+      for (const auto& d : c.devices) {
+        fmt::print(out, "    {} {}  {}  {:<{}}  {}{}\n", device_marker(c, d), d.address.str(),
+                   ids_text(d.ids), transition(d), transition_width, name_text(d.ids, d.names),
+                   d.role == DeviceRole::Companion ? " (companion)" : "");
+      }
+      for (const auto& b : c.bridges) {
+        fmt::print(out, "      {}  bridge, left alone\n", b.str());
+      }
+    }
+    if (options.explain) {
+      for (const auto& why : c.explain) fmt::print(out, "      why: {}\n", why);
+    }
+    fmt::print(out, "\n");
+  }
+  fmt::print(out, "{}\n", plan_summary_line(plan));
+}
+
+}  // namespace vfio::cli
