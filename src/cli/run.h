@@ -4,15 +4,17 @@
 #include <iosfwd>
 
 namespace vfio {
+class KernelModules;
 class Sysfs;
-}
+}  // namespace vfio
 
 namespace vfio::cli {
 
 // Where a run's input and output go. Tests hand in a simulated kernel and string streams;
 // main() hands in nothing, and the gateway is built from --sysfs-root.
 struct Context {
-  Sysfs* sysfs = nullptr;  // overrides --sysfs-root when set
+  Sysfs* sysfs = nullptr;            // overrides --sysfs-root when set
+  KernelModules* modules = nullptr;  // overrides libkmod when set
   std::ostream* out = nullptr;
   std::ostream* err = nullptr;
 };
