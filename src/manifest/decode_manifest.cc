@@ -67,12 +67,17 @@ class Checker {
   }
 
   // Unknown keys (with a did-you-mean) and missing required keys of a mapping; `what` names it.
-  void check_keys(const YamlNode& map, std::string_view what, const Keys& known,
-                  const Keys& required) {
+  // Unknown keys (with a did-you-mean) and missing required keys of a mapping; `what` names it.
+  // A required key that a misspelt one was taken for is not reported missing as well. Returns
+  // the keys suggested for misspelt ones.
+  std::vector<std::string_view> check_keys(const YamlNode& map, std::string_view what,
+                                           const Keys& known, const Keys& required) {
+    std::vector<std::string_view> suggested;
     for (const auto& entry : map.entries) {
       const std::string& name = entry.key.value;
       if (std::find(known.begin(), known.end(), name) != known.end()) continue;
       if (auto closest = closest_name(name, known)) {
+        suggested.push_back(*closest);
         error(entry.key.location,
               fmt::format("unknown key '{}' in {}; did you mean '{}'?", name, what, *closest));
       } else {
@@ -81,9 +86,10 @@ class Checker {
       }
     }
     for (auto key : required) {
-      if (!map.find(key))
+      if (!map.find(key) && std::find(suggested.begin(), suggested.end(), key) == suggested.end())
         error(map.location, fmt::format("{} is missing required key '{}'", what, key));
     }
+    return suggested;
   }
 
   bool expect_kind(const YamlEntry& entry, YamlNode::Kind kind, std::string_view kind_name) {
@@ -97,12 +103,14 @@ class Checker {
     return false;
   }
 
+  // A string; a number or boolean written unquoted gets a hint to quote it when `example` (what
+  // a good value looks like) is given.
   std::optional<std::string> string_of(const YamlEntry& entry, std::string_view example = {}) {
     const YamlNode& v = entry.value;
     if (v.kind == YamlNode::Kind::Scalar && scalar_type(v) == ScalarType::String) return v.value;
     if (v.kind == YamlNode::Kind::Null || scalar_type(v) == ScalarType::Null) {
       error(entry.key.location, fmt::format("'{}' has no value", entry.key.value));
-    } else if (v.kind == YamlNode::Kind::Scalar) {
+    } else if (v.kind == YamlNode::Kind::Scalar && !example.empty()) {
       error(v.location,
             fmt::format("'{}' must be a string{}, not {}; quote it: \"{}\"", entry.key.value,
                         example.empty() ? "" : fmt::format(" like \"{}\"", example), described(v),
@@ -202,9 +210,10 @@ void ManifestDecoder::decode_document(const YamlNode& root, const std::string& f
                                      described(root)));
     return;
   }
-  check.check_keys(root, "the manifest", kTopKeys, {"version"});
+  auto suggested = check.check_keys(root, "the manifest", kTopKeys, {"version"});
   // A file may hold only settings (a manifest.d/ settings file); otherwise it lists assignments.
-  if (!root.find("assignments") && !root.find("settings"))
+  if (!root.find("assignments") && !root.find("settings") &&
+      std::find(suggested.begin(), suggested.end(), "assignments") == suggested.end())
     error(root.location, "the manifest is missing required key 'assignments'");
 
   if (const YamlEntry* version = root.find("version")) {
@@ -238,7 +247,11 @@ void ManifestDecoder::decode_settings(const YamlEntry& entry) {
   if (!check.expect_kind(entry, YamlNode::Kind::Mapping, "a mapping")) return;
   check.check_keys(entry.value, "settings", kSettingsKeys, {});
   if (const YamlEntry* timeout = entry.value.find("probe-timeout")) {
-    if (auto text = check.string_of(*timeout, "5s")) {
+    if (scalar_type(timeout->value) == ScalarType::Int) {
+      error(timeout->value.location,
+            fmt::format("'probe-timeout' needs a unit: \"{0}s\" or \"{0}ms\", not the number {0}",
+                        timeout->value.value));
+    } else if (auto text = check.string_of(*timeout)) {
       std::string why;
       if (auto duration = parse_duration(*text, &why)) {
         state_.settings.probe_timeout = *duration;
@@ -311,7 +324,7 @@ void ManifestDecoder::decode_assignment(const YamlNode& node, std::size_t index)
       assignment.companions = *word == "auto" ? Companions::Auto : Companions::Listed;
   }
   if (const YamlEntry* force = node.find("force")) {
-    if (auto reason = check.string_of(*force, "why forcing is safe")) {
+    if (auto reason = check.string_of(*force)) {
       if (reason->find_first_not_of(" \t\r\n") == std::string::npos) {
         error(force->value.location,
               "'force' must give the reason for forcing, not an empty "
