@@ -10,6 +10,7 @@
 #include "cli/exit_codes.h"
 #include "cli/logging.h"
 #include "cli/status_command.h"
+#include "cli/validate_command.h"
 #include "sysfs/real_sysfs.h"
 
 namespace vfio::cli {
@@ -48,6 +49,12 @@ int run(int argc, const char* const* argv, const Context& context) {
       app.add_subcommand("status", "Show PCI devices by IOMMU group, with drivers and overrides");
   status_cmd->add_flag("--json", status.json, "Machine-readable output");
 
+  ValidateOptions validate;
+  CLI::App* validate_cmd = app.add_subcommand(
+      "validate", "Check manifests (files, or directories of *.yaml) without touching sysfs");
+  validate_cmd->add_option("MANIFEST", validate.manifests, "Manifest file or directory")
+      ->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -55,6 +62,8 @@ int run(int argc, const char* const* argv, const Context& context) {
   }
 
   auto logger = make_logger(global.quiet ? -1 : global.verbose, context.err);
+  // Manifests only: validate never builds the sysfs gateway.
+  if (validate_cmd->parsed()) return run_validate(validate, out, err);
   std::unique_ptr<Sysfs> owned;
   Sysfs* sysfs = context.sysfs;
   if (!sysfs) {

@@ -13,6 +13,7 @@
 
 #include "sim/device_attributes.h"
 #include "sysfs/sys_path.h"
+#include "util/did_you_mean.h"
 
 namespace vfio::sim {
 namespace {
@@ -56,21 +57,6 @@ const KnownDriver* known_driver(std::string_view name) {
   for (const auto& d : kKnownDrivers)
     if (d.name == name) return &d;
   return nullptr;
-}
-
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
 }
 
 std::string join(const std::vector<std::string_view>& names) {
@@ -177,17 +163,8 @@ void Parser::check_map(const YAML::Node& node, std::string_view what,
     if (!key.IsScalar()) fail(key, fmt::format("keys of {} must be plain names", what));
     const std::string name = key.Scalar();
     if (std::find(known.begin(), known.end(), name) == known.end()) {
-      std::string_view closest;
-      std::size_t best = std::string::npos;
-      for (auto candidate : known) {
-        std::size_t distance = edit_distance(name, candidate);
-        if (distance < best) {
-          best = distance;
-          closest = candidate;
-        }
-      }
-      if (best <= std::max<std::size_t>(2, name.size() / 3)) {
-        fail(key, fmt::format("unknown key '{}' in {}; did you mean '{}'?", name, what, closest));
+      if (auto closest = closest_name(name, known)) {
+        fail(key, fmt::format("unknown key '{}' in {}; did you mean '{}'?", name, what, *closest));
       }
       fail(key, fmt::format("unknown key '{}' in {}; known keys: {}", name, what, join(known)));
     }

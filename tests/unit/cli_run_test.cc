@@ -63,3 +63,33 @@ BOOST_AUTO_TEST_CASE(a_root_without_a_pci_bus_exits_69_and_says_where_it_looked)
   BOOST_TEST(contains(ran.err, "is this a sysfs tree with a PCI bus?"), ran.err);
   BOOST_TEST(ran.out.empty());
 }
+
+BOOST_AUTO_TEST_CASE(validate_exits_0_65_or_66_and_never_needs_sysfs) {
+  const std::string corpus = VFIO_SOURCE_DIR "/tests/manifests/";
+  // --sysfs-root is not consulted: a root without a PCI bus does not matter to validate.
+  auto good = run({"validate", (corpus + "good/10-contract-example.yaml").c_str()});
+  BOOST_TEST(good.code == vfio::cli::kExitOk, good.err);
+  BOOST_TEST(good.out == corpus +
+                             "good/10-contract-example.yaml: valid, 2 assignments (2 to vfio, "
+                             "0 to host)\n");
+  auto set = run({"validate", (corpus + "good").c_str()});
+  BOOST_TEST(set.code == vfio::cli::kExitOk, set.err);
+  BOOST_TEST(contains(set.out, ": valid, 9 assignments (5 to vfio, 4 to host) in 5 files"),
+             set.out);
+
+  auto bad = run({"validate", (corpus + "bad/unknown-key-typo.yaml").c_str()});
+  BOOST_TEST(bad.code == vfio::cli::kExitManifestInvalid);
+  BOOST_TEST(bad.err == corpus +
+                            "bad/unknown-key-typo.yaml:7:5: unknown key 'companion' in "
+                            "assignment 'gpu0'; did you mean 'companions'?\n");
+  BOOST_TEST(bad.out.empty());
+
+  auto missing = run({"validate", "/nonexistent/manifest.yaml"});
+  BOOST_TEST(missing.code == vfio::cli::kExitManifestMissing);
+  BOOST_TEST(missing.err == "/nonexistent/manifest.yaml: no such file or directory\n");
+  // Invalid wins over missing (65 before 66).
+  auto both =
+      run({"validate", "/nonexistent/manifest.yaml", (corpus + "bad/version-2.yaml").c_str()});
+  BOOST_TEST(both.code == vfio::cli::kExitManifestInvalid);
+  BOOST_TEST(run({"validate"}).code == vfio::cli::kExitUsage);
+}

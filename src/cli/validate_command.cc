@@ -1,0 +1,36 @@
+#include "cli/validate_command.h"
+
+#include <algorithm>
+#include <ostream>
+
+#include <fmt/format.h>
+
+#include "cli/exit_codes.h"
+#include "manifest/load_manifests.h"
+#include "manifest/manifest_error.h"
+
+namespace vfio::cli {
+
+int run_validate(const ValidateOptions& options, std::ostream& out, std::ostream& err) {
+  DesiredState desired;
+  try {
+    desired = load_manifests(options.manifests);
+  } catch (const ManifestError& e) {
+    // Plain FILE:LINE:COLUMN lines, as compilers print them, so editors can jump to each.
+    for (const auto& diagnostic : e.diagnostics()) err << diagnostic.str() << '\n';
+    return e.problem() == ManifestProblem::Missing ? kExitManifestMissing : kExitManifestInvalid;
+  }
+  const auto total = desired.assignments.size();
+  const auto to_vfio = static_cast<std::size_t>(
+      std::count_if(desired.assignments.begin(), desired.assignments.end(),
+                    [](const Assignment& a) { return a.state == WantedState::Vfio; }));
+  std::string names;
+  for (const auto& path : options.manifests) names += (names.empty() ? "" : " ") + path;
+  out << fmt::format("{}: valid, {} assignment{} ({} to vfio, {} to host)", names, total,
+                     total == 1 ? "" : "s", to_vfio, total - to_vfio);
+  if (desired.files.size() > 1) out << fmt::format(" in {} files", desired.files.size());
+  out << '\n';
+  return kExitOk;
+}
+
+}  // namespace vfio::cli

@@ -1,0 +1,405 @@
+#include "manifest/decode_manifest.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstddef>
+#include <optional>
+#include <string_view>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "manifest/manifest_values.h"
+#include "manifest/yaml_reader.h"
+#include "util/did_you_mean.h"
+#include "util/utf8.h"
+
+namespace vfio {
+namespace {
+
+using Keys = std::vector<std::string_view>;
+
+const Keys kTopKeys = {"version", "settings", "assignments"};
+const Keys kSettingsKeys = {"probe-timeout", "jobs"};
+const Keys kAssignmentKeys = {"name", "state", "match", "count", "companions", "force"};
+const Keys kMatchKeys = {"address", "vendor",           "device",
+                         "class",   "subsystem-vendor", "subsystem-device"};
+
+std::string join(const Keys& names) {
+  std::string out;
+  for (auto name : names) out += (out.empty() ? "" : ", ") + std::string(name);
+  return out;
+}
+
+// How a person would name what was written instead of the expected kind.
+std::string described(const YamlNode& node) {
+  switch (node.kind) {
+    case YamlNode::Kind::Mapping:
+      return "a mapping";
+    case YamlNode::Kind::Sequence:
+      return "a list";
+    case YamlNode::Kind::Null:
+      return "nothing";
+    case YamlNode::Kind::Scalar:
+      break;
+  }
+  switch (scalar_type(node)) {
+    case ScalarType::Null:
+      return "nothing";
+    case ScalarType::Bool:
+      return "the boolean " + node.value;
+    case ScalarType::Int:
+    case ScalarType::Float:
+      return "the number " + node.value;
+    case ScalarType::String:
+      break;
+  }
+  return fmt::format("the string \"{}\"", node.value);
+}
+
+// Reports problems of one file into a list.
+class Checker {
+ public:
+  explicit Checker(std::vector<Diagnostic>& diagnostics) : diagnostics_(diagnostics) {}
+
+  void error(const SourceLocation& at, std::string message) {
+    diagnostics_.push_back({at, std::move(message), ManifestProblem::Invalid});
+  }
+
+  // Unknown keys (with a did-you-mean) and missing required keys of a mapping; `what` names it.
+  // Unknown keys (with a did-you-mean) and missing required keys of a mapping; `what` names it.
+  // A required key that a misspelt one was taken for is not reported missing as well. Returns
+  // the keys suggested for misspelt ones.
+  std::vector<std::string_view> check_keys(const YamlNode& map, std::string_view what,
+                                           const Keys& known, const Keys& required) {
+    std::vector<std::string_view> suggested;
+    for (const auto& entry : map.entries) {
+      const std::string& name = entry.key.value;
+      if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+      if (auto closest = closest_name(name, known)) {
+        suggested.push_back(*closest);
+        error(entry.key.location,
+              fmt::format("unknown key '{}' in {}; did you mean '{}'?", name, what, *closest));
+      } else {
+        error(entry.key.location,
+              fmt::format("unknown key '{}' in {}; known keys: {}", name, what, join(known)));
+      }
+    }
+    for (auto key : required) {
+      if (!map.find(key) && std::find(suggested.begin(), suggested.end(), key) == suggested.end())
+        error(map.location, fmt::format("{} is missing required key '{}'", what, key));
+    }
+    return suggested;
+  }
+
+  bool expect_kind(const YamlEntry& entry, YamlNode::Kind kind, std::string_view kind_name) {
+    if (entry.value.kind == kind) return true;
+    if (entry.value.kind == YamlNode::Kind::Null) {
+      error(entry.key.location, fmt::format("'{}' has no value", entry.key.value));
+    } else {
+      error(entry.value.location, fmt::format("'{}' must be {}, not {}", entry.key.value, kind_name,
+                                              described(entry.value)));
+    }
+    return false;
+  }
+
+  // A string; a number or boolean written unquoted gets a hint to quote it when `example` (what
+  // a good value looks like) is given.
+  std::optional<std::string> string_of(const YamlEntry& entry, std::string_view example = {}) {
+    const YamlNode& v = entry.value;
+    if (v.kind == YamlNode::Kind::Scalar && scalar_type(v) == ScalarType::String) return v.value;
+    if (v.kind == YamlNode::Kind::Null || scalar_type(v) == ScalarType::Null) {
+      error(entry.key.location, fmt::format("'{}' has no value", entry.key.value));
+    } else if (v.kind == YamlNode::Kind::Scalar && !example.empty()) {
+      error(v.location,
+            fmt::format("'{}' must be a string{}, not {}; quote it: \"{}\"", entry.key.value,
+                        example.empty() ? "" : fmt::format(" like \"{}\"", example), described(v),
+                        v.value));
+    } else {
+      error(v.location,
+            fmt::format("'{}' must be a string, not {}", entry.key.value, described(v)));
+    }
+    return std::nullopt;
+  }
+
+  std::optional<long long> integer_of(const YamlEntry& entry, long long min, long long max) {
+    const YamlNode& v = entry.value;
+    if (v.kind == YamlNode::Kind::Null || scalar_type(v) == ScalarType::Null) {
+      error(entry.key.location, fmt::format("'{}' has no value", entry.key.value));
+      return std::nullopt;
+    }
+    long long value = 0;
+    const std::string& text = v.value;
+    const char* begin = text.data() + (text.starts_with('+') ? 1 : 0);
+    auto [end, ec] = std::from_chars(begin, text.data() + text.size(), value, 10);
+    bool decimal = v.kind == YamlNode::Kind::Scalar && scalar_type(v) == ScalarType::Int &&
+                   end == text.data() + text.size() && ec != std::errc::invalid_argument;
+    if (!decimal) {
+      error(v.location,
+            fmt::format("'{}' must be a whole number, not {}", entry.key.value, described(v)));
+      return std::nullopt;
+    }
+    if (ec == std::errc::result_out_of_range || value < min || value > max) {
+      error(v.location,
+            fmt::format("'{}' must be between {} and {}, not {}", entry.key.value, min, max, text));
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  // One of a few words; a misspelt one gets a did-you-mean.
+  std::optional<std::string> word_of(const YamlEntry& entry, const Keys& words) {
+    auto text = string_of(entry);
+    if (!text) return std::nullopt;
+    if (std::find(words.begin(), words.end(), *text) != words.end()) return text;
+    std::string message =
+        fmt::format("'{}' must be {} or {}, not '{}'", entry.key.value, words[0], words[1], *text);
+    if (auto closest = closest_name(*text, words))
+      message += fmt::format("; did you mean '{}'?", *closest);
+    error(entry.value.location, std::move(message));
+    return std::nullopt;
+  }
+
+ private:
+  std::vector<Diagnostic>& diagnostics_;
+};
+
+}  // namespace
+
+void ManifestDecoder::error(const SourceLocation& at, std::string message) {
+  diagnostics_.push_back({at, std::move(message), ManifestProblem::Invalid});
+}
+
+void ManifestDecoder::add_problem(Diagnostic diagnostic) {
+  diagnostics_.push_back(std::move(diagnostic));
+}
+
+void ManifestDecoder::add_text(const std::string& text, const std::string& file) {
+  state_.files.push_back(file);
+  if (text.size() > kMaxManifestBytes) {
+    error({file, 0, 0}, fmt::format("the file is {} bytes; manifests are limited to {} bytes "
+                                    "(1 MiB)",
+                                    text.size(), kMaxManifestBytes));
+    return;
+  }
+  if (auto bad = find_invalid_utf8(text)) {
+    error({file, bad->line, bad->column},
+          fmt::format("invalid UTF-8 (byte 0x{:02x}); manifests must be UTF-8 text", bad->byte));
+    return;
+  }
+  const auto first = static_cast<std::ptrdiff_t>(diagnostics_.size());
+  auto root = read_yaml(text, file, diagnostics_);
+  if (root) decode_document(*root, file);
+  // In reading order, whichever check found them (the reader's come first otherwise).
+  std::stable_sort(diagnostics_.begin() + first, diagnostics_.end(),
+                   [](const Diagnostic& a, const Diagnostic& b) {
+                     return std::pair(a.location.line, a.location.column) <
+                            std::pair(b.location.line, b.location.column);
+                   });
+}
+
+void ManifestDecoder::decode_document(const YamlNode& root, const std::string& file) {
+  Checker check(diagnostics_);
+  if (root.kind == YamlNode::Kind::Null) {
+    error({file, 1, 1}, "empty manifest");
+    return;
+  }
+  if (root.kind != YamlNode::Kind::Mapping) {
+    error(root.location, fmt::format("a manifest must be a mapping of version, settings and "
+                                     "assignments, not {}",
+                                     described(root)));
+    return;
+  }
+  auto suggested = check.check_keys(root, "the manifest", kTopKeys, {"version"});
+  // A file may hold only settings (a manifest.d/ settings file); otherwise it lists assignments.
+  if (!root.find("assignments") && !root.find("settings") &&
+      std::find(suggested.begin(), suggested.end(), "assignments") == suggested.end())
+    error(root.location, "the manifest is missing required key 'assignments'");
+
+  if (const YamlEntry* version = root.find("version")) {
+    const YamlNode& v = version->value;
+    if (v.kind == YamlNode::Kind::Scalar && scalar_type(v) == ScalarType::Int && v.value != "1") {
+      error(v.location, fmt::format("unsupported manifest version {}; this vfio-reconcile "
+                                    "reads version 1",
+                                    v.value));
+    } else {
+      check.integer_of(*version, 1, 1);
+    }
+  }
+  if (const YamlEntry* settings = root.find("settings")) decode_settings(*settings);
+  if (const YamlEntry* assignments = root.find("assignments")) {
+    if (check.expect_kind(*assignments, YamlNode::Kind::Sequence, "a list")) {
+      for (std::size_t i = 0; i < assignments->value.items.size(); ++i)
+        decode_assignment(assignments->value.items[i], i);
+    }
+  }
+}
+
+void ManifestDecoder::decode_settings(const YamlEntry& entry) {
+  Checker check(diagnostics_);
+  if (state_.settings.location) {
+    error(entry.key.location, fmt::format("settings were already given at {}; give them in one "
+                                          "file only",
+                                          state_.settings.location->str()));
+    return;
+  }
+  state_.settings.location = entry.key.location;
+  if (!check.expect_kind(entry, YamlNode::Kind::Mapping, "a mapping")) return;
+  check.check_keys(entry.value, "settings", kSettingsKeys, {});
+  if (const YamlEntry* timeout = entry.value.find("probe-timeout")) {
+    if (scalar_type(timeout->value) == ScalarType::Int) {
+      error(timeout->value.location,
+            fmt::format("'probe-timeout' needs a unit: \"{0}s\" or \"{0}ms\", not the number {0}",
+                        timeout->value.value));
+    } else if (auto text = check.string_of(*timeout)) {
+      std::string why;
+      if (auto duration = parse_duration(*text, &why)) {
+        state_.settings.probe_timeout = *duration;
+      } else {
+        error(timeout->value.location, fmt::format("'probe-timeout' {}", why));
+      }
+    }
+  }
+  if (const YamlEntry* jobs = entry.value.find("jobs")) {
+    if (auto value = check.integer_of(*jobs, 1, 64)) state_.settings.jobs = unsigned(*value);
+  }
+}
+
+void ManifestDecoder::decode_assignment(const YamlNode& node, std::size_t index) {
+  Checker check(diagnostics_);
+  if (node.kind != YamlNode::Kind::Mapping) {
+    error(node.location, fmt::format("each assignment must be a mapping with name, state and "
+                                     "match, not {}",
+                                     described(node)));
+    return;
+  }
+  Assignment assignment;
+  assignment.location = node.location;
+  std::string what = fmt::format("assignment #{}", index + 1);
+  bool valid_name = false;
+  const YamlEntry* name = node.find("name");
+  if (name) {
+    if (auto text = check.string_of(*name)) {
+      std::string why;
+      if (is_assignment_name(*text, &why)) {
+        assignment.name = *text;
+        what = fmt::format("assignment '{}'", *text);
+        valid_name = true;
+      } else {
+        error(name->value.location, why);
+      }
+    }
+  }
+  check.check_keys(node, what, kAssignmentKeys, {"name", "state", "match"});
+
+  if (valid_name) {
+    auto [first, inserted] = names_.emplace(assignment.name, name->value.location);
+    if (!inserted) {
+      error(name->value.location, fmt::format("duplicate assignment name '{}'; first used at {}",
+                                              assignment.name, first->second.str()));
+    }
+  }
+  if (const YamlEntry* state = node.find("state")) {
+    if (auto word = check.word_of(*state, {"vfio", "host"}))
+      assignment.state = *word == "vfio" ? WantedState::Vfio : WantedState::Host;
+  }
+  const SourceLocation* address_at = nullptr;
+  if (const YamlEntry* match = node.find("match")) {
+    if (check.expect_kind(*match, YamlNode::Kind::Mapping, "a mapping"))
+      decode_match(match->value, what, assignment, address_at);
+  }
+  if (const YamlEntry* count = node.find("count")) {
+    if (auto value = check.integer_of(*count, 1, 65536)) {
+      assignment.count = unsigned(*value);
+      if (assignment.match.address && *value != 1) {
+        error(count->value.location,
+              fmt::format("'count' is {}, but a match on an exact address selects at most one "
+                          "device",
+                          *value));
+      }
+    }
+  }
+  if (const YamlEntry* companions = node.find("companions")) {
+    if (auto word = check.word_of(*companions, {"auto", "listed"}))
+      assignment.companions = *word == "auto" ? Companions::Auto : Companions::Listed;
+  }
+  if (const YamlEntry* force = node.find("force")) {
+    if (auto reason = check.string_of(*force)) {
+      if (reason->find_first_not_of(" \t\r\n") == std::string::npos) {
+        error(force->value.location,
+              "'force' must give the reason for forcing, not an empty "
+              "string");
+      } else {
+        assignment.force = *reason;
+      }
+    }
+  }
+  if (assignment.match.address && address_at) {
+    auto [first, inserted] =
+        addresses_.emplace(*assignment.match.address, AddressUse{what, *address_at});
+    if (!inserted) {
+      error(*address_at, fmt::format("address {} is already selected by {} at {}",
+                                     assignment.match.address->str(), first->second.assignment,
+                                     first->second.location.str()));
+    }
+  }
+  state_.assignments.push_back(std::move(assignment));
+}
+
+void ManifestDecoder::decode_match(const YamlNode& node, const std::string& what,
+                                   Assignment& assignment, const SourceLocation*& address_at) {
+  Checker check(diagnostics_);
+  DeviceMatch& match = assignment.match;
+  match.location = node.location;
+  check.check_keys(node, "match", kMatchKeys, {});
+  bool any = false;
+  for (auto key : kMatchKeys) any = any || node.find(key);
+  if (!any) {
+    error(node.location,
+          fmt::format("the match of {} must give at least one of: {}", what, join(kMatchKeys)));
+  }
+  if (const YamlEntry* address = node.find("address")) {
+    if (auto text = check.string_of(*address, "0000:01:00.0")) {
+      std::string why;
+      match.address = PciAddress::parse(*text, &why);
+      if (match.address) {
+        address_at = &address->value.location;
+      } else {
+        error(address->value.location, "invalid address " + why);
+      }
+    }
+  }
+  auto id = [&](std::string_view key, std::optional<uint16_t>& out) {
+    const YamlEntry* entry = node.find(key);
+    if (!entry) return;
+    auto text = check.string_of(*entry, "8086");
+    if (!text) return;
+    std::string why;
+    out = parse_pci_id(*text, &why);
+    if (!out) error(entry->value.location, fmt::format("'{}' {}", key, why));
+  };
+  id("vendor", match.vendor);
+  id("device", match.device);
+  id("subsystem-vendor", match.subsystem_vendor);
+  id("subsystem-device", match.subsystem_device);
+  if (const YamlEntry* class_entry = node.find("class")) {
+    if (auto text = check.string_of(*class_entry, "0x0200")) {
+      std::string why;
+      match.class_prefix = parse_class_prefix(*text, &why);
+      if (!match.class_prefix) error(class_entry->value.location, "'class' " + why);
+    }
+  }
+}
+
+DesiredState ManifestDecoder::finish() && {
+  if (!diagnostics_.empty()) throw ManifestError(std::move(diagnostics_));
+  return std::move(state_);
+}
+
+DesiredState decode_manifest_text(const std::string& text, const std::string& file) {
+  ManifestDecoder decoder;
+  decoder.add_text(text, file);
+  return std::move(decoder).finish();
+}
+
+}  // namespace vfio
