@@ -9,8 +9,10 @@
 
 #include "cli/exit_codes.h"
 #include "cli/logging.h"
+#include "cli/plan_command.h"
 #include "cli/status_command.h"
 #include "cli/validate_command.h"
+#include "observe/kernel_modules.h"
 #include "sysfs/real_sysfs.h"
 
 namespace vfio::cli {
@@ -55,6 +57,16 @@ int run(int argc, const char* const* argv, const Context& context) {
   validate_cmd->add_option("MANIFEST", validate.manifests, "Manifest file or directory")
       ->required();
 
+  PlanCommandOptions plan;
+  CLI::App* plan_cmd = app.add_subcommand(
+      "plan", "Show what apply would do, group by group, without writing anything");
+  plan_cmd->add_option("MANIFEST", plan.manifests, "Manifest file or directory")->required();
+  plan_cmd->add_flag("--json", plan.json, "Machine-readable output");
+  plan_cmd->add_flag("--detailed-exitcode", plan.detailed_exitcode,
+                     "Exit 2 when there are changes to apply");
+  plan_cmd->add_flag("--explain", plan.explain,
+                     "Say why: which assignment and match chose each device, which group peers");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -72,6 +84,15 @@ int run(int argc, const char* const* argv, const Context& context) {
   }
 
   if (status_cmd->parsed()) return run_status(status, *sysfs, out);
+  if (plan_cmd->parsed()) {
+    std::unique_ptr<KernelModules> own_modules;
+    KernelModules* modules = context.modules;
+    if (!modules) {
+      own_modules = std::make_unique<KmodModules>();
+      modules = own_modules.get();
+    }
+    return run_plan(plan, *sysfs, *modules, out, err);
+  }
   return kExitUsage;  // unreachable: require_subcommand(1)
 }
 

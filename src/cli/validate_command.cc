@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "cli/exit_codes.h"
+#include "cli/manifest_diagnostics.h"
 #include "manifest/load_manifests.h"
 #include "manifest/manifest_error.h"
 
@@ -16,9 +17,7 @@ int run_validate(const ValidateOptions& options, std::ostream& out, std::ostream
   try {
     desired = load_manifests(options.manifests);
   } catch (const ManifestError& e) {
-    // Plain FILE:LINE:COLUMN lines, as compilers print them, so editors can jump to each.
-    for (const auto& diagnostic : e.diagnostics()) err << diagnostic.str() << '\n';
-    return e.problem() == ManifestProblem::Missing ? kExitManifestMissing : kExitManifestInvalid;
+    return report_manifest_error(e, err);
   }
   const auto total = desired.assignments.size();
   const auto to_vfio = static_cast<std::size_t>(

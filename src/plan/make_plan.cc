@@ -314,8 +314,7 @@ class Planner {
       return assignment(p.assignment).companions == Companions::Listed;
     });
     if (*states.begin() == WantedState::Vfio) return plan_claim(std::move(c), intent, listed);
-    const std::string prefix = c.assignment;
-    return plan_release(std::move(c), listed, prefix);
+    return plan_release(std::move(c), listed);
   }
 
   static void block(GroupChange& c, const std::vector<Block>& blocks) {
@@ -415,7 +414,7 @@ class Planner {
   }
 
   // Everything in the group on vfio-pci (or overridden to it) goes back to the host.
-  GroupChange plan_release(GroupChange c, bool listed, const std::string& why_prefix) const {
+  GroupChange plan_release(GroupChange c, bool listed) const {
     std::vector<PlannedDevice*> leaving;
     for (auto& p : c.devices) {
       const PciDevice& d = device(p);
@@ -462,9 +461,8 @@ class Planner {
       }  // else: on a host driver with a stale override; only the override goes
     }
     c.action = GroupAction::Release;
-    c.reason =
-        fmt::format("{}{} endpoint{} back to host drivers", why_prefix,
-                    why_prefix.empty() ? "" : ": ", leaving.size(), leaving.size() == 1 ? "" : "s");
+    c.reason = fmt::format("{} endpoint{} back to host drivers", leaving.size(),
+                           leaving.size() == 1 ? "" : "s");
     return c;
   }
 
@@ -489,7 +487,7 @@ class Planner {
         changes.push_back(std::move(c));
         continue;
       }
-      GroupChange release = plan_release(std::move(c), false, "");
+      GroupChange release = plan_release(std::move(c), false);
       if (release.action == GroupAction::Release) {
         release.reason =
             fmt::format("{} is no longer in any manifest: {}", record.assignment, release.reason);

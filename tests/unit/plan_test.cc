@@ -237,6 +237,7 @@ BOOST_AUTO_TEST_CASE(release_returns_to_the_recorded_driver_or_any_host_driver) 
   Plan p = host.plan(desired({A("gpu4", WantedState::Host).address("0000:86:00.0")}));
   const PlannedDevice& d = device_in(change_for(p, 14), "0000:86:00.0");
   BOOST_TEST((change_for(p, 14).action == GroupAction::Release));
+  BOOST_TEST(change_for(p, 14).reason == "1 endpoint back to host drivers");
   BOOST_TEST(!d.after.driver);
   BOOST_TEST(d.any_host_driver);
   BOOST_TEST(!d.after.override);

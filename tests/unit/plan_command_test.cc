@@ -1,0 +1,191 @@
+#define BOOST_TEST_MODULE plan_command
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <fstream>
+#include <sstream>
+
+#include <boost/filesystem.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli/exit_codes.h"
+#include "cli/run.h"
+#include "observe/kernel_modules.h"
+#include "sim/kernel_simulator.h"
+#include "sim/topology_yaml.h"
+
+using namespace vfio;
+namespace fs = boost::filesystem;
+
+namespace {
+
+const std::string kSource = VFIO_SOURCE_DIR;
+
+// Counts every gateway call, to prove a command never touched sysfs.
+class CountingSysfs final : public Sysfs {
+ public:
+  explicit CountingSysfs(Sysfs& inner) : inner_(inner) {}
+  Result<std::string> read(const SysPath& p, std::size_t max) override {
+    ++calls;
+    return inner_.read(p, max);
+  }
+  Result<std::string> read_link(const SysPath& p) override {
+    ++calls;
+    return inner_.read_link(p);
+  }
+  Result<std::vector<std::string>> list(const SysPath& p) override {
+    ++calls;
+    return inner_.list(p);
+  }
+  Result<void> write(const SysPath& p, std::string_view v) override {
+    ++calls;
+    return inner_.write(p, v);
+  }
+  std::string display(const SysPath& p) const override { return inner_.display(p); }
+  int calls = 0;
+
+ private:
+  Sysfs& inner_;
+};
+
+class FakeModules final : public KernelModules {
+ public:
+  explicit FakeModules(bool has_vfio) : has_vfio_(has_vfio) {}
+  bool available(std::string_view module) override { return has_vfio_ && module == "vfio-pci"; }
+
+ private:
+  bool has_vfio_;
+};
+
+struct Ran {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+Ran plan(Sysfs& sysfs, std::vector<std::string> args, bool vfio_loadable = true) {
+  std::vector<const char*> argv{"vfio-reconcile", "plan"};
+  for (const auto& a : args) argv.push_back(a.c_str());
+  std::ostringstream out, err;
+  FakeModules modules(vfio_loadable);
+  cli::Context context{&sysfs, &modules, &out, &err};
+  int code = cli::run(static_cast<int>(argv.size()), argv.data(), context);
+  return {code, out.str(), err.str()};
+}
+
+sim::Topology host(const std::string& name) {
+  return sim::load_topology(kSource + "/examples/hosts/" + name + ".yaml");
+}
+
+// A manifest in a temporary file.
+struct TempManifest {
+  explicit TempManifest(const std::string& text)
+      : path((fs::temp_directory_path() / fs::unique_path("manifest-%%%%-%%%%.yaml")).string()) {
+    std::ofstream(path) << text;
+  }
+  ~TempManifest() { fs::remove(path); }
+  std::string path;
+};
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(planning_every_example_writes_nothing) {
+  const std::pair<const char*, const char*> examples[] = {
+      {"workstation-gpu", "workstation"},
+      {"gpu-server-gpus", "gpu-server"},
+      {"gpu-server-vfs", "gpu-server"},
+      {"gpu-server-release", "gpu-server"},
+      {"acs-less-bridge-nics", "acs-less-bridge"}};
+  for (const auto& [manifest, host_name] : examples) {
+    BOOST_TEST_CONTEXT(manifest) {
+      sim::KernelSimulator kernel(host(host_name));
+      for (const char* format : {"", "--json", "--explain"}) {
+        std::vector<std::string> args{kSource + "/examples/" + manifest + ".yaml"};
+        if (*format) args.push_back(format);
+        Ran ran = plan(kernel, args);
+        BOOST_TEST(ran.code == 0, ran.err);
+      }
+      BOOST_TEST(kernel.writes().empty());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_manifest_never_reaches_sysfs) {
+  sim::KernelSimulator kernel(host("workstation"));
+  CountingSysfs counting(kernel);
+  TempManifest bad("version: 1\nassignments:\n  - name: gpu0\n    state: vfoi\n");
+  Ran invalid = plan(counting, {bad.path});
+  BOOST_TEST(invalid.code == cli::kExitManifestInvalid);
+  BOOST_TEST(contains(invalid.err, bad.path + ":4:12:"), invalid.err);
+  Ran missing = plan(counting, {"/nonexistent/manifest.yaml"});
+  BOOST_TEST(missing.code == cli::kExitManifestMissing);
+  BOOST_TEST(counting.calls == 0);
+}
+
+BOOST_AUTO_TEST_CASE(exit_codes_follow_the_contract) {
+  sim::KernelSimulator workstation(host("workstation"));
+  const std::string gpu = kSource + "/examples/workstation-gpu.yaml";
+  BOOST_TEST(plan(workstation, {gpu}).code == cli::kExitOk);
+  BOOST_TEST(plan(workstation, {gpu, "--detailed-exitcode"}).code == cli::kExitChangesPending);
+
+  TempManifest igpu(
+      "version: 1\nassignments:\n"
+      "  - { name: igpu, state: vfio, match: { address: \"0000:00:02.0\" } }\n"
+      "  - { name: gpu0, state: vfio, match: { address: \"0000:01:00.0\" } }\n");
+  Ran blocked = plan(workstation, {igpu.path, "--detailed-exitcode"});
+  BOOST_TEST(blocked.code == cli::kExitBlocked);  // 78 wins over 2
+  BOOST_TEST(contains(blocked.out, "! IOMMU group 2: blocked (boot-display) for igpu"),
+             blocked.out);
+  BOOST_TEST(contains(blocked.out, "Plan: 1 to claim, 0 to release, 0 adopted, 1 blocked."),
+             blocked.out);
+
+  sim::KernelSimulator server(host("gpu-server"));
+  TempManifest adopt_only(
+      "version: 1\nassignments:\n"
+      "  - { name: gpu4, state: vfio, match: { address: \"0000:86:00.0\" } }\n");
+  Ran adopted = plan(server, {adopt_only.path, "--detailed-exitcode"});
+  BOOST_TEST(adopted.code == cli::kExitOk);
+  BOOST_TEST(contains(adopted.out, "No changes."), adopted.out);
+
+  sim::KernelSimulator no_iommu(host("no-iommu"));
+  TempManifest any("version: 1\nassignments: []\n");
+  Ran unusable = plan(no_iommu, {any.path});
+  BOOST_TEST(unusable.code == cli::kExitUnavailable);
+  BOOST_TEST(contains(unusable.out, "Nothing can be planned: no IOMMU is active"), unusable.out);
+}
+
+BOOST_AUTO_TEST_CASE(vfio_pci_must_be_loaded_or_loadable) {
+  sim::Topology t = host("workstation");
+  t.vfio_pci = sim::Topology::VfioPci::Loadable;
+  sim::KernelSimulator kernel(t);
+  const std::string gpu = kSource + "/examples/workstation-gpu.yaml";
+  BOOST_TEST(plan(kernel, {gpu}, /*vfio_loadable=*/true).code == cli::kExitOk);
+  Ran missing = plan(kernel, {gpu}, /*vfio_loadable=*/false);
+  BOOST_TEST(missing.code == cli::kExitUnavailable);
+  BOOST_TEST(contains(missing.err, "vfio-pci is not loaded"), missing.err);
+}
+
+BOOST_AUTO_TEST_CASE(json_follows_the_contract) {
+  sim::KernelSimulator kernel(host("workstation"));
+  Ran ran = plan(kernel, {kSource + "/examples/workstation-gpu.yaml", "--json"});
+  auto j = nlohmann::json::parse(ran.out);
+  BOOST_TEST(j["format_version"] == "1.0");
+  BOOST_TEST(j["observed"]["fingerprint"].get<std::string>().rfind("fnv1a64:", 0) == 0u);
+  const auto& change = j["changes"][0];
+  BOOST_TEST(change["group"] == 1);
+  BOOST_TEST(change["action"] == "claim");
+  BOOST_TEST(change["assignment"] == "gpu0");
+  const auto& audio = change["devices"][1];
+  for (const char* key : {"address", "vendor", "device", "class", "role", "before", "after"}) {
+    BOOST_TEST(audio.contains(key), key);
+  }
+  BOOST_TEST(audio["role"] == "companion");
+  BOOST_TEST(audio["before"]["driver"] == "snd_hda_intel");
+  BOOST_TEST(audio["before"]["override"].is_null());
+  BOOST_TEST(audio["after"]["driver"] == "vfio-pci");
+  BOOST_TEST(j["summary"]["claim"] == 1);
+}
