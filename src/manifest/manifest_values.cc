@@ -6,24 +6,14 @@
 
 #include <fmt/format.h>
 
+#include "util/hex.h"
+
 namespace vfio {
 namespace {
 
 bool fail(std::string* why, std::string message) {
   if (why) *why = std::move(message);
   return false;
-}
-
-bool is_hex(std::string_view text) {
-  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-  });
-}
-
-uint32_t hex_value(std::string_view text) {
-  uint32_t value = 0;
-  std::from_chars(text.data(), text.data() + text.size(), value, 16);
-  return value;
 }
 
 }  // namespace
@@ -47,23 +37,23 @@ bool is_assignment_name(std::string_view text, std::string* why) {
 }
 
 std::optional<uint16_t> parse_pci_id(std::string_view text, std::string* why) {
-  if (text.size() != 4 || !is_hex(text)) {
+  if (text.size() != 4 || !parse_hex(text)) {
     fail(why, fmt::format("must be 4 hex digits like \"8086\", not '{}'", text));
     return std::nullopt;
   }
-  return static_cast<uint16_t>(hex_value(text));
+  return static_cast<uint16_t>(*parse_hex(text));
 }
 
 std::optional<ClassPrefix> parse_class_prefix(std::string_view text, std::string* why) {
   std::string_view digits = text.substr(std::min<std::size_t>(2, text.size()));
-  if (!text.starts_with("0x") || !is_hex(digits) ||
+  if (!text.starts_with("0x") || !parse_hex(digits) ||
       (digits.size() != 2 && digits.size() != 4 && digits.size() != 6)) {
     fail(why, fmt::format("must be 0x and 2, 4 or 6 hex digits (class, subclass, programming "
                           "interface) like \"0x0200\", not '{}'",
                           text));
     return std::nullopt;
   }
-  return ClassPrefix{hex_value(digits), static_cast<int>(digits.size())};
+  return ClassPrefix{*parse_hex(digits), static_cast<int>(digits.size())};
 }
 
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text, std::string* why) {

@@ -4,26 +4,16 @@
 
 #include <fmt/format.h>
 
+#include "util/hex.h"
+
 namespace vfio {
 namespace {
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Parses exactly text.size() hex digits; false on anything else.
-bool parse_hex(std::string_view text, uint32_t* out) {
-  uint32_t value = 0;
-  for (char c : text) {
-    int d = hex_digit(c);
-    if (d < 0) return false;
-    value = value << 4 | static_cast<uint32_t>(d);
-  }
-  *out = value;
-  return !text.empty();
+// Exactly text.size() hex digits into *out; false on anything else.
+bool read_hex(std::string_view text, uint32_t* out) {
+  auto value = parse_hex(text);
+  if (value) *out = *value;
+  return value.has_value();
 }
 
 bool fail(std::string* why, std::string message) {
@@ -49,14 +39,14 @@ bool parse_parts(std::string_view text, uint32_t* domain, uint32_t* bus, uint32_
   std::string_view b = text.substr(first_colon + 1, second_colon - first_colon - 1);
   std::string_view s = text.substr(second_colon + 1, dot - second_colon - 1);
   std::string_view f = text.substr(dot + 1);
-  if (d.size() < 4 || d.size() > 8 || !parse_hex(d, domain))
+  if (d.size() < 4 || d.size() > 8 || !read_hex(d, domain))
     return fail(why, fmt::format("'{}': the domain must be 4 to 8 hex digits ({})", text, kShape));
-  if (b.size() != 2 || !parse_hex(b, bus))
+  if (b.size() != 2 || !read_hex(b, bus))
     return fail(why, fmt::format("'{}': the bus must be 2 hex digits ({})", text, kShape));
-  if (s.size() != 2 || !parse_hex(s, dev) || *dev > 0x1f)
+  if (s.size() != 2 || !read_hex(s, dev) || *dev > 0x1f)
     return fail(why,
                 fmt::format("'{}': the device must be 2 hex digits, 00 to 1f ({})", text, kShape));
-  if (f.size() != 1 || !parse_hex(f, fn) || *fn > 7)
+  if (f.size() != 1 || !read_hex(f, fn) || *fn > 7)
     return fail(why,
                 fmt::format("'{}': the function must be one digit, 0 to 7 ({})", text, kShape));
   return true;

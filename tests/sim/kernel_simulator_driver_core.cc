@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "sim/kernel_simulator_state.h"
+#include "util/hex.h"
 
 namespace vfio::sim {
 namespace {
@@ -17,13 +18,6 @@ std::string_view c_string(std::string_view value) {
 
 bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
-}
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 // sscanf(buf, "%x %x %x %x %x %x %x", ...): the number of fields converted.

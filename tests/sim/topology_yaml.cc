@@ -9,7 +9,9 @@
 #include <utility>
 
 #include <fmt/format.h>
+
 #include <yaml-cpp/yaml.h>
+#include "util/hex.h"
 
 #include "sim/device_attributes.h"
 #include "sysfs/sys_path.h"
@@ -79,18 +81,6 @@ const char* node_kind(const YAML::Node& node) {
       break;
   }
   return "nothing";
-}
-
-bool is_hex(std::string_view text) {
-  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-  });
-}
-
-uint32_t hex_value(std::string_view text) {
-  uint32_t value = 0;
-  std::from_chars(text.data(), text.data() + text.size(), value, 16);
-  return value;
 }
 
 // Driver names as the kernel spells them: "snd_hda_intel", "virtio-pci", "8139too".
@@ -212,23 +202,24 @@ bool Parser::bool_of(const YAML::Node& node, std::string_view key) const {
 
 std::pair<uint16_t, uint16_t> Parser::ids_of(const YAML::Node& node, std::string_view key) const {
   const std::string text = string_of(node, key);
-  if (text.size() != 9 || text[4] != ':' || !is_hex(text.substr(0, 4)) || !is_hex(text.substr(5))) {
+  if (text.size() != 9 || text[4] != ':' || !parse_hex(text.substr(0, 4)) ||
+      !parse_hex(text.substr(5))) {
     fail(node,
          fmt::format("'{}' must be vendor:device in hex, like \"8086:1901\", not '{}'", key, text));
   }
-  return {static_cast<uint16_t>(hex_value(text.substr(0, 4))),
-          static_cast<uint16_t>(hex_value(text.substr(5)))};
+  return {static_cast<uint16_t>(*parse_hex(text.substr(0, 4))),
+          static_cast<uint16_t>(*parse_hex(text.substr(5)))};
 }
 
 uint32_t Parser::hex_of(const YAML::Node& node, std::string_view key, std::size_t digits,
                         std::string_view example) const {
   const std::string text = string_of(node, key);
   if (text.size() != digits + 2 || (text.rfind("0x", 0) != 0 && text.rfind("0X", 0) != 0) ||
-      !is_hex(text.substr(2))) {
+      !parse_hex(text.substr(2))) {
     fail(node, fmt::format("'{}' must be 0x and {} hex digits, like \"{}\", not '{}'", key, digits,
                            example, text));
   }
-  return hex_value(text.substr(2));
+  return *parse_hex(text.substr(2));
 }
 
 PciAddress Parser::address_of(const YAML::Node& node, std::string_view key) const {
