@@ -115,7 +115,10 @@ void for_each_index(std::size_t n, const F& f) {
 class DeviceReader {
  public:
   DeviceReader(Sysfs& sysfs, const PciAddress& address, std::vector<Finding>& findings)
-      : sysfs_(sysfs), address_(address), findings_(findings) {}
+      : sysfs_(sysfs),
+        address_(address),
+        device_path_(paths::pci_device(address)),
+        findings_(findings) {}
 
   bool vanished() const { return vanished_; }
 
@@ -161,7 +164,8 @@ class DeviceReader {
   }
 
  private:
-  SysPath path(std::string_view name) const { return paths::pci_device_file(address_, name); }
+  // paths::pci_device_file(address_, name), without formatting the address for every file.
+  SysPath path(std::string_view name) const { return device_path_ / name; }
 
   void note(std::string_view name, std::string message) {
     findings_.push_back({sysfs_.display(path(name)), std::move(message)});
@@ -177,7 +181,7 @@ class DeviceReader {
   }
 
   bool device_gone() {
-    auto link = sysfs_.read_link(paths::pci_device(address_));
+    auto link = sysfs_.read_link(device_path_);
     return !link && gone(link.error().error);
   }
 
@@ -273,7 +277,7 @@ class DeviceReader {
     if (auto enabled = text_attribute("sriov_numvfs")) {
       sriov.enabled_vfs = parse_number<unsigned>(*enabled, 10).value_or(0);
     }
-    auto entries = sysfs_.list(paths::pci_device(address_));
+    auto entries = sysfs_.list(device_path_);
     if (!entries) {
       failed("", entries.error());
       return;
@@ -293,6 +297,7 @@ class DeviceReader {
 
   Sysfs& sysfs_;
   PciAddress address_;
+  SysPath device_path_;  // bus/pci/devices/<address>
   std::vector<Finding>& findings_;
   bool vanished_ = false;
   bool absent_ = false;  // an optional attribute or link was not there (ENOENT)
