@@ -31,25 +31,33 @@ class Fd {
   int fd_;
 };
 
-// The directory this thread last read a file or link in, kept open (O_PATH) so the next read
-// in it is an openat()/readlinkat() of one name instead of a walk of the whole path (through
-// the bus/pci/devices/<bdf> link): observe() reads a dozen files per device directory in a row.
+// The two directories this thread last read a file or link in, kept open (O_PATH) so the next
+// read in one is an openat()/readlinkat() of one name instead of a walk of the whole path
+// (through the bus/pci/devices/<bdf> link): observe() reads a dozen files per device directory
+// in a row, then asks bus/pci/devices whether the device is still there - hence two.
 //
-// Only consecutive reads of one directory on one thread share it; list() and write() drop it,
-// so nothing older than the caller's current run of reads is reused. The one thing it does not
-// notice is a directory replaced within such a run (a device removed and re-added between two
-// of its attribute reads): those reads then fail with ENOENT, as a removed device's do.
-struct DirCache {
+// Only a run of reads on one thread shares them; list() and write() drop them, so nothing older
+// than the caller's current run of reads is reused. The one thing they do not notice is a
+// directory replaced within such a run (a device removed and re-added between two of its
+// attribute reads): those reads then fail with ENOENT, as a removed device's do.
+struct CachedDir {
   std::string dir;
   int fd = -1;
+  void drop() {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+    dir.clear();
+  }
+};
+
+struct DirCache {
+  CachedDir slots[2];  // the most recently used first
   DirCache() = default;
   DirCache(const DirCache&) = delete;
   DirCache& operator=(const DirCache&) = delete;
   ~DirCache() { drop(); }
   void drop() {
-    if (fd >= 0) ::close(fd);
-    fd = -1;
-    dir.clear();
+    for (auto& slot : slots) slot.drop();
   }
 };
 thread_local DirCache t_dir_cache;
@@ -71,13 +79,15 @@ std::optional<std::pair<std::string, const std::string*>> split(const std::strin
 // An O_PATH descriptor for `dir` from this thread's cache, opening it on a miss; -1 when it
 // cannot be opened (the caller then takes the plain path, which reports the error as ever).
 int cached_dir_fd(std::string&& dir) {
-  DirCache& cache = t_dir_cache;
-  if (cache.fd >= 0 && cache.dir == dir) return cache.fd;
-  cache.drop();
+  CachedDir* slots = t_dir_cache.slots;
+  if (slots[0].fd >= 0 && slots[0].dir == dir) return slots[0].fd;
+  std::swap(slots[0], slots[1]);
+  if (slots[0].fd >= 0 && slots[0].dir == dir) return slots[0].fd;
+  slots[0].drop();
   const int fd = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return -1;
-  cache.fd = fd;
-  cache.dir = std::move(dir);
+  slots[0].fd = fd;
+  slots[0].dir = std::move(dir);
   return fd;
 }
 
