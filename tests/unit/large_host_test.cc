@@ -9,7 +9,9 @@
 #include <fmt/format.h>
 #include <boost/filesystem.hpp>
 
+#include "cli/status_json.h"
 #include "observe/observe.h"
+#include "sim/kernel_simulator.h"
 #include "sim/large_host.h"
 #include "sim/sysfs_tree_writer.h"
 #include "sysfs/real_sysfs.h"
@@ -209,4 +211,11 @@ BOOST_AUTO_TEST_CASE(writes_to_disk_and_observes_without_findings) {
   }
   BOOST_TEST(s.groups.size() == groups_of(t).size());
   BOOST_TEST(s.vfio_pci_loaded);
+
+  // Large enough that observe reads on several threads: through the simulator (which locks)
+  // it sees exactly what it sees on disk.
+  sim::KernelSimulator kernel(t);
+  const HostSnapshot simulated = observe(kernel, nullptr);
+  BOOST_TEST(simulated.findings.empty());
+  BOOST_TEST(cli::status_json(simulated).dump(1) == cli::status_json(s).dump(1));
 }
