@@ -17,8 +17,17 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// A problem with a whole file ("FILE: message"), not with a place in it.
+Diagnostic whole_file(const std::string& path, std::string message, ManifestProblem problem) {
+  Diagnostic d;
+  d.location.file = path;
+  d.message = std::move(message);
+  d.problem = problem;
+  return d;
+}
+
 Diagnostic missing(const std::string& path, std::string message) {
-  return {{path, 0, 0}, std::move(message), ManifestProblem::Missing};
+  return whole_file(path, std::move(message), ManifestProblem::Missing);
 }
 
 // The *.yaml files of a directory, not hidden ones, in name order.
@@ -46,10 +55,11 @@ void read_file(const std::string& file, ManifestDecoder& decoder) {
     return;
   }
   if (size > kMaxManifestBytes) {
-    decoder.add_problem({{file, 0, 0},
-                         fmt::format("the file is {} bytes; manifests are limited to {} bytes "
-                                     "(1 MiB)",
-                                     size, kMaxManifestBytes)});
+    decoder.add_problem(
+        whole_file(file,
+                   fmt::format("the file is {} bytes; manifests are limited to {} bytes (1 MiB)",
+                               size, kMaxManifestBytes),
+                   ManifestProblem::Invalid));
     return;
   }
   std::ifstream in(file, std::ios::binary);

@@ -3,20 +3,23 @@
 #include <algorithm>
 #include <utility>
 
+#include <fmt/format.h>
+
 namespace vfio {
 namespace {
 
 std::string join_lines(const std::vector<Diagnostic>& diagnostics) {
-  std::string text;
-  for (const auto& d : diagnostics) text += (text.empty() ? "" : "\n") + d.str();
-  return text;
+  std::vector<std::string> lines;
+  lines.reserve(diagnostics.size());
+  for (const auto& d : diagnostics) lines.push_back(d.str());
+  return fmt::format("{}", fmt::join(lines, "\n"));
 }
 
 }  // namespace
 
 std::string Diagnostic::str() const {
   if (location.file.empty()) return message;
-  return location.str() + ": " + message;
+  return fmt::format("{}: {}", location.str(), message);
 }
 
 ManifestError::ManifestError(std::vector<Diagnostic> diagnostics)

@@ -1,9 +1,17 @@
 #include "observe/observe.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <exception>
+#include <iterator>
+#include <mutex>
+#include <optional>
 #include <string_view>
+#include <system_error>
+#include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -59,11 +67,58 @@ DeviceKind kind_from_class(uint32_t class_code) {
   }
 }
 
+// Runs f(0) ... f(n - 1), on several threads when there is enough work: every call reads sysfs
+// (a few syscalls per attribute), so a large host reads in a fraction of the time on as many
+// cores. Each index is handled by exactly one call; callers merge results in index order, so
+// the outcome never depends on the threads. The first exception is rethrown after all joined.
+template <class F>
+void for_each_index(std::size_t n, const F& f) {
+  constexpr std::size_t kParallelFrom = 256;  // below this, threads cost more than they save
+  constexpr std::size_t kChunk = 32;
+  constexpr unsigned kMaxThreads = 4;
+  const unsigned threads =
+      n < kParallelFrom ? 1u : std::clamp(std::thread::hardware_concurrency(), 1u, kMaxThreads);
+  if (threads <= 1) {
+    for (std::size_t i = 0; i < n; ++i) f(i);
+    return;
+  }
+  std::atomic<std::size_t> next{0};
+  std::mutex error_mutex;
+  std::exception_ptr error;
+  auto work = [&] {
+    try {
+      for (;;) {
+        const std::size_t start = next.fetch_add(kChunk);
+        if (start >= n) return;
+        for (std::size_t i = start; i < std::min(n, start + kChunk); ++i) f(i);
+      }
+    } catch (...) {
+      std::lock_guard lock(error_mutex);
+      if (!error) error = std::current_exception();
+      next = n;
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) {
+    try {
+      pool.emplace_back(work);
+    } catch (const std::system_error&) {
+      break;  // no more threads to be had: the ones running (and this one) do the work
+    }
+  }
+  work();
+  for (auto& thread : pool) thread.join();
+  if (error) std::rethrow_exception(error);
+}
+
 // Reads one device. A device whose directory disappears part-way is signalled by `vanished`.
 class DeviceReader {
  public:
   DeviceReader(Sysfs& sysfs, const PciAddress& address, std::vector<Finding>& findings)
-      : sysfs_(sysfs), address_(address), findings_(findings) {}
+      : sysfs_(sysfs),
+        address_(address),
+        device_path_(paths::pci_device(address)),
+        findings_(findings) {}
 
   bool vanished() const { return vanished_; }
 
@@ -102,11 +157,15 @@ class DeviceReader {
     if (auto label = optional_text("label")) d.label = std::string(*label);
     if (auto pf = optional_link_name("physfn")) d.physfn = address_link(*pf, "physfn");
     read_sriov(d);
+    // Optional attributes that were absent: absent from a device that is still here (asked
+    // once, not after each one), or the device left while being read.
+    if (absent_ && !vanished_ && device_gone()) vanished_ = true;
     return d;
   }
 
  private:
-  SysPath path(std::string_view name) const { return paths::pci_device_file(address_, name); }
+  // paths::pci_device_file(address_, name), without formatting the address for every file.
+  SysPath path(std::string_view name) const { return device_path_ / name; }
 
   void note(std::string_view name, std::string message) {
     findings_.push_back({sysfs_.display(path(name)), std::move(message)});
@@ -122,7 +181,7 @@ class DeviceReader {
   }
 
   bool device_gone() {
-    auto link = sysfs_.read_link(paths::pci_device(address_));
+    auto link = sysfs_.read_link(device_path_);
     return !link && gone(link.error().error);
   }
 
@@ -131,7 +190,10 @@ class DeviceReader {
     if (vanished_) return std::nullopt;
     auto content = sysfs_.read(path(name), max);
     if (content) return std::move(content).value();
-    if (optional && content.error().error == ENOENT && !device_gone()) return std::nullopt;
+    if (optional && content.error().error == ENOENT) {
+      absent_ = true;  // read() asks whether the device is still there at the end
+      return std::nullopt;
+    }
     failed(name, content.error());
     return std::nullopt;
   }
@@ -161,7 +223,10 @@ class DeviceReader {
     if (vanished_) return std::nullopt;
     auto target = sysfs_.read_link(path(name));
     if (!target) {
-      if (target.error().error != ENOENT || device_gone()) failed(name, target.error());
+      if (target.error().error == ENOENT)
+        absent_ = true;  // read() asks whether the device is still there at the end
+      else
+        failed(name, target.error());
       return std::nullopt;
     }
     std::string leaf(link_leaf(*target));
@@ -212,7 +277,7 @@ class DeviceReader {
     if (auto enabled = text_attribute("sriov_numvfs")) {
       sriov.enabled_vfs = parse_number<unsigned>(*enabled, 10).value_or(0);
     }
-    auto entries = sysfs_.list(paths::pci_device(address_));
+    auto entries = sysfs_.list(device_path_);
     if (!entries) {
       failed("", entries.error());
       return;
@@ -232,8 +297,16 @@ class DeviceReader {
 
   Sysfs& sysfs_;
   PciAddress address_;
+  SysPath device_path_;  // bus/pci/devices/<address>
   std::vector<Finding>& findings_;
   bool vanished_ = false;
+  bool absent_ = false;  // an optional attribute or link was not there (ENOENT)
+};
+
+struct DeviceResult {
+  PciDevice device;
+  std::vector<Finding> findings;
+  bool vanished = false;
 };
 
 std::vector<std::string> list_or_empty(Sysfs& sysfs, const SysPath& dir,
@@ -247,25 +320,41 @@ std::vector<std::string> list_or_empty(Sysfs& sysfs, const SysPath& dir,
 }
 
 void read_groups(Sysfs& sysfs, HostSnapshot& snapshot) {
-  for (const auto& entry : list_or_empty(sysfs, paths::iommu_groups(), snapshot.findings)) {
-    auto id = parse_number<unsigned>(entry, 10);
-    if (!id) {
-      snapshot.findings.push_back(
-          {sysfs.display(paths::iommu_groups() / entry), "not an IOMMU group number"});
-      continue;
-    }
-    IommuGroup group{*id, {}};
-    for (const auto& member :
-         list_or_empty(sysfs, paths::iommu_group_devices(*id), snapshot.findings)) {
+  const auto entries = list_or_empty(sysfs, paths::iommu_groups(), snapshot.findings);
+  std::vector<std::optional<unsigned>> ids(entries.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) ids[i] = parse_number<unsigned>(entries[i], 10);
+
+  struct GroupResult {
+    IommuGroup group;
+    std::vector<Finding> findings;
+  };
+  std::vector<GroupResult> results(entries.size());
+  for_each_index(entries.size(), [&](std::size_t i) {
+    if (!ids[i]) return;
+    const unsigned id = *ids[i];
+    GroupResult& r = results[i];
+    r.group.id = id;
+    for (const auto& member : list_or_empty(sysfs, paths::iommu_group_devices(id), r.findings)) {
       std::string why;
       if (auto address = PciAddress::parse(member, &why)) {
-        group.members.push_back(*address);
+        r.group.members.push_back(*address);
       } else {
-        snapshot.findings.push_back({sysfs.display(paths::iommu_group_devices(*id) / member), why});
+        r.findings.push_back({sysfs.display(paths::iommu_group_devices(id) / member), why});
       }
     }
-    std::sort(group.members.begin(), group.members.end());
-    snapshot.groups.emplace(*id, std::move(group));
+    std::sort(r.group.members.begin(), r.group.members.end());
+  });
+
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (!ids[i]) {
+      snapshot.findings.push_back(
+          {sysfs.display(paths::iommu_groups() / entries[i]), "not an IOMMU group number"});
+      continue;
+    }
+    auto& r = results[i];
+    snapshot.findings.insert(snapshot.findings.end(), std::make_move_iterator(r.findings.begin()),
+                             std::make_move_iterator(r.findings.end()));
+    snapshot.groups.emplace(*ids[i], std::move(r.group));
   }
 }
 
@@ -298,21 +387,37 @@ HostSnapshot observe(Sysfs& sysfs, const PciIdDatabase* names) {
     throw ObserveError(fmt::format("cannot {}: is this a sysfs tree with a PCI bus?",
                                    entries.error().to_string()));
   }
-  for (const auto& entry : *entries) {
-    std::string why;
-    auto address = PciAddress::parse(entry, &why);
+  std::vector<std::optional<PciAddress>> addresses(entries->size());
+  std::vector<std::string> whys(entries->size());
+  for (std::size_t i = 0; i < entries->size(); ++i)
+    addresses[i] = PciAddress::parse((*entries)[i], &whys[i]);
+
+  // Devices are read independently (in parallel on a large host), then taken in listing order.
+  std::vector<DeviceResult> results(entries->size());
+  for_each_index(entries->size(), [&](std::size_t i) {
+    if (!addresses[i]) return;
+    DeviceReader reader(sysfs, *addresses[i], results[i].findings);
+    results[i].device = reader.read();
+    results[i].vanished = reader.vanished();
+  });
+
+  snapshot.devices.reserve(entries->size());
+  for (std::size_t i = 0; i < entries->size(); ++i) {
+    const auto& address = addresses[i];
     if (!address) {
-      snapshot.findings.push_back({sysfs.display(paths::pci_devices() / entry), why});
+      snapshot.findings.push_back({sysfs.display(paths::pci_devices() / (*entries)[i]), whys[i]});
       continue;
     }
-    DeviceReader reader(sysfs, *address, snapshot.findings);
-    PciDevice device = reader.read();
-    if (reader.vanished()) {
+    auto& r = results[i];
+    snapshot.findings.insert(snapshot.findings.end(), std::make_move_iterator(r.findings.begin()),
+                             std::make_move_iterator(r.findings.end()));
+    if (r.vanished) {
       snapshot.findings.push_back(
           {sysfs.display(paths::pci_device(*address)),
            fmt::format("{} vanished while being read; left out", address->str())});
       continue;
     }
+    PciDevice device = std::move(r.device);
     if (names) device.names = names->lookup(device.ids);
     snapshot.devices.push_back(std::move(device));
   }

@@ -70,7 +70,11 @@ class Planner {
  public:
   Planner(const DesiredState& desired, const HostSnapshot& host, const OwnershipRecord& owned,
           const PlanOptions& options)
-      : desired_(desired), host_(host), owned_(owned), options_(options) {}
+      : desired_(desired), host_(host), owned_(owned), options_(options) {
+    for (const auto& d : host_.devices) {
+      if (d.iommu_group) linked_to_group_[*d.iommu_group].push_back(d.address);
+    }
+  }
 
   Plan run() {
     Plan plan;
@@ -238,8 +242,8 @@ class Planner {
     if (auto it = host_.groups.find(group); it != host_.groups.end()) {
       addresses.insert(it->second.members.begin(), it->second.members.end());
     }
-    for (const auto& d : host_.devices) {
-      if (d.iommu_group == group) addresses.insert(d.address);
+    if (auto it = linked_to_group_.find(group); it != linked_to_group_.end()) {
+      addresses.insert(it->second.begin(), it->second.end());
     }
     Members m;
     for (const auto& address : addresses) {
@@ -500,6 +504,9 @@ class Planner {
   const HostSnapshot& host_;
   const OwnershipRecord& owned_;
   const PlanOptions& options_;
+  // Devices by the group their iommu_group link names (the group's own listing may disagree if
+  // the host changed while it was observed; members_of() takes both).
+  std::map<unsigned, std::vector<PciAddress>> linked_to_group_;
   std::map<unsigned, GroupIntent> intents_;
   std::vector<GroupChange> groupless_;
 };

@@ -4,6 +4,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include <boost/filesystem/operations.hpp>
 
@@ -27,9 +31,108 @@ class Fd {
   int fd_;
 };
 
+// The two directories this thread last read a file or link in, kept open (O_PATH) so the next
+// read in one is an openat()/readlinkat() of one name instead of a walk of the whole path
+// (through the bus/pci/devices/<bdf> link): observe() reads a dozen files per device directory
+// in a row, then asks bus/pci/devices whether the device is still there - hence two.
+//
+// Only a run of reads on one thread shares them; list() and write() drop them, so nothing older
+// than the caller's current run of reads is reused. The one thing they do not notice is a
+// directory replaced within such a run (a device removed and re-added between two of its
+// attribute reads): those reads then fail with ENOENT, as a removed device's do.
+struct CachedDir {
+  std::string dir;
+  int fd = -1;
+  void drop() {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+    dir.clear();
+  }
+};
+
+struct DirCache {
+  CachedDir slots[2];  // the most recently used first
+  DirCache() = default;
+  DirCache(const DirCache&) = delete;
+  DirCache& operator=(const DirCache&) = delete;
+  ~DirCache() { drop(); }
+  void drop() {
+    for (auto& slot : slots) slot.drop();
+  }
+};
+thread_local DirCache t_dir_cache;
+
+// How a file is named for the cache: its directory's full spelling and its own name; none for
+// a path directly below the root (read rarely; done the plain way).
+std::optional<std::pair<std::string, const std::string*>> split(const std::string& root,
+                                                                const SysPath& path) {
+  const auto& components = path.components();
+  if (components.size() < 2) return std::nullopt;
+  std::string dir = root;
+  for (std::size_t i = 0; i + 1 < components.size(); ++i) {
+    if (!dir.empty() && dir.back() != '/') dir += '/';
+    dir += components[i];
+  }
+  return std::make_pair(std::move(dir), &components.back());
+}
+
+// An O_PATH descriptor for `dir` from this thread's cache, opening it on a miss; -1 when it
+// cannot be opened (the caller then takes the plain path, which reports the error as ever).
+int cached_dir_fd(std::string&& dir) {
+  CachedDir* slots = t_dir_cache.slots;
+  if (slots[0].fd >= 0 && slots[0].dir == dir) return slots[0].fd;
+  std::swap(slots[0], slots[1]);
+  if (slots[0].fd >= 0 && slots[0].dir == dir) return slots[0].fd;
+  slots[0].drop();
+  const int fd = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  slots[0].fd = fd;
+  slots[0].dir = std::move(dir);
+  return fd;
+}
+
+// Reads up to `max_bytes` from `fd` until end of file, as one attribute.
+template <class Error>
+Result<std::string> read_fd(int fd, std::size_t max_bytes, const Error& error) {
+  // A stack buffer for attributes (all but a few bytes); the string is made once, to size.
+  char stack[Sysfs::kDefaultReadLimit];
+  std::string heap;
+  char* buffer = stack;
+  if (max_bytes > sizeof stack) {
+    heap.resize(max_bytes);
+    buffer = heap.data();
+  }
+  std::size_t used = 0;
+  // sysfs hands an attribute out in one read, but a regular file (a test host) may not.
+  while (used < max_bytes) {
+    ssize_t n = ::read(fd, buffer + used, max_bytes - used);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return error(errno);
+    }
+    if (n == 0) break;
+    used += static_cast<std::size_t>(n);
+  }
+  if (buffer == stack) return std::string(stack, used);
+  heap.resize(used);
+  return heap;
+}
+
+// readlink(2)/readlinkat(2) into a string, growing the buffer for long targets.
+Result<std::string> read_link_at(int dirfd, const char* name) {
+  std::vector<char> buffer(PATH_MAX);
+  for (;;) {
+    ssize_t n = ::readlinkat(dirfd, name, buffer.data(), buffer.size());
+    if (n < 0) return IoError{IoError::Op::ReadLink, {}, errno, {}};
+    if (static_cast<std::size_t>(n) < buffer.size())
+      return std::string(buffer.data(), static_cast<std::size_t>(n));
+    buffer.resize(buffer.size() * 2);
+  }
+}
+
 }  // namespace
 
-RealSysfs::RealSysfs(fs::path root) : root_(std::move(root)) {}
+RealSysfs::RealSysfs(fs::path root) : root_(std::move(root)), root_string_(root_.string()) {}
 
 fs::path RealSysfs::resolve(const SysPath& path) const {
   fs::path out = root_;
@@ -42,35 +145,32 @@ std::string RealSysfs::display(const SysPath& path) const {
 }
 
 Result<std::string> RealSysfs::read(const SysPath& path, std::size_t max_bytes) {
+  auto io_error = [&](int err) { return IoError{IoError::Op::Read, display(path), err, {}}; };
+  if (auto parts = split(root_string_, path)) {
+    const int dirfd = cached_dir_fd(std::move(parts->first));
+    if (dirfd >= 0) {
+      Fd fd(::openat(dirfd, parts->second->c_str(), O_RDONLY | O_CLOEXEC));
+      if (fd.get() < 0) return io_error(errno);
+      return read_fd(fd.get(), max_bytes, io_error);
+    }
+  }
   const std::string full = display(path);
-  auto io_error = [&](int err) { return IoError{IoError::Op::Read, full, err, {}}; };
   Fd fd(::open(full.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) return io_error(errno);
-  std::string out;
-  out.resize(max_bytes);
-  std::size_t used = 0;
-  // sysfs hands an attribute out in one read, but a regular file (a test host) may not.
-  while (used < max_bytes) {
-    ssize_t n = ::read(fd.get(), out.data() + used, max_bytes - used);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return io_error(errno);
-    }
-    if (n == 0) break;
-    used += static_cast<std::size_t>(n);
-  }
-  out.resize(used);
-  return out;
+  return read_fd(fd.get(), max_bytes, io_error);
 }
 
 Result<std::string> RealSysfs::read_link(const SysPath& path) {
-  boost::system::error_code ec;
-  fs::path target = fs::read_symlink(resolve(path), ec);
-  if (ec) return IoError{IoError::Op::ReadLink, display(path), ec.value(), {}};
-  return target.string();
+  int dirfd = -1;
+  if (auto parts = split(root_string_, path)) dirfd = cached_dir_fd(std::move(parts->first));
+  auto target = dirfd >= 0 ? read_link_at(dirfd, path.leaf().c_str())
+                           : read_link_at(AT_FDCWD, display(path).c_str());
+  if (!target) return IoError{IoError::Op::ReadLink, display(path), target.error().error, {}};
+  return target;
 }
 
 Result<std::vector<std::string>> RealSysfs::list(const SysPath& dir) {
+  t_dir_cache.drop();
   boost::system::error_code ec;
   std::vector<std::string> names;
   fs::directory_iterator it(resolve(dir), ec), end;
@@ -80,6 +180,7 @@ Result<std::vector<std::string>> RealSysfs::list(const SysPath& dir) {
 }
 
 Result<void> RealSysfs::write(const SysPath& path, std::string_view value) {
+  t_dir_cache.drop();
   const std::string full = display(path);
   auto io_error = [&](int err) {
     return IoError{IoError::Op::Write, full, err, std::string(value)};

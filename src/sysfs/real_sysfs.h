@@ -9,6 +9,8 @@
 
 namespace vfio {
 
+// Stateless as far as callers can tell, and safe to use from several threads at once: each
+// thread keeps the directory it last read in open (see real_sysfs.cc), nothing else.
 class RealSysfs final : public Sysfs {
  public:
   explicit RealSysfs(boost::filesystem::path root = "/sys");
@@ -25,6 +27,7 @@ class RealSysfs final : public Sysfs {
   boost::filesystem::path resolve(const SysPath& path) const;
 
   boost::filesystem::path root_;
+  std::string root_string_;
 };
 
 }  // namespace vfio

@@ -3,6 +3,10 @@
 // Every read, link read, directory listing and write goes through this interface. Production
 // uses RealSysfs (a directory tree, /sys by default); tests use the kernel simulator, which
 // implements the same calls with the PCI core's semantics and can inject faults.
+//
+// read(), read_link(), list() and display() may be called from several threads at once:
+// observe() reads the devices of a large host in parallel. RealSysfs keeps no shared state and
+// the simulator takes its mutex.
 #pragma once
 
 #include <cstddef>

@@ -1,7 +1,10 @@
 #include "sim/sysfs_tree_writer.h"
 
+#include <algorithm>
 #include <fstream>
+#include <map>
 #include <set>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <boost/filesystem/operations.hpp>
@@ -78,6 +81,72 @@ void check_names(const Topology& topology) {
   for (const auto& unit : topology.iommu_units) check("IOMMU unit", unit);
 }
 
+// The device's directory, finding parents with `find` (a linear search, or an index).
+template <class Find>
+fs::path device_dir_via(const TopologyDevice& device, const Find& find) {
+  std::vector<PciAddress> chain{device.address};
+  std::set<PciAddress> seen{device.address};
+  std::optional<PciAddress> up = device.parent;
+  while (up) {
+    const TopologyDevice* parent = find(*up);
+    if (!parent || !seen.insert(*up).second) break;  // the parser rejects both; stay finite
+    chain.push_back(*up);
+    up = parent->parent;
+  }
+  const PciAddress& top = chain.back();
+  fs::path dir = fs::path("devices") / bus_dir_name(top.domain(), top.bus());
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) dir /= it->str();
+  return dir;
+}
+
+// What write_sysfs_tree asks about every device, computed once for the whole topology:
+// is_multifunction(), enabled_vfs(), find() and a VF's index are each a scan of every device,
+// which made writing a 10,000-device host quadratic. Same answers, from maps.
+class TopologyIndex {
+ public:
+  explicit TopologyIndex(const Topology& topology) {
+    for (std::size_t i = 0; i < topology.devices.size(); ++i) {
+      const TopologyDevice& d = topology.devices[i];
+      first_.emplace(d.address, i);  // the first of duplicates, as Topology::find
+      ++at_address_[d.address];
+      ++in_slot_[slot(d.address)];
+      if (d.physfn) vf_positions_[*d.physfn].push_back(i);
+    }
+    devices_ = &topology.devices;
+  }
+
+  const TopologyDevice* find(const PciAddress& address) const {
+    auto it = first_.find(address);
+    return it == first_.end() ? nullptr : &(*devices_)[it->second];
+  }
+  // Another device in the slot: one at another address than this one.
+  bool is_multifunction(const PciAddress& address) const {
+    return in_slot_.at(slot(address)) > at_address_.at(address);
+  }
+  unsigned enabled_vfs(const PciAddress& pf) const {
+    auto it = vf_positions_.find(pf);
+    return it == vf_positions_.end() ? 0 : static_cast<unsigned>(it->second.size());
+  }
+  // The VFs of `pf` listed before the first device at `vf`: the VF's virtfn index.
+  unsigned vf_index(const PciAddress& vf, const PciAddress& pf) const {
+    auto it = vf_positions_.find(pf);
+    if (it == vf_positions_.end()) return 0;
+    const auto& positions = it->second;
+    return static_cast<unsigned>(
+        std::lower_bound(positions.begin(), positions.end(), first_.at(vf)) - positions.begin());
+  }
+
+ private:
+  using Slot = std::tuple<uint32_t, uint8_t, uint8_t>;
+  static Slot slot(const PciAddress& a) { return {a.domain(), a.bus(), a.device()}; }
+
+  const std::vector<TopologyDevice>* devices_ = nullptr;
+  std::map<PciAddress, std::size_t> first_;
+  std::map<PciAddress, unsigned> at_address_;
+  std::map<Slot, unsigned> in_slot_;
+  std::map<PciAddress, std::vector<std::size_t>> vf_positions_;  // per PF, in list order
+};
+
 }  // namespace
 
 bool is_multifunction(const Topology& topology, const TopologyDevice& device) {
@@ -99,19 +168,7 @@ unsigned enabled_vfs(const Topology& topology, const PciAddress& pf) {
 }
 
 fs::path device_dir(const Topology& topology, const TopologyDevice& device) {
-  std::vector<PciAddress> chain{device.address};
-  std::set<PciAddress> seen{device.address};
-  std::optional<PciAddress> up = device.parent;
-  while (up) {
-    const TopologyDevice* parent = topology.find(*up);
-    if (!parent || !seen.insert(*up).second) break;  // the parser rejects both; stay finite
-    chain.push_back(*up);
-    up = parent->parent;
-  }
-  const PciAddress& top = chain.back();
-  fs::path dir = fs::path("devices") / bus_dir_name(top.domain(), top.bus());
-  for (auto it = chain.rbegin(); it != chain.rend(); ++it) dir /= it->str();
-  return dir;
+  return device_dir_via(device, [&](const PciAddress& a) { return topology.find(a); });
 }
 
 void write_sysfs_tree(const Topology& topology, const fs::path& root) {
@@ -162,12 +219,14 @@ void write_sysfs_tree(const Topology& topology, const fs::path& root) {
 
   // Parents before children: the sort by address does not guarantee it, so make every directory
   // on the way (a parent's attributes are written when its own turn comes).
+  const TopologyIndex index(topology);
+  auto find = [&](const PciAddress& a) { return index.find(a); };
   for (const auto& d : topology.devices) {
-    const fs::path dir = device_dir(topology, d);
+    const fs::path dir = device_dir_via(d, find);
     const std::string bdf = d.address.str();
     fs::create_directories(root / dir);
     for (const auto& [name, contents] :
-         device_attributes(d, is_multifunction(topology, d), enabled_vfs(topology, d.address))) {
+         device_attributes(d, index.is_multifunction(d.address), index.enabled_vfs(d.address))) {
       write_file(root / dir / name, contents);
     }
     write_file(root / dir / "remove", "");
@@ -189,16 +248,12 @@ void write_sysfs_tree(const Topology& topology, const fs::path& root) {
       relative_link(root, group / "devices" / bdf, dir);
     }
     if (d.physfn) {
-      if (const TopologyDevice* pf = topology.find(*d.physfn)) {
-        const fs::path pf_dir = device_dir(topology, *pf);
+      if (const TopologyDevice* pf = index.find(*d.physfn)) {
+        const fs::path pf_dir = device_dir_via(*pf, find);
         fs::create_directories(root / pf_dir);
         relative_link(root, dir / "physfn", pf_dir);
-        unsigned index = 0;
-        for (const auto& other : topology.devices) {
-          if (other.address == d.address) break;
-          if (other.physfn == d.physfn) ++index;
-        }
-        relative_link(root, pf_dir / fmt::format("virtfn{}", index), dir);
+        relative_link(root, pf_dir / fmt::format("virtfn{}", index.vf_index(d.address, *d.physfn)),
+                      dir);
       }
     }
   }

@@ -1,0 +1,45 @@
+#include "plan_step.h"
+
+#include "plan/plan.h"
+
+namespace vfio::bench {
+namespace {
+
+Assignment assignment(std::string name, WantedState state, DeviceMatch match) {
+  Assignment a;
+  a.name = std::move(name);
+  a.state = state;
+  a.match = std::move(match);
+  a.location = {"bench.yaml", 1, 1};
+  return a;
+}
+
+DesiredState fleet_manifest() {
+  DesiredState d;
+  d.files = {"bench.yaml"};
+  DeviceMatch gpus;
+  gpus.vendor = 0x10de;
+  gpus.class_prefix = ClassPrefix{0x0300, 4};
+  d.assignments.push_back(assignment("gpus", WantedState::Vfio, gpus));
+  DeviceMatch e810_vfs;
+  e810_vfs.vendor = 0x8086;
+  e810_vfs.device = 0x1889;
+  d.assignments.push_back(assignment("e810-vfs", WantedState::Vfio, e810_vfs));
+  DeviceMatch cx6_vfs;
+  cx6_vfs.vendor = 0x15b3;
+  cx6_vfs.device = 0x101e;
+  d.assignments.push_back(assignment("cx6-vfs", WantedState::Vfio, cx6_vfs));
+  DeviceMatch nvme;
+  nvme.class_prefix = ClassPrefix{0x0108, 4};
+  d.assignments.push_back(assignment("nvme", WantedState::Host, nvme));
+  return d;
+}
+
+}  // namespace
+
+std::size_t plan_step(const HostSnapshot& snapshot) {
+  static const DesiredState desired = fleet_manifest();
+  return make_plan(desired, snapshot, OwnershipRecord{}).changes.size();
+}
+
+}  // namespace vfio::bench
