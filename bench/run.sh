@@ -34,7 +34,7 @@ compiler=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build_dir/CMakeCache.txt"
 compiler_version=$("$compiler" --version | head -n1)
 build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build_dir/CMakeCache.txt")
 commit=$(git -C "$source_dir" rev-parse --short HEAD)
-if ! git -C "$source_dir" diff --quiet HEAD -- src tests bench; then commit="$commit+changes"; fi
+if ! git -C "$source_dir" diff --quiet HEAD -- src tests bench ':!bench/RESULTS.md'; then commit="$commit+changes"; fi
 
 observe_median=$(value observe.median_ms)
 total_median=$(value total.median_ms)
