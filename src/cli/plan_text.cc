@@ -50,7 +50,10 @@ std::string transition(const PlannedDevice& d) {
 }
 
 std::string heading(const GroupChange& c) {
-  std::string where = c.group ? fmt::format("IOMMU group {}", *c.group) : "no IOMMU group";
+  // Outside any group: devices the IOMMU does not translate, or an assignment that selected none.
+  std::string where = c.group             ? fmt::format("IOMMU group {}", *c.group)
+                      : c.devices.empty() ? fmt::format("assignment {}", c.assignment)
+                                          : std::string("no IOMMU group");
   std::string what;
   switch (c.action) {
     case GroupAction::Claim:
@@ -69,7 +72,9 @@ std::string heading(const GroupChange& c) {
       what = fmt::format("blocked ({})", to_string(c.blocked_by.value_or(BlockReason::Conflict)));
       break;
   }
-  std::string who = c.assignment.empty() ? "" : fmt::format(" for {}", c.assignment);
+  std::string who = c.assignment.empty() || (!c.group && c.devices.empty())
+                        ? ""
+                        : fmt::format(" for {}", c.assignment);
   if (c.action == GroupAction::Blocked) return fmt::format("{}: {}{}", where, what, who);
   return fmt::format("{}: {}{} ({})", where, what, who, c.reason);
 }

@@ -426,7 +426,7 @@ class Planner {
     }
     if (leaving.empty()) {
       c.action = GroupAction::Noop;
-      c.reason = "no endpoint is on vfio-pci: nothing to release";
+      c.reason = "already on host drivers: nothing to release";
       return c;
     }
     for (const PlannedDevice* p : leaving) {

@@ -189,3 +189,17 @@ BOOST_AUTO_TEST_CASE(json_follows_the_contract) {
   BOOST_TEST(audio["after"]["driver"] == "vfio-pci");
   BOOST_TEST(j["summary"]["claim"] == 1);
 }
+
+BOOST_AUTO_TEST_CASE(an_assignment_that_selects_nothing_is_named_in_its_heading) {
+  sim::KernelSimulator kernel(host("workstation"));
+  TempManifest phantom(
+      "version: 1\nassignments:\n"
+      "  - { name: phantom, state: vfio, match: { vendor: \"1234\", device: \"5678\" }, count: 2 "
+      "}\n");
+  Ran ran = plan(kernel, {phantom.path});
+  BOOST_TEST(ran.code == cli::kExitBlocked);
+  BOOST_TEST(contains(ran.out,
+                      "! assignment phantom: blocked (count-mismatch)\n    phantom: "
+                      "vendor 1234, device 5678 selects no device, but count is 2\n"),
+             ran.out);
+}
