@@ -8,8 +8,10 @@
 
 #include "cli/exit_codes.h"
 #include "cli/run.h"
+#include "test_support.h"
 
 namespace fs = boost::filesystem;
+using vfio::test::contains;
 
 namespace {
 
@@ -27,10 +29,6 @@ Ran run(std::vector<const char*> args) {
   context.err = &err;
   int code = vfio::cli::run(static_cast<int>(args.size()), args.data(), context);
   return {code, out.str(), err.str()};
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
 }
 
 }  // namespace
@@ -54,10 +52,9 @@ BOOST_AUTO_TEST_CASE(usage_errors_exit_64) {
 }
 
 BOOST_AUTO_TEST_CASE(a_root_without_a_pci_bus_exits_69_and_says_where_it_looked) {
-  fs::path empty = fs::temp_directory_path() / fs::unique_path("no-pci-%%%%-%%%%");
-  fs::create_directories(empty);
+  vfio::test::ScratchDir scratch("no-pci");
+  const fs::path& empty = scratch.path();
   auto ran = run({"--sysfs-root", empty.c_str(), "status"});
-  fs::remove_all(empty);
   BOOST_TEST(ran.code == vfio::cli::kExitUnavailable);
   BOOST_TEST(contains(ran.err, (empty / "bus/pci/devices").string()), ran.err);
   BOOST_TEST(contains(ran.err, "is this a sysfs tree with a PCI bus?"), ran.err);

@@ -7,6 +7,7 @@
 #include <boost/filesystem.hpp>
 
 #include "observe/kernel_modules.h"
+#include "test_support.h"
 
 namespace fs = boost::filesystem;
 
@@ -15,7 +16,7 @@ namespace {
 // A modules directory for a made-up kernel in which vfio-pci is built in, indexed by the real
 // depmod so libkmod reads exactly what it reads on a host.
 struct ModulesDir {
-  ModulesDir() : base(fs::temp_directory_path() / fs::unique_path("kmod-%%%%-%%%%")) {
+  ModulesDir() : scratch("kmod"), base(scratch.path()) {
     dir = base / "lib/modules/9.9.9-test";
     fs::create_directories(dir);
     std::ofstream((dir / "modules.builtin").string()) << "kernel/drivers/vfio/pci/vfio-pci.ko\n";
@@ -23,7 +24,7 @@ struct ModulesDir {
     const std::string depmod = "depmod -b " + base.string() + " 9.9.9-test 2>/dev/null";
     BOOST_REQUIRE_MESSAGE(std::system(depmod.c_str()) == 0, "depmod (package kmod) must run");
   }
-  ~ModulesDir() { fs::remove_all(base); }
+  vfio::test::ScratchDir scratch;
   fs::path base, dir;
 };
 

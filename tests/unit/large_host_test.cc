@@ -7,7 +7,6 @@
 #include <string>
 
 #include <fmt/format.h>
-#include <boost/filesystem.hpp>
 
 #include "cli/status_json.h"
 #include "observe/observe.h"
@@ -15,24 +14,15 @@
 #include "sim/large_host.h"
 #include "sim/sysfs_tree_writer.h"
 #include "sysfs/real_sysfs.h"
+#include "test_support.h"
 
 using namespace vfio;
 using sim::HeaderType;
 using sim::LargeHostSpec;
 using sim::Topology;
 using sim::TopologyDevice;
-namespace fs = boost::filesystem;
 
 namespace {
-
-struct TempDir {
-  TempDir() : path(fs::temp_directory_path() / fs::unique_path("large-host-%%%%-%%%%")) {}
-  ~TempDir() {
-    boost::system::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path path;
-};
 
 // Every field of every device, for comparing two generations.
 std::string dump(const Topology& t) {
@@ -180,9 +170,9 @@ BOOST_AUTO_TEST_CASE(writes_to_disk_and_observes_without_findings) {
   LargeHostSpec spec;
   spec.devices = 500;
   const Topology t = sim::make_large_host(spec);
-  TempDir dir;
-  sim::write_sysfs_tree(t, dir.path);
-  RealSysfs sysfs(dir.path);
+  test::ScratchDir dir("large-host");
+  sim::write_sysfs_tree(t, dir.path());
+  RealSysfs sysfs(dir.path());
   const HostSnapshot s = observe(sysfs, nullptr);
   for (const auto& f : s.findings) BOOST_TEST_MESSAGE(f.path << ": " << f.message);
   BOOST_TEST(s.findings.empty());

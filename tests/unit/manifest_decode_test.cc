@@ -12,11 +12,13 @@
 #include "manifest/load_manifests.h"
 #include "manifest/manifest_error.h"
 #include "manifest/manifest_values.h"
+#include "test_support.h"
 #include "util/did_you_mean.h"
 #include "util/utf8.h"
 
 using namespace vfio;
 namespace fs = boost::filesystem;
+using test::ScratchDir;
 
 namespace {
 
@@ -49,16 +51,6 @@ assignments:
     state: vfio
     match: { address: "0000:01:00.0" }
 )";
-
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / fs::unique_path("manifests-%%%%-%%%%");
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(path / name, std::ios::binary) << text;
-    return (path / name).string();
-  }
-};
 
 std::vector<std::string> load_problems(const std::vector<std::string>& paths,
                                        ManifestProblem* problem = nullptr) {
@@ -335,33 +327,33 @@ BOOST_AUTO_TEST_CASE(did_you_mean) {
 }
 
 BOOST_AUTO_TEST_CASE(directories_are_read_in_name_order_and_names_are_unique_across_files) {
-  TempDir dir;
+  ScratchDir dir("manifests");
   dir.write("20-nics.yaml",
             "version: 1\nassignments:\n  - { name: nics, state: vfio, match: { vendor: "
             "\"8086\" } }\n");
   dir.write("10-gpu.yaml", kGpu);
   dir.write("notes.txt", "not a manifest");
   dir.write(".hidden.yaml", "not: [read");
-  auto state = load_manifests({dir.path.string()});
+  auto state = load_manifests({dir.path().string()});
   BOOST_REQUIRE(state.files.size() == 2u);
-  BOOST_TEST(state.files[0] == (dir.path / "10-gpu.yaml").string());
+  BOOST_TEST(state.files[0] == (dir.path() / "10-gpu.yaml").string());
   BOOST_REQUIRE(state.assignments.size() == 2u);
   BOOST_TEST(state.assignments[0].name == "gpu0");
   BOOST_TEST(state.assignments[1].name == "nics");
 
   // A file next to the directory: one set, so the second gpu0 is a duplicate.
-  std::string extra = TempDir().path.string() + ".yaml";
+  std::string extra = ScratchDir("manifests").str() + ".yaml";
   std::ofstream(extra) << "version: 1\nassignments:\n  - { name: gpu0, state: host, match: { "
                           "address: \"0000:02:00.0\" } }\n";
-  auto all = load_problems({dir.path.string(), extra});
+  auto all = load_problems({dir.path().string(), extra});
   fs::remove(extra);
   BOOST_REQUIRE(all.size() == 1u);
   BOOST_TEST(all[0] == extra + ":3:13: duplicate assignment name 'gpu0'; first used at " +
-                           (dir.path / "10-gpu.yaml").string() + ":3:11");
+                           (dir.path() / "10-gpu.yaml").string() + ":3:11");
 }
 
 BOOST_AUTO_TEST_CASE(settings_in_two_files_name_both) {
-  TempDir dir;
+  ScratchDir dir("manifests");
   auto a = dir.write("a.yaml", "version: 1\nsettings: { jobs: 2 }\n");
   auto b = dir.write("b.yaml", "version: 1\nassignments: []\nsettings: { jobs: 3 }\n");
   auto all = load_problems({a, b});
@@ -371,17 +363,17 @@ BOOST_AUTO_TEST_CASE(settings_in_two_files_name_both) {
 }
 
 BOOST_AUTO_TEST_CASE(missing_and_unreadable_paths_are_missing_not_invalid) {
-  TempDir dir;
+  ScratchDir dir("manifests");
   ManifestProblem problem = ManifestProblem::Invalid;
-  auto all = load_problems({(dir.path / "nope.yaml").string()}, &problem);
+  auto all = load_problems({(dir.path() / "nope.yaml").string()}, &problem);
   BOOST_TEST((problem == ManifestProblem::Missing));
-  BOOST_TEST(all.at(0) == (dir.path / "nope.yaml").string() + ": no such file or directory");
-  all = load_problems({dir.path.string()}, &problem);
+  BOOST_TEST(all.at(0) == (dir.path() / "nope.yaml").string() + ": no such file or directory");
+  all = load_problems({dir.path().string()}, &problem);
   BOOST_TEST((problem == ManifestProblem::Missing));
-  BOOST_TEST(all.at(0) == dir.path.string() + ": no *.yaml files in this directory");
+  BOOST_TEST(all.at(0) == dir.path().string() + ": no *.yaml files in this directory");
   // Both kinds at once: invalid wins (65 before 66).
   auto bad = dir.write("bad.yaml", "version: 2\nassignments: []\n");
-  all = load_problems({bad, (dir.path / "nope.yaml").string()}, &problem);
+  all = load_problems({bad, (dir.path() / "nope.yaml").string()}, &problem);
   BOOST_TEST(all.size() == 2u);
   BOOST_TEST((problem == ManifestProblem::Invalid));
   // A huge file is refused before it is read.

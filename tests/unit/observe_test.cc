@@ -11,6 +11,7 @@
 #include "sim/sysfs_tree_writer.h"
 #include "sim/topology_yaml.h"
 #include "sysfs/real_sysfs.h"
+#include "test_support.h"
 
 using namespace vfio;
 using sim::KernelSimulator;
@@ -21,20 +22,15 @@ namespace {
 
 const char* const kExampleHosts[] = {"workstation", "gpu-server", "acs-less-bridge", "no-iommu"};
 
-Topology example(const std::string& name) {
-  return sim::load_topology(std::string(VFIO_SOURCE_DIR) + "/examples/hosts/" + name + ".yaml");
-}
-
 // A topology laid out on disk for the duration of a test.
 struct DiskHost {
-  explicit DiskHost(const Topology& topology)
-      : root(fs::temp_directory_path() / fs::unique_path("observe-%%%%-%%%%")) {
+  explicit DiskHost(const Topology& topology) : scratch("observe"), root(scratch.path()) {
     sim::write_sysfs_tree(topology, root);
   }
-  ~DiskHost() { fs::remove_all(root); }
   fs::path device_dir(const char* address) const {
     return fs::canonical(root / "bus/pci/devices" / address);
   }
+  test::ScratchDir scratch;
   fs::path root;
 };
 
@@ -70,7 +66,7 @@ devices:
 BOOST_AUTO_TEST_CASE(sees_what_the_topology_holds_on_every_example_host) {
   for (const char* name : kExampleHosts) {
     BOOST_TEST_CONTEXT(name) {
-      Topology topology = example(name);
+      Topology topology = test::example_host(name);
       KernelSimulator kernel(topology);
       HostSnapshot s = observe(kernel, nullptr);
       BOOST_TEST(s.findings.empty());
@@ -116,7 +112,7 @@ BOOST_AUTO_TEST_CASE(sees_what_the_topology_holds_on_every_example_host) {
 BOOST_AUTO_TEST_CASE(an_on_disk_host_observes_exactly_like_the_simulator) {
   for (const char* name : kExampleHosts) {
     BOOST_TEST_CONTEXT(name) {
-      KernelSimulator kernel(example(name));
+      KernelSimulator kernel(test::example_host(name));
       DiskHost disk(kernel.topology());
       RealSysfs real(disk.root);
       HostSnapshot from_disk = observe(real, nullptr);
@@ -211,7 +207,7 @@ BOOST_AUTO_TEST_CASE(a_group_link_its_group_does_not_list_is_reported) {
 }
 
 BOOST_AUTO_TEST_CASE(no_iommu_and_no_vfio_pci) {
-  KernelSimulator kernel(example("no-iommu"));
+  KernelSimulator kernel(test::example_host("no-iommu"));
   HostSnapshot s = observe(kernel, nullptr);
   BOOST_TEST(!s.iommu_active());
   BOOST_TEST(s.groups.empty());
@@ -222,9 +218,7 @@ BOOST_AUTO_TEST_CASE(no_iommu_and_no_vfio_pci) {
 }
 
 BOOST_AUTO_TEST_CASE(a_root_without_a_pci_bus_is_the_one_fatal_case) {
-  fs::path empty = fs::temp_directory_path() / fs::unique_path("observe-empty-%%%%");
-  fs::create_directories(empty);
-  RealSysfs real(empty);
+  test::ScratchDir empty("observe-empty");
+  RealSysfs real(empty.path());
   BOOST_CHECK_THROW(observe(real, nullptr), ObserveError);
-  fs::remove_all(empty);
 }

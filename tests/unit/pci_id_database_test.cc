@@ -2,27 +2,15 @@
 #include <boost/test/unit_test.hpp>
 
 #include <cstdio>
-#include <fstream>
-
-#include <boost/filesystem.hpp>
 
 #include "observe/pci_id_database.h"
+#include "test_support.h"
 
 using vfio::PciIdDatabase;
 using vfio::PciIds;
-namespace fs = boost::filesystem;
+using vfio::test::ScratchFile;
 
 namespace {
-
-// A pci.ids in a temporary file, removed afterwards.
-struct IdsFile {
-  explicit IdsFile(const std::string& content)
-      : path(fs::temp_directory_path() / fs::unique_path("pci-%%%%-%%%%.ids")) {
-    std::ofstream(path.string()) << content;
-  }
-  ~IdsFile() { fs::remove(path); }
-  fs::path path;
-};
 
 const char* const kFixture =
     "10de  NVIDIA Corporation\n"
@@ -35,8 +23,8 @@ const char* const kFixture =
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(names_vendor_device_and_class) {
-  IdsFile ids(kFixture);
-  PciIdDatabase db(ids.path.string());
+  ScratchFile ids(kFixture, "pci.ids");
+  PciIdDatabase db(ids.path());
   auto names = db.lookup(PciIds{0x10de, 0x2684, 0, 0, 0x030000});
   BOOST_TEST(names.vendor == "NVIDIA Corporation");
   BOOST_TEST(names.device == "AD102 [GeForce RTX 4090]");
@@ -44,8 +32,8 @@ BOOST_AUTO_TEST_CASE(names_vendor_device_and_class) {
 }
 
 BOOST_AUTO_TEST_CASE(unknown_ids_give_empty_names_not_numbers) {
-  IdsFile ids(kFixture);
-  PciIdDatabase db(ids.path.string());
+  ScratchFile ids(kFixture, "pci.ids");
+  PciIdDatabase db(ids.path());
   auto names = db.lookup(PciIds{0x8086, 0x9999, 0, 0, 0x0c0330});
   BOOST_TEST(names.vendor == "Intel Corporation");
   BOOST_TEST(names.device.empty());
@@ -60,8 +48,8 @@ BOOST_AUTO_TEST_CASE(a_missing_database_gives_empty_names) {
 }
 
 BOOST_AUTO_TEST_CASE(a_malformed_database_does_not_end_the_run) {
-  IdsFile ids("10de  NVIDIA Corporation\n\t\t\t\tnonsense here\nzz\n");
-  PciIdDatabase db(ids.path.string());
+  ScratchFile ids("10de  NVIDIA Corporation\n\t\t\t\tnonsense here\nzz\n", "pci.ids");
+  PciIdDatabase db(ids.path());
   auto names = db.lookup(PciIds{0x10de, 0x2684, 0, 0, 0x030000});
   BOOST_TEST(names.device.empty());
   // Later lookups are answered (empty) rather than re-parsing or aborting.
@@ -69,10 +57,10 @@ BOOST_AUTO_TEST_CASE(a_malformed_database_does_not_end_the_run) {
 }
 
 BOOST_AUTO_TEST_CASE(the_environment_variable_names_the_file) {
-  IdsFile ids(kFixture);
-  setenv(PciIdDatabase::kPathVariable, ids.path.c_str(), 1);
+  ScratchFile ids(kFixture, "pci.ids");
+  setenv(PciIdDatabase::kPathVariable, ids.path().c_str(), 1);
   PciIdDatabase db;
   unsetenv(PciIdDatabase::kPathVariable);
-  BOOST_TEST(db.path() == ids.path.string());
+  BOOST_TEST(db.path() == ids.path());
   BOOST_TEST(db.lookup(PciIds{0x10de, 0x2684, 0, 0, 0x030000}).vendor == "NVIDIA Corporation");
 }

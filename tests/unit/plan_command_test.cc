@@ -2,20 +2,19 @@
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
-#include <fstream>
 #include <sstream>
 
-#include <boost/filesystem.hpp>
 #include <nlohmann/json.hpp>
 
 #include "cli/exit_codes.h"
 #include "cli/run.h"
 #include "observe/kernel_modules.h"
 #include "sim/kernel_simulator.h"
-#include "sim/topology_yaml.h"
+#include "test_support.h"
 
 using namespace vfio;
-namespace fs = boost::filesystem;
+using test::contains;
+using test::ScratchFile;
 
 namespace {
 
@@ -73,24 +72,6 @@ Ran plan(Sysfs& sysfs, std::vector<std::string> args, bool vfio_loadable = true)
   return {code, out.str(), err.str()};
 }
 
-sim::Topology host(const std::string& name) {
-  return sim::load_topology(kSource + "/examples/hosts/" + name + ".yaml");
-}
-
-// A manifest in a temporary file.
-struct TempManifest {
-  explicit TempManifest(const std::string& text)
-      : path((fs::temp_directory_path() / fs::unique_path("manifest-%%%%-%%%%.yaml")).string()) {
-    std::ofstream(path) << text;
-  }
-  ~TempManifest() { fs::remove(path); }
-  std::string path;
-};
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(planning_every_example_writes_nothing) {
@@ -102,7 +83,7 @@ BOOST_AUTO_TEST_CASE(planning_every_example_writes_nothing) {
       {"acs-less-bridge-nics", "acs-less-bridge"}};
   for (const auto& [manifest, host_name] : examples) {
     BOOST_TEST_CONTEXT(manifest) {
-      sim::KernelSimulator kernel(host(host_name));
+      sim::KernelSimulator kernel(test::example_host(host_name));
       for (const char* format : {"", "--json", "--explain"}) {
         std::vector<std::string> args{kSource + "/examples/" + manifest + ".yaml"};
         if (*format) args.push_back(format);
@@ -115,51 +96,53 @@ BOOST_AUTO_TEST_CASE(planning_every_example_writes_nothing) {
 }
 
 BOOST_AUTO_TEST_CASE(a_bad_manifest_never_reaches_sysfs) {
-  sim::KernelSimulator kernel(host("workstation"));
+  sim::KernelSimulator kernel(test::example_host("workstation"));
   CountingSysfs counting(kernel);
-  TempManifest bad("version: 1\nassignments:\n  - name: gpu0\n    state: vfoi\n");
-  Ran invalid = plan(counting, {bad.path});
+  ScratchFile bad("version: 1\nassignments:\n  - name: gpu0\n    state: vfoi\n", "manifest.yaml");
+  Ran invalid = plan(counting, {bad.path()});
   BOOST_TEST(invalid.code == cli::kExitManifestInvalid);
-  BOOST_TEST(contains(invalid.err, bad.path + ":4:12:"), invalid.err);
+  BOOST_TEST(contains(invalid.err, bad.path() + ":4:12:"), invalid.err);
   Ran missing = plan(counting, {"/nonexistent/manifest.yaml"});
   BOOST_TEST(missing.code == cli::kExitManifestMissing);
   BOOST_TEST(counting.calls == 0);
 }
 
 BOOST_AUTO_TEST_CASE(exit_codes_follow_the_contract) {
-  sim::KernelSimulator workstation(host("workstation"));
+  sim::KernelSimulator workstation(test::example_host("workstation"));
   const std::string gpu = kSource + "/examples/workstation-gpu.yaml";
   BOOST_TEST(plan(workstation, {gpu}).code == cli::kExitOk);
   BOOST_TEST(plan(workstation, {gpu, "--detailed-exitcode"}).code == cli::kExitChangesPending);
 
-  TempManifest igpu(
+  ScratchFile igpu(
       "version: 1\nassignments:\n"
       "  - { name: igpu, state: vfio, match: { address: \"0000:00:02.0\" } }\n"
-      "  - { name: gpu0, state: vfio, match: { address: \"0000:01:00.0\" } }\n");
-  Ran blocked = plan(workstation, {igpu.path, "--detailed-exitcode"});
+      "  - { name: gpu0, state: vfio, match: { address: \"0000:01:00.0\" } }\n",
+      "manifest.yaml");
+  Ran blocked = plan(workstation, {igpu.path(), "--detailed-exitcode"});
   BOOST_TEST(blocked.code == cli::kExitBlocked);  // 78 wins over 2
   BOOST_TEST(contains(blocked.out, "! IOMMU group 2: blocked (boot-display) for igpu"),
              blocked.out);
   BOOST_TEST(contains(blocked.out, "Plan: 1 to claim, 0 to release, 0 adopted, 1 blocked."),
              blocked.out);
 
-  sim::KernelSimulator server(host("gpu-server"));
-  TempManifest adopt_only(
+  sim::KernelSimulator server(test::example_host("gpu-server"));
+  ScratchFile adopt_only(
       "version: 1\nassignments:\n"
-      "  - { name: gpu4, state: vfio, match: { address: \"0000:86:00.0\" } }\n");
-  Ran adopted = plan(server, {adopt_only.path, "--detailed-exitcode"});
+      "  - { name: gpu4, state: vfio, match: { address: \"0000:86:00.0\" } }\n",
+      "manifest.yaml");
+  Ran adopted = plan(server, {adopt_only.path(), "--detailed-exitcode"});
   BOOST_TEST(adopted.code == cli::kExitOk);
   BOOST_TEST(contains(adopted.out, "No changes."), adopted.out);
 
-  sim::KernelSimulator no_iommu(host("no-iommu"));
-  TempManifest any("version: 1\nassignments: []\n");
-  Ran unusable = plan(no_iommu, {any.path});
+  sim::KernelSimulator no_iommu(test::example_host("no-iommu"));
+  ScratchFile any("version: 1\nassignments: []\n", "manifest.yaml");
+  Ran unusable = plan(no_iommu, {any.path()});
   BOOST_TEST(unusable.code == cli::kExitUnavailable);
   BOOST_TEST(contains(unusable.out, "Nothing can be planned: no IOMMU is active"), unusable.out);
 }
 
 BOOST_AUTO_TEST_CASE(vfio_pci_must_be_loaded_or_loadable) {
-  sim::Topology t = host("workstation");
+  sim::Topology t = test::example_host("workstation");
   t.vfio_pci = sim::Topology::VfioPci::Loadable;
   sim::KernelSimulator kernel(t);
   const std::string gpu = kSource + "/examples/workstation-gpu.yaml";
@@ -170,7 +153,7 @@ BOOST_AUTO_TEST_CASE(vfio_pci_must_be_loaded_or_loadable) {
 }
 
 BOOST_AUTO_TEST_CASE(json_follows_the_contract) {
-  sim::KernelSimulator kernel(host("workstation"));
+  sim::KernelSimulator kernel(test::example_host("workstation"));
   Ran ran = plan(kernel, {kSource + "/examples/workstation-gpu.yaml", "--json"});
   auto j = nlohmann::json::parse(ran.out);
   BOOST_TEST(j["format_version"] == "1.0");
@@ -191,12 +174,13 @@ BOOST_AUTO_TEST_CASE(json_follows_the_contract) {
 }
 
 BOOST_AUTO_TEST_CASE(an_assignment_that_selects_nothing_is_named_in_its_heading) {
-  sim::KernelSimulator kernel(host("workstation"));
-  TempManifest phantom(
+  sim::KernelSimulator kernel(test::example_host("workstation"));
+  ScratchFile phantom(
       "version: 1\nassignments:\n"
       "  - { name: phantom, state: vfio, match: { vendor: \"1234\", device: \"5678\" }, count: 2 "
-      "}\n");
-  Ran ran = plan(kernel, {phantom.path});
+      "}\n",
+      "manifest.yaml");
+  Ran ran = plan(kernel, {phantom.path()});
   BOOST_TEST(ran.code == cli::kExitBlocked);
   BOOST_TEST(contains(ran.out,
                       "! assignment phantom: blocked (count-mismatch)\n    phantom: "

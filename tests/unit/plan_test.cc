@@ -4,19 +4,16 @@
 #include "observe/observe.h"
 #include "plan/plan.h"
 #include "sim/kernel_simulator.h"
-#include "sim/topology_yaml.h"
+#include "test_support.h"
 
 using namespace vfio;
 using sim::KernelSimulator;
+using test::contains;
 
 namespace {
 
 PciAddress addr(const char* text) {
   return *PciAddress::parse(text);
-}
-
-sim::Topology example(const std::string& name) {
-  return sim::load_topology(std::string(VFIO_SOURCE_DIR) + "/examples/hosts/" + name + ".yaml");
 }
 
 // An assignment as the decoder would produce it.
@@ -63,7 +60,7 @@ DesiredState desired(std::initializer_list<A> assignments) {
 
 // Observes the simulated host, plans, and proves the planning wrote nothing.
 struct Host {
-  explicit Host(const std::string& name) : kernel(example(name)) {}
+  explicit Host(const std::string& name) : kernel(test::example_host(name)) {}
   explicit Host(sim::Topology t) : kernel(std::move(t)) {}
   Plan plan(const DesiredState& d, const OwnershipRecord& owned = {}, PlanOptions options = {}) {
     snapshot = observe(kernel, nullptr);
@@ -89,10 +86,6 @@ const PlannedDevice& device_in(const GroupChange& c, const char* address) {
   }
   BOOST_FAIL("no device " << address);
   throw std::logic_error("unreachable");
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
 }
 
 }  // namespace
@@ -204,7 +197,7 @@ BOOST_AUTO_TEST_CASE(one_group_wanted_both_ways_is_a_conflict) {
 }
 
 BOOST_AUTO_TEST_CASE(a_device_outside_any_group_is_blocked) {
-  sim::Topology t = example("workstation");
+  sim::Topology t = test::example_host("workstation");
   for (auto& d : t.devices) {
     if (d.address == addr("0000:02:00.0")) d.iommu_group.reset();
   }
@@ -219,7 +212,7 @@ BOOST_AUTO_TEST_CASE(no_iommu_or_no_vfio_pci_makes_the_host_unusable) {
   BOOST_TEST(contains(none.plan(desired({A("x").address("0000:00:02.0")})).unusable.value_or(""),
                       "no IOMMU"));
 
-  sim::Topology t = example("workstation");
+  sim::Topology t = test::example_host("workstation");
   t.vfio_pci = sim::Topology::VfioPci::Missing;
   Host host(t);
   Plan p = host.plan(desired({A("gpu0").address("0000:01:00.0")}));

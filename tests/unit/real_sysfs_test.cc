@@ -7,6 +7,7 @@
 #include <boost/filesystem.hpp>
 
 #include "sysfs/real_sysfs.h"
+#include "test_support.h"
 
 using vfio::IoError;
 using vfio::RealSysfs;
@@ -15,14 +16,15 @@ namespace fs = boost::filesystem;
 
 namespace {
 
+// A small sysfs tree in a scratch directory, removed at the end.
 struct TempTree {
-  TempTree() : root(fs::temp_directory_path() / fs::unique_path("real-sysfs-%%%%-%%%%")) {
+  TempTree() : dir("real-sysfs"), root(dir.path()) {
     fs::create_directories(root / "bus" / "pci" / "drivers" / "e1000e");
     std::ofstream((root / "bus" / "pci" / "drivers_probe").string());
     std::ofstream((root / "bus" / "pci" / "vendor").string()) << "0x8086\n";
     fs::create_symlink("drivers/e1000e", root / "bus" / "pci" / "link");
   }
-  ~TempTree() { fs::remove_all(root); }
+  vfio::test::ScratchDir dir;
   fs::path root;
 };
 

@@ -5,8 +5,10 @@
 
 #include "cli/status_json.h"
 #include "cli/status_text.h"
+#include "test_support.h"
 
 using namespace vfio;
+using test::contains;
 
 namespace {
 
@@ -50,10 +52,6 @@ std::string text_of(const HostSnapshot& s) {
   std::ostringstream out;
   cli::print_status_text(s, out);
   return out.str();
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
 }
 
 }  // namespace

@@ -13,45 +13,18 @@
 #include "sim/sysfs_tree_writer.h"
 #include "sim/topology_yaml.h"
 #include "sysfs/real_sysfs.h"
+#include "test_support.h"
 
 using vfio::PciAddress;
 using vfio::RealSysfs;
 using vfio::SysPath;
 using vfio::sim::Topology;
+using vfio::test::example_host_files;
+using vfio::test::ScratchDir;
 namespace fs = boost::filesystem;
 namespace paths = vfio::paths;
 
 namespace {
-
-// A fresh directory under the system's temporary directory, removed at the end.
-class TempDir {
- public:
-  TempDir()
-      : path_(fs::temp_directory_path() / fs::unique_path("vfio-sim-host-test-%%%%-%%%%-%%%%")) {
-    fs::create_directories(path_);
-    path_ = fs::canonical(path_);
-  }
-  ~TempDir() {
-    boost::system::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-std::vector<fs::path> example_hosts() {
-  std::vector<fs::path> files;
-  for (fs::directory_iterator it(fs::path(VFIO_SOURCE_DIR) / "examples/hosts"), end; it != end;
-       ++it) {
-    if (it->path().extension() == ".yaml") files.push_back(it->path());
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
 
 Topology example(const char* name) {
   return vfio::sim::load_topology((fs::path(VFIO_SOURCE_DIR) / "examples/hosts" / name).string());
@@ -81,10 +54,10 @@ void write_text(const fs::path& file, const std::string& text) {
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(every_example_reads_back_as_the_topology_says) {
-  for (const auto& file : example_hosts()) {
+  for (const auto& file : example_host_files()) {
     BOOST_TEST_CONTEXT(file.filename().string()) {
       const Topology t = vfio::sim::load_topology(file.string());
-      TempDir dir;
+      ScratchDir dir;
       const fs::path& root = dir.path();
       vfio::sim::write_sysfs_tree(t, root);
       RealSysfs gateway(root);
@@ -206,7 +179,7 @@ BOOST_AUTO_TEST_CASE(every_example_reads_back_as_the_topology_says) {
 
 BOOST_AUTO_TEST_CASE(devices_nest_under_their_parents_and_wide_domains_get_their_own_root) {
   const Topology t = example("gpu-server.yaml");
-  TempDir dir;
+  ScratchDir dir;
   vfio::sim::write_sysfs_tree(t, dir.path());
   BOOST_TEST(fs::is_directory(dir.path() / "devices/pci0000:17/0000:17:00.0/0000:18:00.0"));
   BOOST_TEST(fs::is_directory(dir.path() / "devices/pci10000:00/10000:00:00.0/10000:01:00.0"));
@@ -223,7 +196,7 @@ BOOST_AUTO_TEST_CASE(devices_nest_under_their_parents_and_wide_domains_get_their
 
 BOOST_AUTO_TEST_CASE(no_iommu_host_has_empty_group_and_unit_directories) {
   const Topology t = example("no-iommu.yaml");
-  TempDir dir;
+  ScratchDir dir;
   vfio::sim::write_sysfs_tree(t, dir.path());
   BOOST_TEST(fs::is_directory(dir.path() / "kernel/iommu_groups"));
   BOOST_TEST(fs::is_empty(dir.path() / "kernel/iommu_groups"));
@@ -232,7 +205,7 @@ BOOST_AUTO_TEST_CASE(no_iommu_host_has_empty_group_and_unit_directories) {
 }
 
 BOOST_AUTO_TEST_CASE(refuses_a_non_empty_directory_it_did_not_write) {
-  TempDir dir;
+  ScratchDir dir;
   write_text(dir.path() / "precious", "keep me\n");
   BOOST_CHECK_THROW(vfio::sim::write_sysfs_tree(example("workstation.yaml"), dir.path()),
                     vfio::sim::RefusedDirectory);
@@ -241,7 +214,7 @@ BOOST_AUTO_TEST_CASE(refuses_a_non_empty_directory_it_did_not_write) {
 }
 
 BOOST_AUTO_TEST_CASE(refuses_a_symlinked_root_and_a_plain_file) {
-  TempDir dir;
+  ScratchDir dir;
   fs::create_directory(dir.path() / "real");
   fs::create_symlink("real", dir.path() / "link");
   BOOST_CHECK_THROW(vfio::sim::write_sysfs_tree(example("no-iommu.yaml"), dir.path() / "link"),
@@ -253,7 +226,7 @@ BOOST_AUTO_TEST_CASE(refuses_a_symlinked_root_and_a_plain_file) {
 }
 
 BOOST_AUTO_TEST_CASE(rewrites_a_marked_directory_without_following_links_out) {
-  TempDir dir;
+  ScratchDir dir;
   const fs::path host = dir.path() / "host";
   const fs::path outside = dir.path() / "outside";
   fs::create_directory(outside);
@@ -274,7 +247,7 @@ BOOST_AUTO_TEST_CASE(rewrites_a_marked_directory_without_following_links_out) {
 }
 
 BOOST_AUTO_TEST_CASE(writes_into_an_empty_or_missing_directory) {
-  TempDir dir;
+  ScratchDir dir;
   vfio::sim::write_sysfs_tree(example("acs-less-bridge.yaml"), dir.path());
   BOOST_TEST(fs::exists(dir.path() / "bus/pci/devices/0000:01:04.0"));
   vfio::sim::write_sysfs_tree(example("acs-less-bridge.yaml"), dir.path() / "a/b");
@@ -284,7 +257,7 @@ BOOST_AUTO_TEST_CASE(writes_into_an_empty_or_missing_directory) {
 BOOST_AUTO_TEST_CASE(names_that_would_leave_the_root_are_refused_before_writing) {
   Topology t = example("no-iommu.yaml");
   t.devices.front().bound_driver = "../../escape";
-  TempDir dir;
+  ScratchDir dir;
   BOOST_CHECK_THROW(vfio::sim::write_sysfs_tree(t, dir.path() / "host"), std::invalid_argument);
   BOOST_TEST(!fs::exists(dir.path() / "host"));
 }

@@ -8,6 +8,7 @@
 #include <boost/filesystem/operations.hpp>
 
 #include "sim/topology_yaml.h"
+#include "test_support.h"
 
 using vfio::PciAddress;
 using vfio::sim::HeaderType;
@@ -20,16 +21,6 @@ namespace {
 
 PciAddress addr(const char* text) {
   return *PciAddress::parse(text);
-}
-
-std::vector<fs::path> example_hosts() {
-  std::vector<fs::path> files;
-  for (fs::directory_iterator it(fs::path(VFIO_SOURCE_DIR) / "examples/hosts"), end; it != end;
-       ++it) {
-    if (it->path().extension() == ".yaml") files.push_back(it->path());
-  }
-  std::sort(files.begin(), files.end());
-  return files;
 }
 
 std::size_t group_count(const Topology& t) {
@@ -54,7 +45,7 @@ const std::string kHeader = "name: t\n";  // line 1; devices start on line 2
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(every_example_host_loads_and_is_named_after_its_file) {
-  const auto files = example_hosts();
+  const auto files = vfio::test::example_host_files();
   BOOST_TEST(files.size() >= 4u);
   for (const auto& file : files) {
     Topology t;

@@ -1,0 +1,84 @@
+// What every test suite needs and should not write again: scratch directories and files, the
+// example hosts, and a substring check.
+#pragma once
+
+#include <algorithm>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <boost/filesystem.hpp>
+
+#include "sim/topology.h"
+#include "sim/topology_yaml.h"
+
+namespace vfio::test {
+
+namespace fs = boost::filesystem;
+
+// A fresh directory under the system's temporary directory, removed with its contents at the
+// end. The path is canonical, so tests can compare it with paths the code under test resolves.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& stem = "vfio-test")
+      : path_(fs::temp_directory_path() / fs::unique_path(stem + "-%%%%-%%%%-%%%%")) {
+    fs::create_directories(path_);
+    path_ = fs::canonical(path_);
+  }
+  ~ScratchDir() {
+    boost::system::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+
+  const fs::path& path() const { return path_; }
+  std::string str() const { return path_.string(); }
+
+  // Writes `bytes` to `name` in the directory; returns the file's path.
+  std::string write(const std::string& name, const std::string& bytes) const {
+    const fs::path file = path_ / name;
+    std::ofstream(file.string(), std::ios::binary) << bytes;
+    return file.string();
+  }
+
+ private:
+  fs::path path_;
+};
+
+// One file holding `bytes`, in a scratch directory of its own.
+class ScratchFile {
+ public:
+  explicit ScratchFile(const std::string& bytes, const std::string& name = "file")
+      : dir_("vfio-test-file"), path_(dir_.write(name, bytes)) {}
+  const std::string& path() const { return path_; }
+
+ private:
+  ScratchDir dir_;
+  std::string path_;
+};
+
+inline fs::path source_dir() {
+  return fs::path(VFIO_SOURCE_DIR);
+}
+
+// examples/hosts/*.yaml, in name order.
+inline std::vector<fs::path> example_host_files() {
+  std::vector<fs::path> files;
+  for (fs::directory_iterator it(source_dir() / "examples/hosts"), end; it != end; ++it) {
+    if (it->path().extension() == ".yaml") files.push_back(it->path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// The example host examples/hosts/<name>.yaml.
+inline sim::Topology example_host(const std::string& name) {
+  return sim::load_topology((source_dir() / "examples/hosts" / (name + ".yaml")).string());
+}
+
+inline bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+}  // namespace vfio::test
