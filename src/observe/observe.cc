@@ -125,15 +125,20 @@ class DeviceReader {
   PciDevice read() {
     PciDevice d;
     d.address = address_;
-    d.ids.vendor = static_cast<uint16_t>(hex_attribute("vendor", 0xffff).value_or(0));
-    d.ids.device = static_cast<uint16_t>(hex_attribute("device", 0xffff).value_or(0));
-    d.ids.subsystem_vendor =
-        static_cast<uint16_t>(hex_attribute("subsystem_vendor", 0xffff).value_or(0));
-    d.ids.subsystem_device =
-        static_cast<uint16_t>(hex_attribute("subsystem_device", 0xffff).value_or(0));
-    d.ids.class_code = hex_attribute("class", 0xffffff).value_or(0);
+    // One read of uevent gives the ids, the class and the driver; the five attribute files and
+    // the driver link are the fallback when it does not.
+    const bool from_uevent = read_uevent(d);
+    if (!from_uevent) {
+      d.ids.vendor = static_cast<uint16_t>(hex_attribute("vendor", 0xffff).value_or(0));
+      d.ids.device = static_cast<uint16_t>(hex_attribute("device", 0xffff).value_or(0));
+      d.ids.subsystem_vendor =
+          static_cast<uint16_t>(hex_attribute("subsystem_vendor", 0xffff).value_or(0));
+      d.ids.subsystem_device =
+          static_cast<uint16_t>(hex_attribute("subsystem_device", 0xffff).value_or(0));
+      d.ids.class_code = hex_attribute("class", 0xffffff).value_or(0);
+    }
     read_kind(d);
-    d.driver = optional_link_name("driver");
+    if (!from_uevent) d.driver = optional_link_name("driver");
     if (auto text = text_attribute("driver_override"); text && *text != "(null)") {
       d.driver_override = std::string(*text);
     }
@@ -242,6 +247,73 @@ class DeviceReader {
     auto address = PciAddress::parse(leaf, &why);
     if (!address) note(name, why);
     return address;
+  }
+
+  // The kernel's PCI uevent (dev_uevent, then pci_uevent):
+  //   DRIVER=e1000e            (only while a driver is bound)
+  //   PCI_CLASS=20000          (%04X of the 24-bit class)
+  //   PCI_ID=8086:10D3
+  //   PCI_SUBSYS_ID=8086:0000
+  //   PCI_SLOT_NAME=0000:02:00.0
+  //   MODALIAS=pci:v...
+  // Fills ids, class and driver and returns true when PCI_ID, PCI_SUBSYS_ID and PCI_CLASS are
+  // all there and parse (and DRIVER=, if there, names a driver). Otherwise returns false and the
+  // caller reads the attribute files: a malformed line is a finding, a missing file or line not.
+  bool read_uevent(PciDevice& d) {
+    auto content = raw("uevent", true);
+    if (!content) return false;
+    // Plain values and flags, not optional<pair>: g++ 12 warns (maybe-uninitialized) on those.
+    uint32_t vendor = 0, device = 0, subsystem_vendor = 0, subsystem_device = 0, class_code = 0;
+    bool have_id = false, have_subsystem = false, have_class = false, malformed = false;
+    std::optional<std::string> driver;
+    auto odd = [&](std::string_view line) {
+      note("uevent",
+           fmt::format("unexpected line '{}'; reading the attribute files instead", line));
+      malformed = true;
+    };
+    // "8086:10D3": two 16-bit hex numbers.
+    auto id_pair = [](std::string_view text, uint32_t& first, uint32_t& second) {
+      auto colon = text.find(':');
+      if (colon == std::string_view::npos) return false;
+      auto a = parse_number<uint32_t>(text.substr(0, colon), 16);
+      auto b = parse_number<uint32_t>(text.substr(colon + 1), 16);
+      if (!a || !b || *a > 0xffff || *b > 0xffff) return false;
+      first = *a;
+      second = *b;
+      return true;
+    };
+    std::string_view rest(*content);
+    while (!rest.empty()) {
+      auto newline = rest.find('\n');
+      std::string_view line = rest.substr(0, newline);
+      rest.remove_prefix(newline == std::string_view::npos ? rest.size() : newline + 1);
+      auto equals = line.find('=');
+      if (equals == std::string_view::npos) continue;
+      const std::string_view key = line.substr(0, equals);
+      const std::string_view value = line.substr(equals + 1);
+      if (key == "PCI_ID") {
+        if (!(have_id = id_pair(value, vendor, device))) odd(line);
+      } else if (key == "PCI_SUBSYS_ID") {
+        if (!(have_subsystem = id_pair(value, subsystem_vendor, subsystem_device))) odd(line);
+      } else if (key == "PCI_CLASS") {
+        auto parsed = value.size() <= 6 ? parse_number<uint32_t>(value, 16) : std::nullopt;
+        if (!(have_class = parsed.has_value())) odd(line);
+        class_code = parsed.value_or(0);
+      } else if (key == "DRIVER") {
+        if (SysPath::is_valid_component(value))
+          driver = std::string(value);
+        else
+          odd(line);
+      }
+    }
+    if (malformed || !have_id || !have_subsystem || !have_class) return false;
+    d.ids.vendor = static_cast<uint16_t>(vendor);
+    d.ids.device = static_cast<uint16_t>(device);
+    d.ids.subsystem_vendor = static_cast<uint16_t>(subsystem_vendor);
+    d.ids.subsystem_device = static_cast<uint16_t>(subsystem_device);
+    d.ids.class_code = class_code;
+    d.driver = std::move(driver);
+    return true;
   }
 
   void read_kind(PciDevice& d) {

@@ -10,6 +10,13 @@ void put16(std::string& bytes, std::size_t offset, uint16_t value) {
   bytes[offset + 1] = static_cast<char>(value >> 8);
 }
 
+// "pci:v...d...sv...sd...bc..sc..i..\n", as the modalias file and uevent's MODALIAS= give it.
+std::string modalias(const TopologyDevice& d) {
+  return fmt::format("pci:v{:08X}d{:08X}sv{:08X}sd{:08X}bc{:02X}sc{:02X}i{:02X}\n", d.vendor,
+                     d.device, d.subsystem_vendor, d.subsystem_device, d.class_code >> 16,
+                     d.class_code >> 8 & 0xff, d.class_code & 0xff);
+}
+
 }  // namespace
 
 bool is_vga_class(uint32_t class_code) {
@@ -33,6 +40,19 @@ std::string config_space(const TopologyDevice& d, bool multifunction) {
   return bytes;
 }
 
+std::string uevent(const TopologyDevice& d) {
+  // drivers/base/core.c dev_uevent (DRIVER= while bound), then drivers/pci/pci-driver.c
+  // pci_uevent: class as %04X of the 24-bit code ("20000", "C0330"), ids in upper-case hex.
+  std::string out;
+  if (d.bound_driver) out += fmt::format("DRIVER={}\n", *d.bound_driver);
+  out += fmt::format("PCI_CLASS={:04X}\n", d.class_code);
+  out += fmt::format("PCI_ID={:04X}:{:04X}\n", d.vendor, d.device);
+  out += fmt::format("PCI_SUBSYS_ID={:04X}:{:04X}\n", d.subsystem_vendor, d.subsystem_device);
+  out += fmt::format("PCI_SLOT_NAME={}\n", d.address.str());
+  out += fmt::format("MODALIAS={}", modalias(d));
+  return out;
+}
+
 std::map<std::string, std::string> device_attributes(const TopologyDevice& d, bool multifunction,
                                                      unsigned enabled_vfs) {
   std::map<std::string, std::string> files;
@@ -43,10 +63,8 @@ std::map<std::string, std::string> device_attributes(const TopologyDevice& d, bo
   files["class"] = fmt::format("0x{:06x}\n", d.class_code);
   files["revision"] = fmt::format("0x{:02x}\n", d.revision);
   files["numa_node"] = fmt::format("{}\n", d.numa_node);
-  files["modalias"] =
-      fmt::format("pci:v{:08X}d{:08X}sv{:08X}sd{:08X}bc{:02X}sc{:02X}i{:02X}\n", d.vendor, d.device,
-                  d.subsystem_vendor, d.subsystem_device, d.class_code >> 16,
-                  d.class_code >> 8 & 0xff, d.class_code & 0xff);
+  files["modalias"] = modalias(d);
+  files["uevent"] = uevent(d);
   files["driver_override"] = fmt::format("{}\n", d.driver_override.value_or("(null)"));
   files["config"] = config_space(d, multifunction);
   if (is_vga_class(d.class_code)) files["boot_vga"] = d.boot_vga.value_or(false) ? "1\n" : "0\n";

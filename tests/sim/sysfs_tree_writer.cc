@@ -231,7 +231,6 @@ void write_sysfs_tree(const Topology& topology, const fs::path& root) {
     }
     write_file(root / dir / "remove", "");
     write_file(root / dir / "rescan", "");
-    write_file(root / dir / "uevent", fmt::format("PCI_SLOT_NAME={}\n", bdf));
     relative_link(root, dir / "subsystem", pci);
     relative_link(root, pci / "devices" / bdf, dir);
     if (d.bound_driver) {

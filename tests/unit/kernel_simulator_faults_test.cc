@@ -93,6 +93,8 @@ BOOST_AUTO_TEST_CASE(a_blocked_unbind_holds_the_device_lock_without_stalling_oth
   const auto other = Clock::now();
   BOOST_TEST(read_text(sim, override_path(kGpu)) == "(null)\n");
   BOOST_TEST(read_text(sim, dev_file(kNic, "vendor")) == "0x8086\n");
+  // uevent agrees with the link: no driver while the unbind is in the kernel.
+  BOOST_TEST(read_text(sim, dev_file(kNic, "uevent")).find("DRIVER=") == std::string::npos);
   BOOST_TEST(sim.write(override_path(kGpu), "vfio-pci").ok());
   BOOST_TEST(sim.read_link(dev_file(kGpu, "driver")).ok());
   BOOST_TEST((Clock::now() - other < block / 2));
@@ -160,6 +162,28 @@ BOOST_AUTO_TEST_CASE(probe_latency_catches_a_single_check_but_not_polling) {
   BOOST_REQUIRE(link.ok());
   BOOST_TEST(link.value() == "../../../bus/pci/drivers/vfio-pci");
   BOOST_TEST((Clock::now() - start >= 40ms));
+}
+
+BOOST_AUTO_TEST_CASE(uevent_names_the_driver_the_link_shows_during_a_probe) {
+  auto uevent_driver = [&] {
+    const std::string text = read_text(sim, dev_file(kNic, "uevent"));
+    BOOST_TEST(text.find("PCI_ID=8086:") != std::string::npos);
+    const auto at = text.find("DRIVER=");
+    if (at == std::string::npos) return std::string();
+    return text.substr(at + 7, text.find('\n', at) - at - 7);
+  };
+  BOOST_TEST(uevent_driver() == "e1000e");
+  sim.set_probe_latency(30ms);
+  BOOST_REQUIRE(sim.write(override_path(kNic), "vfio-pci"));
+  BOOST_REQUIRE(sim.write(drv_file("e1000e", "unbind"), kNic.str()));
+  BOOST_TEST(uevent_driver().empty());
+  BOOST_REQUIRE(sim.write(paths::drivers_probe(), kNic.str()));
+  // Probing: no driver link yet, and no DRIVER= either.
+  BOOST_TEST(error_of(sim.read_link(dev_file(kNic, "driver"))) == ENOENT);
+  BOOST_TEST(uevent_driver().empty());
+  std::this_thread::sleep_for(35ms);
+  BOOST_TEST(sim.read_link(dev_file(kNic, "driver")).ok());
+  BOOST_TEST(uevent_driver() == "vfio-pci");
 }
 
 BOOST_AUTO_TEST_CASE(probe_latency_applies_to_rescan_too) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <boost/filesystem/operations.hpp>
 
 #include "sim/device_attributes.h"
@@ -89,14 +90,27 @@ BOOST_AUTO_TEST_CASE(every_example_reads_back_as_the_topology_says) {
         BOOST_TEST(*sysfs.read(paths::pci_device_file(d.address, "driver_override")) ==
                    attributes.at("driver_override"));
 
-        // driver link: the bound driver, or none.
+        // driver link: the bound driver, or none; uevent says the same, and the same ids.
         auto driver = sysfs.read_link(paths::pci_device_file(d.address, "driver"));
+        auto uevent = sysfs.read(paths::pci_device_file(d.address, "uevent"));
+        BOOST_REQUIRE_MESSAGE(uevent.ok(), bdf);
+        BOOST_TEST(*uevent == attributes.at("uevent"));
+        const std::string ids =
+            fmt::format("PCI_ID={:04X}:{:04X}\nPCI_SUBSYS_ID={:04X}:{:04X}\n", d.vendor, d.device,
+                        d.subsystem_vendor, d.subsystem_device);
+        BOOST_TEST(uevent->find(ids) != std::string::npos, bdf);
+        BOOST_TEST(
+            uevent->find(fmt::format("PCI_CLASS={:04X}\n", d.class_code)) != std::string::npos,
+            bdf);
+        BOOST_TEST(uevent->find("PCI_SLOT_NAME=" + bdf + "\n") != std::string::npos, bdf);
         if (d.bound_driver) {
           BOOST_REQUIRE_MESSAGE(driver.ok(), bdf);
           BOOST_TEST(fs::path(*driver).filename().string() == *d.bound_driver);
           BOOST_TEST(listing(sysfs, paths::pci_driver(*d.bound_driver)).count(bdf) == 1u);
+          BOOST_TEST(uevent->rfind("DRIVER=" + *d.bound_driver + "\n", 0) == 0u, bdf);
         } else {
           BOOST_TEST(!driver.ok(), bdf);
+          BOOST_TEST(uevent->find("DRIVER=") == std::string::npos, bdf);
         }
 
         // iommu_group link: the device's group, or none.
