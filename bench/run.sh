@@ -64,7 +64,7 @@ rss_verdict=$(verdict "$peak" "$target_mib")
   echo
   echo "| step | median ms | p90 ms | min ms |"
   echo "|---|---:|---:|---:|"
-  echo "| observe | $observe_median | $(value observe.p90_ms) | $(value observe.min_ms) |"
+  echo "| observe ($(value observe.detail) level) | $observe_median | $(value observe.p90_ms) | $(value observe.min_ms) |"
   echo "| plan ($(value plan.changes) changes) | $(value plan.median_ms) | $(value plan.p90_ms) | $(value plan.min_ms) |"
   echo "| total | $total_median | $(value total.p90_ms) | $(value total.min_ms) |"
   echo

@@ -37,7 +37,7 @@ int run_plan(const PlanCommandOptions& options, Sysfs& sysfs, KernelModules& mod
   PciIdDatabase names;
   HostSnapshot host;
   try {
-    host = observe(sysfs, &names);
+    host = observe(sysfs, &names, ObserveDetail::Planning);  // the plan needs no status-only fields
   } catch (const ObserveError& e) {
     spdlog::error("{}", e.what());
     return kExitUnavailable;

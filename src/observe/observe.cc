@@ -51,6 +51,11 @@ std::optional<uint32_t> parse_hex_attribute(std::string_view text, uint32_t max)
   return value;
 }
 
+// pci_is_vga(): a VGA-compatible display controller, or a pre-2.0 device that says it is VGA.
+bool is_vga(uint32_t class_code) {
+  return (class_code >> 8) == 0x0300 || (class_code >> 8) == 0x0001;
+}
+
 bool gone(int error) {
   return error == ENOENT || error == ENODEV;
 }
@@ -114,9 +119,11 @@ void for_each_index(std::size_t n, const F& f) {
 // Reads one device. A device whose directory disappears part-way is signalled by `vanished`.
 class DeviceReader {
  public:
-  DeviceReader(Sysfs& sysfs, const PciAddress& address, std::vector<Finding>& findings)
+  DeviceReader(Sysfs& sysfs, const PciAddress& address, ObserveDetail detail,
+               std::vector<Finding>& findings)
       : sysfs_(sysfs),
         address_(address),
+        detail_(detail),
         device_path_(paths::pci_device(address)),
         findings_(findings) {}
 
@@ -146,12 +153,26 @@ class DeviceReader {
       d.iommu_group = parse_number<unsigned>(*group, 10);
       if (!d.iommu_group) note("iommu_group", fmt::format("link names '{}', not a group", *group));
     }
-    if (auto text = optional_text("boot_vga")) {
-      if (*text == "0" || *text == "1")
-        d.boot_vga = *text == "1";
-      else
-        note("boot_vga", fmt::format("unexpected value '{}'", *text));
+    // The kernel gives boot_vga to VGA devices only (pci_dev_attrs_are_visible): elsewhere its
+    // absence is certain and not worth an open.
+    if (is_vga(d.ids.class_code)) {
+      if (auto text = optional_text("boot_vga")) {
+        if (*text == "0" || *text == "1")
+          d.boot_vga = *text == "1";
+        else
+          note("boot_vga", fmt::format("unexpected value '{}'", *text));
+      }
     }
+    if (detail_ == ObserveDetail::Full) read_status_only(d);
+    // Optional attributes that were absent: absent from a device that is still here (asked
+    // once, not after each one), or the device left while being read.
+    if (absent_ && !vanished_ && device_gone()) vanished_ = true;
+    return d;
+  }
+
+ private:
+  // What only `status` shows: NUMA node, slot label, the PF of a VF, SR-IOV.
+  void read_status_only(PciDevice& d) {
     if (auto text = optional_text("numa_node")) {
       auto node = parse_number<int>(*text, 10);
       if (!node)
@@ -162,13 +183,8 @@ class DeviceReader {
     if (auto label = optional_text("label")) d.label = std::string(*label);
     if (auto pf = optional_link_name("physfn")) d.physfn = address_link(*pf, "physfn");
     read_sriov(d);
-    // Optional attributes that were absent: absent from a device that is still here (asked
-    // once, not after each one), or the device left while being read.
-    if (absent_ && !vanished_ && device_gone()) vanished_ = true;
-    return d;
   }
 
- private:
   // paths::pci_device_file(address_, name), without formatting the address for every file.
   SysPath path(std::string_view name) const { return device_path_ / name; }
 
@@ -369,6 +385,7 @@ class DeviceReader {
 
   Sysfs& sysfs_;
   PciAddress address_;
+  ObserveDetail detail_;
   SysPath device_path_;  // bus/pci/devices/<address>
   std::vector<Finding>& findings_;
   bool vanished_ = false;
@@ -449,7 +466,7 @@ void cross_check_groups(Sysfs& sysfs, HostSnapshot& snapshot) {
 
 }  // namespace
 
-HostSnapshot observe(Sysfs& sysfs, const PciIdDatabase* names) {
+HostSnapshot observe(Sysfs& sysfs, const PciIdDatabase* names, ObserveDetail detail) {
   HostSnapshot snapshot;
   // Groups first: a member that vanishes while the devices are read is then still listed by its
   // group, and the planner can refuse to claim the rest of a group it cannot see whole.
@@ -468,7 +485,7 @@ HostSnapshot observe(Sysfs& sysfs, const PciIdDatabase* names) {
   std::vector<DeviceResult> results(entries->size());
   for_each_index(entries->size(), [&](std::size_t i) {
     if (!addresses[i]) return;
-    DeviceReader reader(sysfs, *addresses[i], results[i].findings);
+    DeviceReader reader(sysfs, *addresses[i], detail, results[i].findings);
     results[i].device = reader.read();
     results[i].vanished = reader.vanished();
   });

@@ -139,6 +139,46 @@ BOOST_AUTO_TEST_CASE(an_on_disk_host_observes_exactly_like_the_simulator) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(the_planning_level_sees_what_the_planner_needs_and_no_more) {
+  for (const char* name : kExampleHosts) {
+    BOOST_TEST_CONTEXT(name) {
+      KernelSimulator kernel(test::example_host(name));
+      const HostSnapshot full = observe(kernel, nullptr);
+      const HostSnapshot planning = observe(kernel, nullptr, ObserveDetail::Planning);
+      BOOST_TEST(planning.findings.empty());
+      BOOST_REQUIRE(planning.devices.size() == full.devices.size());
+      for (std::size_t i = 0; i < full.devices.size(); ++i) {
+        const PciDevice& want = full.devices[i];
+        const PciDevice& got = planning.devices[i];
+        BOOST_TEST_CONTEXT(want.address.str()) {
+          BOOST_TEST((got.address == want.address));
+          BOOST_TEST(got.ids.vendor == want.ids.vendor);
+          BOOST_TEST(got.ids.device == want.ids.device);
+          BOOST_TEST(got.ids.subsystem_vendor == want.ids.subsystem_vendor);
+          BOOST_TEST(got.ids.subsystem_device == want.ids.subsystem_device);
+          BOOST_TEST(got.ids.class_code == want.ids.class_code);
+          BOOST_TEST((got.kind == want.kind));
+          BOOST_TEST((got.kind_source == want.kind_source));
+          BOOST_TEST((got.driver == want.driver));
+          BOOST_TEST((got.driver_override == want.driver_override));
+          BOOST_TEST((got.iommu_group == want.iommu_group));
+          BOOST_TEST((got.boot_vga == want.boot_vga));
+          // Only `status` shows these: left unset.
+          BOOST_TEST(!got.numa_node);
+          BOOST_TEST(!got.label);
+          BOOST_TEST(!got.physfn);
+          BOOST_TEST(!got.sriov);
+        }
+      }
+      BOOST_REQUIRE(planning.groups.size() == full.groups.size());
+      for (const auto& [id, group] : full.groups)
+        BOOST_TEST((planning.groups.at(id).members == group.members));
+      BOOST_TEST((planning.iommu_units == full.iommu_units));
+      BOOST_TEST(planning.vfio_pci_loaded == full.vfio_pci_loaded);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(reads_bindings_and_overrides) {
   KernelSimulator kernel(sim::parse_topology(kSmallHost, "small.yaml"));
   HostSnapshot s = observe(kernel, nullptr);
