@@ -17,6 +17,7 @@
 
 #include "observe/pci_id_database.h"
 #include "sysfs/sysfs.h"
+#include "util/hex.h"
 
 namespace vfio {
 namespace {
@@ -46,7 +47,7 @@ std::optional<T> parse_number(std::string_view text, int base) {
 // "0x10de" -> 0x10de, refusing anything wider than `max`.
 std::optional<uint32_t> parse_hex_attribute(std::string_view text, uint32_t max) {
   if (text.size() < 3 || text.substr(0, 2) != "0x") return std::nullopt;
-  auto value = parse_number<uint32_t>(text.substr(2), 16);
+  auto value = parse_hex(text.substr(2));
   if (!value || *value > max) return std::nullopt;
   return value;
 }
@@ -291,8 +292,8 @@ class DeviceReader {
     auto id_pair = [](std::string_view text, uint32_t& first, uint32_t& second) {
       auto colon = text.find(':');
       if (colon == std::string_view::npos) return false;
-      auto a = parse_number<uint32_t>(text.substr(0, colon), 16);
-      auto b = parse_number<uint32_t>(text.substr(colon + 1), 16);
+      auto a = parse_hex(text.substr(0, colon));
+      auto b = parse_hex(text.substr(colon + 1));
       if (!a || !b || *a > 0xffff || *b > 0xffff) return false;
       first = *a;
       second = *b;
@@ -312,7 +313,7 @@ class DeviceReader {
       } else if (key == "PCI_SUBSYS_ID") {
         if (!(have_subsystem = id_pair(value, subsystem_vendor, subsystem_device))) odd(line);
       } else if (key == "PCI_CLASS") {
-        auto parsed = value.size() <= 6 ? parse_number<uint32_t>(value, 16) : std::nullopt;
+        auto parsed = value.size() <= 6 ? parse_hex(value) : std::nullopt;
         if (!(have_class = parsed.has_value())) odd(line);
         class_code = parsed.value_or(0);
       } else if (key == "DRIVER") {
