@@ -451,12 +451,7 @@ class Planner {
     for (PlannedDevice* p : leaving) {
       const PciDevice& d = device(*p);
       p->after.override = std::nullopt;
-      const OwnedDevice* record = nullptr;
-      if (owned) {
-        for (const auto& od : owned->devices) {
-          if (od.address == p->address) record = &od;
-        }
-      }
+      const OwnedDevice* record = owned ? owned->find(p->address) : nullptr;
       if (record) {
         p->after.driver = record->original_driver;  // none: it had no driver, and stays so
       } else if (on_vfio(d)) {

@@ -25,7 +25,20 @@ struct OwnedGroup {
   unsigned group = 0;
   How how = How::Bound;
   std::string assignment;  // the assignment that asked for it
+  // Bound: each endpoint this tool moved, with what it had before. Endpoints that were on
+  // vfio-pci before the run are not listed (releasing them may pick any host driver).
   std::vector<OwnedDevice> devices;
+  // A transaction on the group began and has not ended: the run stopped (crashed, was killed)
+  // in the middle. The devices listed are still what they had before, so the next run can
+  // finish the claim or release the group back to exactly that.
+  bool in_flight = false;
+
+  const OwnedDevice* find(const PciAddress& address) const {
+    for (const auto& d : devices) {
+      if (d.address == address) return &d;
+    }
+    return nullptr;
+  }
 };
 
 struct OwnershipRecord {

@@ -9,6 +9,8 @@
 // the simulator takes its mutex.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -42,6 +44,19 @@ class Sysfs {
 
   // How a person would name the file, for messages ("/sys/bus/pci/drivers_probe").
   virtual std::string display(const SysPath& path) const = 0;
+
+  // How long write() waits for the kernel before it gives up with ETIMEDOUT. A store can sleep
+  // in the kernel for as long as somebody else likes (a driver's remove() waiting for a VM to
+  // let go of the device, uninterruptibly): the write is then left to finish where it cannot
+  // stall the caller, or the process's exit, and may still take effect later. Zero, the
+  // default: wait as long as it takes.
+  void set_write_timeout(std::chrono::milliseconds timeout) { write_timeout_ms_ = timeout.count(); }
+  std::chrono::milliseconds write_timeout() const {
+    return std::chrono::milliseconds(write_timeout_ms_.load());
+  }
+
+ private:
+  std::atomic<std::chrono::milliseconds::rep> write_timeout_ms_{0};
 };
 
 }  // namespace vfio

@@ -1,0 +1,73 @@
+// The ownership journal: the OwnershipRecord kept on disk in the state directory
+// (/run/vfio-reconcile/ownership.json by default), so that a later run knows what this tool bound
+// and what it adopted, and a run that stopped half-way can be finished or undone.
+//
+// Every save replaces the whole file atomically (a temporary file in the same directory, fsync,
+// rename, fsync of the directory): a crash leaves the old record or the new one, never a mix.
+// The record is stamped with the boot id: group numbers and bindings mean nothing after a
+// reboot, so a record from another boot is stale. A stale or corrupt record is reported and
+// ignored, never fatal: the tool then simply owns nothing, and the file is kept aside, not lost.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <boost/filesystem/path.hpp>
+
+#include "plan/ownership.h"
+
+namespace vfio {
+
+// The state directory could not be created, read or written (the message names the path and
+// the errno; `error` is that errno, so the CLI can tell EACCES/EPERM apart).
+class StateDirError : public std::runtime_error {
+ public:
+  StateDirError(const std::string& message, int error)
+      : std::runtime_error(message), error_(error) {}
+  int error() const { return error_; }
+
+ private:
+  int error_;
+};
+
+struct LoadedRecord {
+  OwnershipRecord record;
+  // One line each, naming the file: unreadable or corrupt JSON (with where), another boot's
+  // record, entries dropped because an address, driver name or field is not valid.
+  std::vector<std::string> problems;
+  // The file exists but could not be used at all (corrupt, stale): keep_aside() moves it away
+  // before the next save, so what it said is not lost.
+  bool unusable_file = false;
+};
+
+class OwnershipJournal {
+ public:
+  // `boot_id`: /proc/sys/kernel/random/boot_id of the running kernel (tests pass their own).
+  OwnershipJournal(boost::filesystem::path state_dir, std::string boot_id);
+
+  boost::filesystem::path file() const;  // <state dir>/ownership.json
+
+  // Reads the record; writes nothing and creates nothing (plan and --dry-run use it). A missing
+  // directory or file is an empty record with no problems.
+  LoadedRecord load() const;
+
+  // Renames an unusable file to ownership.json.<reason>-<UTC time> in the same directory.
+  void keep_aside(const std::string& reason) const;
+
+  // Replaces the file with `record` atomically. Throws StateDirError.
+  void save(const OwnershipRecord& record) const;
+
+ private:
+  boost::filesystem::path state_dir_;
+  std::string boot_id_;
+};
+
+// Creates the state directory (and its parents) when missing, mode 0755. Throws StateDirError.
+void ensure_state_dir(const boost::filesystem::path& state_dir);
+
+// The running kernel's boot id, read from `proc_root`/sys/kernel/random/boot_id, trimmed.
+// Throws StateDirError when it cannot be read.
+std::string read_boot_id(const boost::filesystem::path& proc_root = "/proc");
+
+}  // namespace vfio
