@@ -5,14 +5,10 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/exit_codes.h"
-#include "cli/manifest_diagnostics.h"
+#include "cli/ownership_input.h"
 #include "cli/plan_json.h"
 #include "cli/plan_text.h"
-#include "manifest/load_manifests.h"
-#include "manifest/manifest_error.h"
-#include "observe/kernel_modules.h"
-#include "observe/observe.h"
-#include "observe/pci_id_database.h"
+#include "cli/planning.h"
 #include "plan/plan.h"
 
 namespace vfio::cli {
@@ -24,36 +20,20 @@ int plan_exit_code(const Plan& plan, bool detailed_exitcode) {
   return kExitOk;
 }
 
-int run_plan(const PlanCommandOptions& options, Sysfs& sysfs, KernelModules& modules,
-             std::ostream& out, std::ostream& err) {
+int run_plan(const PlanCommandOptions& options, const CommandEnv& env) {
   // A bad manifest never reaches the planner, nor even the observation.
-  DesiredState desired;
-  try {
-    desired = load_manifests(options.manifests);
-  } catch (const ManifestError& e) {
-    return report_manifest_error(e, err);
-  }
+  auto desired = load_desired(options.manifests, env.err);
+  if (const int* code = std::get_if<int>(&desired)) return *code;
 
-  PciIdDatabase names;
-  HostSnapshot host;
-  try {
-    host = observe(sysfs, &names, ObserveDetail::Planning);  // the plan needs no status-only fields
-  } catch (const ObserveError& e) {
-    spdlog::error("{}", e.what());
-    return kExitUnavailable;
-  }
-  for (const auto& f : host.findings) spdlog::warn("{}: {}", f.path, f.message);
-  if (!host.vfio_pci_loaded) host.vfio_pci_loadable = modules.available("vfio-pci");
-
-  // The ownership journal comes with `apply`; until a run has recorded something, this tool
-  // owns nothing, so nothing is pruned.
-  const OwnershipRecord owned;
-  const Plan plan = make_plan(desired, host, owned);
+  const LoadedRecord owned = read_ownership(env);
+  auto planned = observe_and_plan(std::get<DesiredState>(desired), env, owned.record, {});
+  if (const int* code = std::get_if<int>(&planned)) return *code;
+  const Plan& plan = std::get<Planned>(planned).plan;
 
   if (options.json) {
-    out << plan_json(plan).dump(2) << '\n';
+    env.out << plan_json(plan).dump(2) << '\n';
   } else {
-    print_plan_text(plan, PlanTextOptions{options.explain}, out);
+    print_plan_text(plan, PlanTextOptions{options.explain, {}, true}, env.out);
   }
   if (plan.unusable) spdlog::error("{}", *plan.unusable);
   return plan_exit_code(plan, options.detailed_exitcode);

@@ -1,15 +1,14 @@
 // `vfio-reconcile plan MANIFEST... [--json] [--detailed-exitcode] [--explain]`: what apply would
-// do, read-only by construction (it is handed the gateway but the planner does no I/O, and
-// nothing here writes).
+// do, read-only by construction (the planner does no I/O, and nothing here writes; the
+// ownership record is read, never created).
 #pragma once
 
-#include <iosfwd>
 #include <string>
 #include <vector>
 
+#include "cli/command_env.h"
+
 namespace vfio {
-class KernelModules;
-class Sysfs;
 struct Plan;
 }  // namespace vfio
 
@@ -22,8 +21,7 @@ struct PlanCommandOptions {
   bool explain = false;
 };
 
-int run_plan(const PlanCommandOptions& options, Sysfs& sysfs, KernelModules& modules,
-             std::ostream& out, std::ostream& err);
+int run_plan(const PlanCommandOptions& options, const CommandEnv& env);
 
 // The contract's codes for a plan: 69 unusable host, 78 something blocked, 2 changes pending
 // (with --detailed-exitcode), else 0.

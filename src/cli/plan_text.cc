@@ -98,7 +98,8 @@ void print_plan_text(const Plan& plan, const PlanTextOptions& options, std::ostr
     for (const auto& d : c.devices)
       transition_width = std::max(transition_width, transition(d).size());
   }
-  for (const auto& c : plan.changes) {
+  for (std::size_t i = 0; i < plan.changes.size(); ++i) {
+    const GroupChange& c = plan.changes[i];
     fmt::print(out, "{} {}\n", action_marker(c.action), heading(c));
     if (c.action == GroupAction::Blocked) fmt::print(out, "    {}\n", c.reason);
     if (c.forced) fmt::print(out, "    forced: \"{}\"\n", *c.forced);
@@ -117,9 +118,10 @@ void print_plan_text(const Plan& plan, const PlanTextOptions& options, std::ostr
     if (options.explain) {
       for (const auto& why : c.explain) fmt::print(out, "      why: {}\n", why);
     }
+    if (options.annotate) options.annotate(i, out);
     fmt::print(out, "\n");
   }
-  fmt::print(out, "{}\n", plan_summary_line(plan));
+  if (options.summary_line) fmt::print(out, "{}\n", plan_summary_line(plan));
 }
 
 }  // namespace vfio::cli

@@ -2,6 +2,7 @@
 // unchanged, `!` blocked; each device with its ids, name and `driver -> driver`; a summary last.
 #pragma once
 
+#include <functional>
 #include <iosfwd>
 
 #include "plan/plan.h"
@@ -10,6 +11,9 @@ namespace vfio::cli {
 
 struct PlanTextOptions {
   bool explain = false;  // add the why of each block: assignment, match, group peers
+  // Called at the end of each group's block (apply prints the group's outcome there).
+  std::function<void(std::size_t change_index, std::ostream& out)> annotate;
+  bool summary_line = true;  // end with "Plan: ..." / "No changes."
 };
 
 void print_plan_text(const Plan& plan, const PlanTextOptions& options, std::ostream& out);

@@ -1,5 +1,7 @@
 #include "cli/run.h"
 
+#include <chrono>
+#include <cmath>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -7,6 +9,8 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include "cli/apply_command.h"
+#include "cli/command_env.h"
 #include "cli/exit_codes.h"
 #include "cli/logging.h"
 #include "cli/plan_command.h"
@@ -20,6 +24,8 @@ namespace {
 
 struct GlobalOptions {
   std::string sysfs_root = "/sys";
+  std::string state_dir = "/run/vfio-reconcile";
+  std::optional<double> timeout_seconds;
   int verbose = 0;
   bool quiet = false;
 };
@@ -29,6 +35,13 @@ void add_global_options(CLI::App& app, GlobalOptions& options) {
                  "Root of the sysfs tree to observe and change (a test host, say)")
       ->check(CLI::ExistingDirectory)
       ->capture_default_str();
+  app.add_option("--state-dir", options.state_dir,
+                 "Where apply records what it bound and adopted, and takes its lock")
+      ->capture_default_str();
+  app.add_option("--timeout", options.timeout_seconds,
+                 "Seconds to wait per device for a driver to bind or a write to return "
+                 "(default: the manifest's probe-timeout, 5)")
+      ->check(CLI::Range(0.001, 3600.0));
   app.add_flag("-v,--verbose", options.verbose, "More detail (repeat for debug output)");
   app.add_flag("-q,--quiet", options.quiet, "Errors only");
 }
@@ -67,6 +80,19 @@ int run(int argc, const char* const* argv, const Context& context) {
   plan_cmd->add_flag("--explain", plan.explain,
                      "Say why: which assignment and match chose each device, which group peers");
 
+  ApplyCommandOptions apply;
+  CLI::App* apply_cmd = app.add_subcommand(
+      "apply", "Bind and release devices as the manifests say, each IOMMU group all or nothing");
+  apply_cmd->add_option("MANIFEST", apply.manifests, "Manifest file or directory")->required();
+  apply_cmd->add_flag("--dry-run", apply.dry_run, "Plan and check everything, write nothing");
+  apply_cmd->add_flag("--json", apply.json, "Machine-readable output");
+  apply_cmd->add_flag("--explain", apply.explain, "Say why each group is changed");
+  apply_cmd->add_option("--jobs", apply.jobs, "IOMMU groups changed in parallel (default 4)")
+      ->check(CLI::Range(1u, 64u));
+  apply_cmd->add_flag("--no-prune", apply.no_prune,
+                      "Keep groups this tool bound that no manifest names any more");
+  apply_cmd->add_flag("--wait", apply.wait, "Wait for another run to finish instead of exiting 75");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -84,15 +110,22 @@ int run(int argc, const char* const* argv, const Context& context) {
   }
 
   if (status_cmd->parsed()) return run_status(status, *sysfs, out);
-  if (plan_cmd->parsed()) {
-    std::unique_ptr<KernelModules> own_modules;
-    KernelModules* modules = context.modules;
-    if (!modules) {
-      own_modules = std::make_unique<KmodModules>();
-      modules = own_modules.get();
-    }
-    return run_plan(plan, *sysfs, *modules, out, err);
+
+  std::unique_ptr<KernelModules> own_modules;
+  KernelModules* modules = context.modules;
+  if (!modules) {
+    own_modules = std::make_unique<KmodModules>();
+    modules = own_modules.get();
   }
+  std::optional<std::chrono::milliseconds> timeout;
+  if (global.timeout_seconds) {
+    timeout = std::chrono::milliseconds(std::llround(*global.timeout_seconds * 1000.0));
+  }
+  const CommandEnv env{*sysfs,          *modules,          global.state_dir,
+                       context.boot_id, timeout,           !context.sysfs && global.sysfs_root == "/sys",
+                       context.stop,    out,               err};
+  if (plan_cmd->parsed()) return run_plan(plan, env);
+  if (apply_cmd->parsed()) return run_apply(apply, env);
   return kExitUsage;  // unreachable: require_subcommand(1)
 }
 

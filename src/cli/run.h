@@ -1,7 +1,10 @@
 // The command-line entry point as a function, so tests run the real CLI in-process.
 #pragma once
 
+#include <atomic>
 #include <iosfwd>
+#include <optional>
+#include <string>
 
 namespace vfio {
 class KernelModules;
@@ -17,6 +20,8 @@ struct Context {
   KernelModules* modules = nullptr;  // overrides libkmod when set
   std::ostream* out = nullptr;
   std::ostream* err = nullptr;
+  std::optional<std::string> boot_id;       // overrides /proc/sys/kernel/random/boot_id
+  const std::atomic<bool>* stop = nullptr;  // set when SIGINT/SIGTERM arrive (main() does it)
 };
 
 int run(int argc, const char* const* argv, const Context& context = {});

@@ -2,6 +2,10 @@
 
 #include <libkmod.h>
 
+#include <cstring>
+
+#include <fmt/format.h>
+
 #include <spdlog/spdlog.h>
 
 namespace vfio {
@@ -33,6 +37,33 @@ bool KmodModules::available(std::string_view module) {
   }
   kmod_module_unref_list(list);
   return found;
+}
+
+std::optional<std::string> KmodModules::load(std::string_view module) {
+  const std::string name(module);
+  if (!context_) return "libkmod could not start";
+  kmod_list* list = nullptr;
+  if (kmod_module_new_from_lookup(context_, name.c_str(), &list) < 0 || !list) {
+    return fmt::format("no module or alias '{}' for the running kernel", name);
+  }
+  std::optional<std::string> error;
+  for (kmod_list* it = list; it; it = kmod_list_next(list, it)) {
+    kmod_module* mod = kmod_module_get_module(it);
+    // Honours the blacklist like modprobe: a host that blacklisted vfio_pci meant it.
+    const int rc = kmod_module_probe_insert_module(mod, KMOD_PROBE_APPLY_BLACKLIST, nullptr,
+                                                   nullptr, nullptr, nullptr);
+    if (rc < 0) {
+      error = fmt::format("loading {} failed: {}", kmod_module_get_name(mod), std::strerror(-rc));
+    } else if (rc > 0) {
+      error = fmt::format("{} is blacklisted (modprobe.d); not loading it", kmod_module_get_name(mod));
+    } else {
+      error.reset();
+    }
+    kmod_module_unref(mod);
+    if (!error) break;
+  }
+  kmod_module_unref_list(list);
+  return error;
 }
 
 }  // namespace vfio

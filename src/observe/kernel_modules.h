@@ -1,5 +1,6 @@
-// KernelModules: whether a kernel module can be loaded, asked of the module tools (libkmod), not
-// of sysfs. The planner needs this when vfio-pci is not loaded yet.
+// KernelModules: whether a kernel module can be loaded, and loading it, through the module tools'
+// library (libkmod), not a shell-out. The planner asks when vfio-pci is not loaded yet; apply
+// loads it before a claim.
 #pragma once
 
 #include <optional>
@@ -15,6 +16,8 @@ class KernelModules {
   virtual ~KernelModules() = default;
   // The module (or an alias, "vfio-pci") exists for the running kernel, as a file or built in.
   virtual bool available(std::string_view module) = 0;
+  // Loads the module (and what it depends on), as modprobe would. Nothing, or why not.
+  virtual std::optional<std::string> load(std::string_view module) = 0;
 };
 
 // libkmod over /lib/modules/<running kernel> (or `modules_dir`).
@@ -26,6 +29,7 @@ class KmodModules final : public KernelModules {
   KmodModules& operator=(const KmodModules&) = delete;
 
   bool available(std::string_view module) override;
+  std::optional<std::string> load(std::string_view module) override;
 
  private:
   kmod_ctx* context_;

@@ -17,6 +17,7 @@
 
 #include "observe/pci_id_database.h"
 #include "sysfs/sysfs.h"
+#include "sysfs/kernel_names.h"
 #include "util/hex.h"
 
 namespace vfio {
@@ -27,13 +28,6 @@ std::string_view trim(std::string_view s) {
     s.remove_suffix(1);
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   return s;
-}
-
-// The last component of a link target: "../../../bus/pci/drivers/e1000e" -> "e1000e".
-std::string_view link_leaf(std::string_view target) {
-  while (!target.empty() && target.back() == '/') target.remove_suffix(1);
-  auto slash = target.rfind('/');
-  return slash == std::string_view::npos ? target : target.substr(slash + 1);
 }
 
 template <class T>
@@ -147,7 +141,7 @@ class DeviceReader {
     }
     read_kind(d);
     if (!from_uevent) d.driver = optional_link_name("driver");
-    if (auto text = text_attribute("driver_override"); text && *text != "(null)") {
+    if (auto text = text_attribute("driver_override"); text && *text != kUnsetOverride) {
       d.driver_override = std::string(*text);
     }
     if (auto group = optional_link_name("iommu_group")) {
@@ -518,7 +512,7 @@ HostSnapshot observe(Sysfs& sysfs, const PciIdDatabase* names, ObserveDetail det
   snapshot.iommu_units = list_or_empty(sysfs, paths::iommu_units(), snapshot.findings);
   std::sort(snapshot.iommu_units.begin(), snapshot.iommu_units.end());
   auto drivers = list_or_empty(sysfs, paths::pci_drivers(), snapshot.findings);
-  snapshot.vfio_pci_loaded = std::find(drivers.begin(), drivers.end(), "vfio-pci") != drivers.end();
+  snapshot.vfio_pci_loaded = std::find(drivers.begin(), drivers.end(), kVfioPciDriver) != drivers.end();
   return snapshot;
 }
 

@@ -12,11 +12,12 @@
 
 #include "plan/fingerprint.h"
 #include "plan/plan.h"
+#include "sysfs/kernel_names.h"
 
 namespace vfio {
 namespace {
 
-constexpr std::string_view kVfioPci = "vfio-pci";
+constexpr std::string_view kVfioPci = kVfioPciDriver;
 
 bool on_vfio(const PciDevice& d) {
   return d.driver && *d.driver == kVfioPci;

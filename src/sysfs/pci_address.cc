@@ -1,5 +1,7 @@
 #include "sysfs/pci_address.h"
 
+#include <ostream>
+
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -77,6 +79,10 @@ PciAddress PciAddress::from_routing_id(uint32_t domain, uint16_t routing_id) {
 
 std::string PciAddress::str() const {
   return fmt::format("{:04x}:{:02x}:{:02x}.{:x}", domain_, bus_, device_, function_);
+}
+
+std::ostream& operator<<(std::ostream& out, const PciAddress& address) {
+  return out << address.str();
 }
 
 }  // namespace vfio

@@ -7,6 +7,7 @@
 #include <compare>
 #include <cstdint>
 #include <functional>
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,6 +45,9 @@ class PciAddress {
   uint8_t device_;
   uint8_t function_;
 };
+
+// Written as str() gives it (test frameworks and logs print addresses this way).
+std::ostream& operator<<(std::ostream& out, const PciAddress& address);
 
 }  // namespace vfio
 

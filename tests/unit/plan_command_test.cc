@@ -51,6 +51,7 @@ class FakeModules final : public KernelModules {
  public:
   explicit FakeModules(bool has_vfio) : has_vfio_(has_vfio) {}
   bool available(std::string_view module) override { return has_vfio_ && module == "vfio-pci"; }
+  std::optional<std::string> load(std::string_view) override { return "not in this test"; }
 
  private:
   bool has_vfio_;
@@ -67,7 +68,7 @@ Ran plan(Sysfs& sysfs, std::vector<std::string> args, bool vfio_loadable = true)
   for (const auto& a : args) argv.push_back(a.c_str());
   std::ostringstream out, err;
   FakeModules modules(vfio_loadable);
-  cli::Context context{&sysfs, &modules, &out, &err};
+  cli::Context context{&sysfs, &modules, &out, &err, std::nullopt, nullptr};
   int code = cli::run(static_cast<int>(argv.size()), argv.data(), context);
   return {code, out.str(), err.str()};
 }

@@ -1,0 +1,242 @@
+#include "apply/group_transaction.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "apply/ownership_journal.h"
+#include "sysfs/kernel_names.h"
+
+namespace vfio {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+bool is_vfio(const std::optional<std::string>& driver) {
+  return driver && *driver == kVfioPciDriver;
+}
+
+// The members the plan saw must still be the group's members: a device hot-added into the group
+// since it was observed would be left on its host driver, and the group not viable.
+std::optional<StepFailure> check_members(Sysfs& sysfs, const GroupChange& change) {
+  const PciAddress first = change.devices.front().address;
+  auto listed = sysfs.list(paths::iommu_group_devices(*change.group));
+  if (!listed) return StepFailure{first, "list the group's members", listed.error().to_string(), listed.error().error};
+  std::set<std::string> now(listed->begin(), listed->end());
+  std::set<std::string> planned;
+  for (const auto& d : change.devices) planned.insert(d.address.str());
+  for (const auto& b : change.bridges) planned.insert(b.str());
+  if (now == planned) return std::nullopt;
+  std::vector<std::string> added, gone;
+  std::set_difference(now.begin(), now.end(), planned.begin(), planned.end(), std::back_inserter(added));
+  std::set_difference(planned.begin(), planned.end(), now.begin(), now.end(), std::back_inserter(gone));
+  return StepFailure{first, "check the group's members",
+                     fmt::format("IOMMU group {} changed since it was observed (new: {}; gone: {}); "
+                                 "nothing was written, run again to plan with what is there now",
+                                 *change.group, added.empty() ? "none" : fmt::format("{}", fmt::join(added, ", ")),
+                                 gone.empty() ? "none" : fmt::format("{}", fmt::join(gone, ", "))),
+                     0};
+}
+
+// Reads every endpoint's binding before anything is written.
+std::optional<StepFailure> read_all(Sysfs& sysfs, const GroupChange& change,
+                                    std::map<PciAddress, Binding>& out) {
+  for (const auto& d : change.devices) {
+    auto binding = read_binding(sysfs, d.address);
+    if (!binding) {
+      return StepFailure{d.address, "read its binding", binding.error().to_string(), binding.error().error};
+    }
+    out[d.address] = *binding;
+  }
+  return std::nullopt;
+}
+
+class Transaction {
+ public:
+  Transaction(GroupTransaction& t, const GroupChange& change)
+      : t_(t), started_(Clock::now()) {
+    outcome_.change = &change;
+  }
+
+  GroupOutcome failed_before_writing(StepFailure failure) {
+    outcome_.result = GroupResult::RolledBack;
+    outcome_.failure = std::move(failure);
+    return finish();
+  }
+
+  // Puts every device in `changed` (last changed first) back to its original binding.
+  void roll_back(StepFailure failure, const std::vector<PciAddress>& changed,
+                 const std::map<PciAddress, Binding>& originals) {
+    outcome_.failure = std::move(failure);
+    bool complete = true;
+    for (auto it = changed.rbegin(); it != changed.rend(); ++it) {
+      if (t_.steps.stuck(*it)) {
+        complete = false;
+        outcome_.problems.push_back(fmt::format(
+            "{}: left alone, a write to it has not returned (reading or writing it would hang too); "
+            "it is in an unknown state until that write ends",
+            it->str()));
+        continue;
+      }
+      std::vector<std::string> notes;
+      if (auto f = t_.steps.restore(*it, originals.at(*it), notes)) {
+        complete = false;
+        outcome_.problems.push_back(
+            fmt::format("{}: could not be restored: {}: {}", it->str(), f->step, f->message));
+      }
+      outcome_.problems.insert(outcome_.problems.end(), notes.begin(), notes.end());
+    }
+    outcome_.result = complete ? GroupResult::RolledBack : GroupResult::Failed;
+  }
+
+  void record_devices(const std::map<PciAddress, Binding>& before) {
+    for (const auto& [address, binding] : before) {
+      DeviceResult r{address, binding, std::nullopt};
+      if (!t_.steps.stuck(address)) {
+        if (auto after = read_binding(t_.sysfs, address)) r.after = *after;
+      }
+      outcome_.devices.push_back(std::move(r));
+    }
+  }
+
+  // Saves the ledger entry; a failure to save is reported, never hidden.
+  void settle(unsigned group, std::optional<OwnedGroup> entry) {
+    try {
+      t_.ledger.set(group, std::move(entry));
+    } catch (const StateDirError& e) {
+      outcome_.problems.push_back(fmt::format("the ownership record was not updated: {}", e.what()));
+    }
+  }
+
+  GroupOutcome& outcome() { return outcome_; }
+
+  GroupOutcome finish() {
+    outcome_.elapsed =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_);
+    return std::move(outcome_);
+  }
+
+ private:
+  GroupTransaction& t_;
+  Clock::time_point started_;
+  GroupOutcome outcome_;
+};
+
+}  // namespace
+
+GroupOutcome GroupTransaction::claim(const GroupChange& change) {
+  Transaction tx(*this, change);
+  const unsigned group = *change.group;
+  if (auto f = check_members(sysfs, change)) return tx.failed_before_writing(std::move(*f));
+  std::map<PciAddress, Binding> before;
+  if (auto f = read_all(sysfs, change, before)) return tx.failed_before_writing(std::move(*f));
+
+  const std::optional<OwnedGroup> prior = ledger.find(group);
+  OwnedGroup entry = prior.value_or(OwnedGroup{group, OwnedGroup::How::Bound, change.assignment, {}, false});
+  entry.assignment = change.assignment;
+  // What each device goes back to on failure: what the ledger kept for it when an earlier run
+  // stopped in the middle of this group, else what it has now.
+  std::map<PciAddress, Binding> originals = before;
+  std::vector<PciAddress> changed;  // in the order they were changed
+  if (prior && prior->in_flight) {
+    for (const auto& d : prior->devices) {
+      if (!before.count(d.address)) continue;
+      originals[d.address] = Binding{d.original_driver, d.original_override};
+      if (is_vfio(before[d.address].driver)) changed.push_back(d.address);
+    }
+  }
+  std::vector<PciAddress> moving;
+  for (const auto& [address, binding] : before) {
+    if (is_vfio(binding.driver)) continue;
+    moving.push_back(address);
+    if (!entry.find(address)) {
+      entry.devices.push_back(OwnedDevice{address, binding.driver, binding.override});
+    }
+  }
+  entry.in_flight = true;
+  try {
+    ledger.set(group, entry);
+  } catch (const StateDirError& e) {
+    // Without the record a crash could not be undone: do not start.
+    return tx.failed_before_writing(StepFailure{moving.empty() ? change.devices.front().address : moving.front(),
+                                                "record the transaction", e.what(), e.error()});
+  }
+
+  for (const auto& address : moving) {
+    changed.push_back(address);
+    if (auto f = steps.claim(address, before[address])) {
+      tx.roll_back(std::move(*f), changed, originals);
+      tx.record_devices(before);
+      const bool restored = tx.outcome().result == GroupResult::RolledBack;
+      // Fully restored: the group is as it was before any run touched it (or as a completed
+      // earlier claim left it). Not restored: the in-flight entry stays for the next run.
+      if (restored) tx.settle(group, prior && !prior->in_flight ? prior : std::nullopt);
+      return tx.finish();
+    }
+  }
+  tx.record_devices(before);
+  entry.in_flight = false;
+  tx.settle(group, entry);
+  tx.outcome().result = GroupResult::Claimed;
+  return tx.finish();
+}
+
+GroupOutcome GroupTransaction::release(const GroupChange& change) {
+  Transaction tx(*this, change);
+  const unsigned group = *change.group;
+  if (auto f = check_members(sysfs, change)) return tx.failed_before_writing(std::move(*f));
+  std::map<PciAddress, Binding> before;
+  if (auto f = read_all(sysfs, change, before)) return tx.failed_before_writing(std::move(*f));
+
+  const std::optional<OwnedGroup> prior = ledger.find(group);
+  if (prior) {
+    OwnedGroup entry = *prior;
+    entry.in_flight = true;
+    try {
+      ledger.set(group, entry);
+    } catch (const StateDirError& e) {
+      return tx.failed_before_writing(
+          StepFailure{change.devices.front().address, "record the transaction", e.what(), e.error()});
+    }
+  }
+
+  std::vector<PciAddress> changed;
+  for (const auto& d : change.devices) {
+    const Binding& now = before[d.address];
+    if (!is_vfio(now.driver) && !is_vfio(now.override)) continue;
+    changed.push_back(d.address);
+    if (auto f = steps.release(d.address, now, d.after.driver, d.any_host_driver)) {
+      tx.roll_back(std::move(*f), changed, before);
+      tx.record_devices(before);
+      if (tx.outcome().result == GroupResult::RolledBack && prior) tx.settle(group, prior);
+      return tx.finish();
+    }
+  }
+  tx.record_devices(before);
+  for (const auto& r : tx.outcome().devices) {
+    if (!r.after || r.after->driver) continue;
+    const auto it = std::find_if(change.devices.begin(), change.devices.end(),
+                                 [&](const auto& d) { return d.address == r.address; });
+    if (it != change.devices.end() && it->any_host_driver) {
+      tx.outcome().problems.push_back(fmt::format(
+          "{}: no host driver bound it; it is left without a driver", r.address.str()));
+    }
+  }
+  if (prior) tx.settle(group, std::nullopt);
+  tx.outcome().result = GroupResult::Released;
+  return tx.finish();
+}
+
+GroupOutcome GroupTransaction::adopt(const GroupChange& change) {
+  Transaction tx(*this, change);
+  // Nothing is written to sysfs: the ledger only learns that the group is now ours to keep.
+  tx.settle(*change.group, OwnedGroup{*change.group, OwnedGroup::How::Adopted, change.assignment, {}, false});
+  for (const auto& d : change.devices) tx.outcome().devices.push_back(DeviceResult{d.address, d.before, d.before});
+  tx.outcome().result = GroupResult::Adopted;
+  return tx.finish();
+}
+
+}  // namespace vfio

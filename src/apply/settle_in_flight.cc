@@ -1,0 +1,39 @@
+#include "apply/settle_in_flight.h"
+
+#include <set>
+
+#include "sysfs/kernel_names.h"
+
+namespace vfio {
+
+std::map<unsigned, std::optional<OwnedGroup>> settle_in_flight(const OwnershipRecord& record,
+                                                               const HostSnapshot& host,
+                                                               const ApplyOutcome& outcome) {
+  std::set<unsigned> touched;
+  for (const auto& g : outcome.groups) {
+    if (g.change && g.change->group && g.result != GroupResult::Unchanged) {
+      touched.insert(*g.change->group);
+    }
+  }
+  std::map<unsigned, std::optional<OwnedGroup>> updates;
+  for (const auto& [group, entry] : record.groups) {
+    if (!entry.in_flight || touched.count(group)) continue;
+    unsigned endpoints = 0, on_vfio = 0, overridden = 0;
+    for (const auto& d : host.devices) {
+      if (d.iommu_group != group || d.kind != DeviceKind::Endpoint) continue;
+      ++endpoints;
+      if (d.driver == kVfioPciDriver) ++on_vfio;
+      if (d.driver_override == kVfioPciDriver) ++overridden;
+    }
+    if (endpoints > 0 && on_vfio == endpoints) {
+      OwnedGroup done = entry;
+      done.in_flight = false;
+      updates[group] = done;
+    } else if (on_vfio == 0 && overridden == 0) {
+      updates[group] = std::nullopt;
+    }
+  }
+  return updates;
+}
+
+}  // namespace vfio

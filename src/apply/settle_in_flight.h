@@ -1,0 +1,24 @@
+// Settling what a stopped run left in flight, for the groups this run did not touch.
+//
+// A run that died between its last write to a group and the record saying so leaves the group
+// `in_flight`. When this run has nothing to do there (the plan found the claim complete, or the
+// release done), the observation already tells how the transaction ended: every endpoint on
+// vfio-pci - claimed; none on vfio-pci and no vfio-pci override - back as before, nothing
+// owned. Anything in between stays in flight for the plan to finish or undo.
+#pragma once
+
+#include <map>
+#include <optional>
+
+#include "apply/apply_outcome.h"
+#include "observe/host_snapshot.h"
+#include "plan/ownership.h"
+
+namespace vfio {
+
+// Pure: the entries to change (a new entry, or nullopt to forget it), by group.
+std::map<unsigned, std::optional<OwnedGroup>> settle_in_flight(const OwnershipRecord& record,
+                                                               const HostSnapshot& host,
+                                                               const ApplyOutcome& outcome);
+
+}  // namespace vfio

@@ -1,0 +1,168 @@
+#include "cli/apply_command.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <ostream>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "apply/executor.h"
+#include "apply/ownership_journal.h"
+#include "apply/ownership_ledger.h"
+#include "apply/run_lock.h"
+#include "apply/settle_in_flight.h"
+#include "cli/apply_json.h"
+#include "cli/apply_text.h"
+#include "cli/exit_codes.h"
+#include "cli/ownership_input.h"
+#include "cli/plan_command.h"
+#include "cli/plan_text.h"
+#include "cli/planning.h"
+#include "observe/kernel_modules.h"
+#include "sysfs/kernel_names.h"
+#include "sysfs/sysfs.h"
+
+namespace vfio::cli {
+namespace {
+
+int state_dir_exit_code(const StateDirError& e) {
+  spdlog::error("{}", e.what());
+  const int error = e.error();
+  return error == EACCES || error == EPERM ? kExitNotPermitted : kExitApplyFailed;
+}
+
+bool has_claims(const Plan& plan) {
+  for (const auto& c : plan.changes) {
+    if (c.action == GroupAction::Claim) return true;
+  }
+  return false;
+}
+
+// Loads vfio_pci through libkmod and waits for the driver to register. Nothing, or why not.
+std::optional<std::string> load_vfio_pci(const CommandEnv& env,
+                                         std::chrono::milliseconds timeout) {
+  spdlog::info("loading {}", kVfioPciModule);
+  if (auto error = env.modules.load(kVfioPciModule)) return error;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto drivers = env.sysfs.list(paths::pci_drivers());
+    if (drivers) {
+      for (const auto& d : *drivers) {
+        if (d == kVfioPciDriver) return std::nullopt;
+      }
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return fmt::format("{} loaded, but {} did not appear within {} ms", kVfioPciModule,
+                         env.sysfs.display(paths::pci_driver(kVfioPciDriver)), timeout.count());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+int apply_exit_code(const Plan& plan, const ApplyOutcome& outcome) {
+  if (plan.unusable) return kExitUnavailable;
+  if (outcome.any_failure() || outcome.interrupted) return kExitApplyFailed;
+  if (plan.summary().blocked > 0) return kExitBlocked;
+  return kExitOk;
+}
+
+void print(const ApplyCommandOptions& options, const Plan& plan, const ApplyOutcome& outcome,
+           std::ostream& out) {
+  if (options.json) {
+    out << apply_json(plan, outcome, options.dry_run).dump(2) << '\n';
+  } else if (options.dry_run) {
+    print_plan_text(plan, PlanTextOptions{options.explain, {}, true}, out);
+    if (!plan.unusable) out << "Dry run: nothing was written.\n";
+  } else {
+    print_apply_text(plan, outcome, options.explain, out);
+  }
+}
+
+}  // namespace
+
+int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
+  auto loaded = load_desired(options.manifests, env.err);
+  if (const int* code = std::get_if<int>(&loaded)) return *code;
+  const DesiredState& desired = std::get<DesiredState>(loaded);
+
+  if (!options.dry_run && env.live_sys && ::geteuid() != 0) {
+    spdlog::error("apply changes which drivers own devices: run it as root (plan and apply "
+                  "--dry-run work without)");
+    return kExitNotPermitted;
+  }
+  const auto timeout = env.timeout.value_or(desired.settings.probe_timeout);
+  const unsigned jobs = options.jobs.value_or(desired.settings.jobs);
+
+  // A dry run creates nothing, not even the state directory, and takes no lock.
+  std::optional<RunLock> lock;
+  std::optional<OwnershipJournal> journal;
+  LoadedRecord owned;
+  if (options.dry_run) {
+    owned = read_ownership(env);
+  } else {
+    try {
+      ensure_state_dir(env.state_dir);
+      lock = RunLock::acquire(env.state_dir, options.wait);
+      if (!lock) {
+        spdlog::error("another vfio-reconcile run holds {} (use --wait to wait for it)",
+                      (env.state_dir / "lock").string());
+        return kExitLocked;
+      }
+      journal.emplace(env.state_dir, current_boot_id(env));
+      owned = journal->load();
+      for (const auto& problem : owned.problems) spdlog::warn("{}", problem);
+      if (owned.unusable_file) journal->keep_aside("unusable");
+    } catch (const StateDirError& e) {
+      return state_dir_exit_code(e);
+    }
+  }
+
+  auto planned = observe_and_plan(desired, env, owned.record, PlanOptions{!options.no_prune});
+  if (const int* code = std::get_if<int>(&planned)) return *code;
+  const HostSnapshot& host = std::get<Planned>(planned).host;
+  const Plan& plan = std::get<Planned>(planned).plan;
+  if (plan.unusable) {
+    print(options, plan, ApplyOutcome{}, env.out);
+    spdlog::error("{}", *plan.unusable);
+    return kExitUnavailable;
+  }
+
+  if (options.dry_run) {
+    DryRunExecutor dry;
+    const ApplyOutcome outcome = execute_plan(plan, dry, jobs, env.stop);
+    print(options, plan, outcome, env.out);
+    return plan_exit_code(plan, false);
+  }
+
+  if (has_claims(plan) && !host.vfio_pci_loaded) {
+    if (auto error = load_vfio_pci(env, timeout)) {
+      spdlog::error("{}; nothing was changed", *error);
+      return kExitUnavailable;
+    }
+  }
+
+  env.sysfs.set_write_timeout(timeout);
+  OwnershipLedger ledger(owned.record, &*journal);
+  KernelExecutor executor(env.sysfs, ledger, timeout);
+  const ApplyOutcome outcome = execute_plan(plan, executor, jobs, env.stop);
+  for (const auto& [group, entry] : settle_in_flight(ledger.record(), host, outcome)) {
+    try {
+      ledger.set(group, entry);
+    } catch (const StateDirError& e) {
+      spdlog::warn("{}", e.what());
+    }
+  }
+
+  print(options, plan, outcome, env.out);
+  for (const auto& g : outcome.groups) {
+    if (!g.failure) continue;
+    spdlog::error("IOMMU group {}: {} {}: {}", g.change->group.value_or(0), g.failure->device.str(),
+                  g.failure->step, g.failure->message);
+  }
+  if (outcome.interrupted) spdlog::error("interrupted: groups not yet begun were left as they were");
+  return apply_exit_code(plan, outcome);
+}
+
+}  // namespace vfio::cli

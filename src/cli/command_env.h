@@ -1,0 +1,32 @@
+// What plan and apply are handed besides their own options: the gateway, the module loader,
+// the state directory and the run's global settings.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <iosfwd>
+#include <optional>
+#include <string>
+
+#include <boost/filesystem/path.hpp>
+
+namespace vfio {
+class KernelModules;
+class Sysfs;
+}  // namespace vfio
+
+namespace vfio::cli {
+
+struct CommandEnv {
+  Sysfs& sysfs;
+  KernelModules& modules;
+  boost::filesystem::path state_dir;                 // --state-dir
+  std::optional<std::string> boot_id;                // none: the running kernel's, from /proc
+  std::optional<std::chrono::milliseconds> timeout;  // --timeout; none: the manifest's setting
+  bool live_sys = false;  // the gateway is the real /sys: changing it needs root
+  const std::atomic<bool>* stop = nullptr;  // set by SIGINT/SIGTERM
+  std::ostream& out;
+  std::ostream& err;
+};
+
+}  // namespace vfio::cli

@@ -1,0 +1,22 @@
+#include "cli/ownership_input.h"
+
+#include <spdlog/spdlog.h>
+
+namespace vfio::cli {
+
+std::string current_boot_id(const CommandEnv& env) {
+  return env.boot_id ? *env.boot_id : read_boot_id("/proc");
+}
+
+LoadedRecord read_ownership(const CommandEnv& env) {
+  LoadedRecord loaded;
+  try {
+    loaded = OwnershipJournal(env.state_dir, current_boot_id(env)).load();
+  } catch (const StateDirError& e) {
+    loaded.problems.push_back(fmt::format("{}; what earlier runs bound is not known", e.what()));
+  }
+  for (const auto& problem : loaded.problems) spdlog::warn("{}", problem);
+  return loaded;
+}
+
+}  // namespace vfio::cli

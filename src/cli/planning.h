@@ -1,0 +1,32 @@
+// The steps plan and apply share, so that `plan`, `apply --dry-run` and `apply` cannot drift:
+// manifests to desired state, then observation and the planner.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "cli/command_env.h"
+#include "manifest/desired_state.h"
+#include "observe/host_snapshot.h"
+#include "plan/plan.h"
+
+namespace vfio::cli {
+
+// The manifests, or the exit code after reporting why not (65 invalid, 66 missing).
+std::variant<DesiredState, int> load_desired(const std::vector<std::string>& manifests,
+                                             std::ostream& err);
+
+struct Planned {
+  HostSnapshot host;
+  Plan plan;
+};
+
+// Observes the host (planning detail), asks whether vfio-pci could be loaded, plans. Exit code
+// 69 when there is no PCI sysfs to observe.
+std::variant<Planned, int> observe_and_plan(const DesiredState& desired, const CommandEnv& env,
+                                            const OwnershipRecord& owned,
+                                            const PlanOptions& options);
+
+}  // namespace vfio::cli

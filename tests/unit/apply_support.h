@@ -1,0 +1,52 @@
+// Applying a manifest to a simulated kernel without the CLI: observe, plan, execute. For the
+// engine's suites (transactions, fault and crash matrices).
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "apply/executor.h"
+#include "apply/ownership_ledger.h"
+#include "manifest/load_manifests.h"
+#include "observe/observe.h"
+#include "plan/plan.h"
+#include "sim/kernel_simulator.h"
+#include "test_support.h"
+
+namespace vfio::test {
+
+struct Applied {
+  Plan plan;  // the outcome points into it
+  ApplyOutcome outcome;
+};
+
+inline std::string example_manifest(const std::string& name) {
+  return (source_dir() / "examples" / (name + ".yaml")).string();
+}
+
+inline std::unique_ptr<Applied> apply_manifest(
+    Sysfs& kernel, const std::string& manifest, OwnershipLedger& ledger,
+    std::chrono::milliseconds probe_timeout = std::chrono::milliseconds(300), unsigned jobs = 4) {
+  auto applied = std::make_unique<Applied>();
+  HostSnapshot host = observe(kernel, nullptr, ObserveDetail::Planning);
+  host.vfio_pci_loadable = true;
+  applied->plan = make_plan(load_manifests({manifest}), host, ledger.record());
+  KernelExecutor executor(kernel, ledger, probe_timeout);
+  applied->outcome = execute_plan(applied->plan, executor, jobs);
+  return applied;
+}
+
+// Every device's (driver, override), to compare a host before and after.
+inline std::map<std::string, std::pair<std::string, std::string>> bindings(
+    const sim::KernelSimulator& kernel) {
+  std::map<std::string, std::pair<std::string, std::string>> out;
+  for (const auto& d : kernel.topology().devices) {
+    out[d.address.str()] = {kernel.driver_of(d.address).value_or("-"),
+                            kernel.override_of(d.address).value_or("(null)")};
+  }
+  return out;
+}
+
+}  // namespace vfio::test

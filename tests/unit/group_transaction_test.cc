@@ -1,0 +1,282 @@
+#define BOOST_TEST_MODULE group_transaction
+#include <boost/test/unit_test.hpp>
+
+#include <cerrno>
+#include <set>
+
+#include "apply_support.h"
+#include "util/result.h"
+
+using namespace vfio;
+using test::apply_manifest;
+using test::bindings;
+using test::contains;
+using test::example_manifest;
+
+namespace {
+
+const PciAddress kGpu{0, 1, 0, 0};
+const PciAddress kGpuAudio{0, 1, 0, 1};
+
+std::vector<std::pair<std::string, std::string>> write_log(const sim::KernelSimulator& kernel) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& w : kernel.writes()) out.emplace_back(w.path.str(), w.value);
+  return out;
+}
+
+// The nth write to the same path, for each write of a clean run: how fail_write names it.
+std::vector<std::pair<SysPath, unsigned>> numbered_writes(const sim::KernelSimulator& kernel) {
+  std::map<std::string, unsigned> seen;
+  std::vector<std::pair<SysPath, unsigned>> out;
+  for (const auto& w : kernel.writes()) out.emplace_back(w.path, ++seen[w.path.str()]);
+  return out;
+}
+
+std::string group_failed(const ApplyOutcome& outcome) {
+  std::string text;
+  for (const auto& g : outcome.groups) {
+    if (g.failure) text += g.failure->device.str() + " " + g.failure->step + ": " + g.failure->message + "\n";
+  }
+  return text;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_claim_moves_the_whole_group_in_the_known_order) {
+  sim::KernelSimulator kernel(test::example_host("workstation"));
+  OwnershipLedger ledger({}, nullptr);
+  auto applied = apply_manifest(kernel, example_manifest("workstation-gpu"), ledger);
+  BOOST_TEST(applied->outcome.count(GroupResult::Claimed) == 1u, group_failed(applied->outcome));
+  const std::vector<std::pair<std::string, std::string>> expected{
+      {"bus/pci/devices/0000:01:00.0/driver_override", "vfio-pci"},
+      {"bus/pci/drivers/nvidia/unbind", "0000:01:00.0"},
+      {"bus/pci/drivers_probe", "0000:01:00.0"},
+      {"bus/pci/devices/0000:01:00.1/driver_override", "vfio-pci"},
+      {"bus/pci/drivers/snd_hda_intel/unbind", "0000:01:00.1"},
+      {"bus/pci/drivers_probe", "0000:01:00.1"}};
+  BOOST_TEST(write_log(kernel) == expected);
+  BOOST_TEST(kernel.driver_of(kGpu).value_or("-") == "vfio-pci");
+  BOOST_TEST(kernel.driver_of(kGpuAudio).value_or("-") == "vfio-pci");
+  BOOST_TEST(kernel.driver_of(PciAddress{0, 0, 1, 0}).value_or("-") == "pcieport");  // the bridge, left alone
+  BOOST_TEST(kernel.group_viable(1));
+  BOOST_TEST(kernel.vfio_group_nodes() == std::set<unsigned>{1});
+
+  // The ledger knows what each device had, for a release later.
+  const auto entry = ledger.find(1);
+  BOOST_REQUIRE(entry);
+  BOOST_TEST(!entry->in_flight);
+  BOOST_TEST(entry->find(kGpu)->original_driver.value_or("-") == "nvidia");
+  BOOST_TEST(entry->find(kGpuAudio)->original_driver.value_or("-") == "snd_hda_intel");
+
+  // A second run finds the group claimed by this tool and writes nothing.
+  const std::size_t writes = kernel.writes().size();
+  auto again = apply_manifest(kernel, example_manifest("workstation-gpu"), ledger);
+  BOOST_TEST(again->outcome.count(GroupResult::Unchanged) == 1u);
+  BOOST_TEST(kernel.writes().size() == writes);
+}
+
+BOOST_AUTO_TEST_CASE(a_release_brings_back_the_recorded_drivers_and_clears_the_override) {
+  sim::KernelSimulator kernel(test::example_host("workstation"));
+  OwnershipLedger ledger({}, nullptr);
+  apply_manifest(kernel, example_manifest("workstation-gpu"), ledger);
+  test::ScratchFile host_again(
+      "version: 1\nassignments:\n  - { name: gpu0, state: host, match: { address: \"0000:01:00.0\" } }\n",
+      "manifest.yaml");
+  auto released = apply_manifest(kernel, host_again.path(), ledger);
+  BOOST_TEST(released->outcome.count(GroupResult::Released) == 1u, group_failed(released->outcome));
+  BOOST_TEST(kernel.driver_of(kGpu).value_or("-") == "nvidia");
+  BOOST_TEST(kernel.driver_of(kGpuAudio).value_or("-") == "snd_hda_intel");
+  BOOST_TEST(!kernel.override_of(kGpu));
+  BOOST_TEST(!kernel.override_of(kGpuAudio));
+  BOOST_TEST(kernel.vfio_group_nodes().empty());
+  BOOST_TEST(!ledger.find(1));
+}
+
+BOOST_AUTO_TEST_CASE(every_failing_write_of_a_claim_leaves_its_group_exactly_as_before) {
+  // A clean run of 8 groups, one at a time, names every write; then each write fails in turn.
+  sim::KernelSimulator clean(test::example_host("gpu-server"));
+  OwnershipLedger clean_ledger({}, nullptr);
+  auto ok = apply_manifest(clean, example_manifest("gpu-server-gpus"), clean_ledger,
+                           std::chrono::milliseconds(300), 1);
+  // Six GPUs to claim; two were on vfio-pci already and are adopted.
+  BOOST_REQUIRE(ok->outcome.count(GroupResult::Claimed) == 6u);
+  BOOST_REQUIRE(ok->outcome.count(GroupResult::Adopted) == 2u);
+  const auto writes = numbered_writes(clean);
+  BOOST_REQUIRE(writes.size() == 18u);
+
+  for (std::size_t k = 0; k < writes.size(); ++k) {
+    for (int error : {EBUSY, ENODEV, EIO, EINVAL}) {
+      BOOST_TEST_CONTEXT("write " << k + 1 << " (" << writes[k].first.str() << ") fails with "
+                                  << errno_name(error)) {
+        sim::KernelSimulator kernel(test::example_host("gpu-server"));
+        const auto before = bindings(kernel);
+        kernel.fail_write(writes[k].first, writes[k].second, error);
+        OwnershipLedger ledger({}, nullptr);
+        auto applied = apply_manifest(kernel, example_manifest("gpu-server-gpus"), ledger,
+                                      std::chrono::milliseconds(300), 1);
+        BOOST_TEST(applied->outcome.count(GroupResult::RolledBack) == 1u);
+        BOOST_TEST(applied->outcome.count(GroupResult::Claimed) == 5u);
+        for (const auto& g : applied->outcome.groups) {
+          if (g.result != GroupResult::RolledBack) continue;
+          BOOST_TEST(contains(g.failure->message, errno_name(error)), g.failure->message);
+          BOOST_TEST(contains(g.failure->message, writes[k].first.str()), g.failure->message);
+          BOOST_TEST(g.problems.empty());
+          for (const auto& d : g.change->devices) {
+            const auto was = before.at(d.address.str());
+            BOOST_TEST(kernel.driver_of(d.address).value_or("-") == was.first);
+            BOOST_TEST(kernel.override_of(d.address).value_or("(null)") == was.second);
+          }
+          BOOST_TEST(!ledger.find(*g.change->group));
+        }
+        // The others are claimed: no group is left half-way.
+        for (const auto& g : applied->outcome.groups) {
+          if (g.result != GroupResult::Claimed) continue;
+          BOOST_TEST(kernel.group_viable(*g.change->group));
+        }
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(every_failing_write_of_a_release_puts_the_group_back_on_vfio_pci) {
+  auto claimed_host = [](sim::KernelSimulator& kernel, OwnershipLedger& ledger) {
+    apply_manifest(kernel, example_manifest("workstation-gpu"), ledger);
+  };
+  test::ScratchFile to_host(
+      "version: 1\nassignments:\n  - { name: gpu0, state: host, match: { address: \"0000:01:00.0\" } }\n",
+      "manifest.yaml");
+  sim::KernelSimulator clean(test::example_host("workstation"));
+  OwnershipLedger clean_ledger({}, nullptr);
+  claimed_host(clean, clean_ledger);
+  const std::size_t claim_writes = clean.writes().size();
+  apply_manifest(clean, to_host.path(), clean_ledger);
+  auto all = numbered_writes(clean);
+  BOOST_REQUIRE(all.size() == claim_writes + 6);
+
+  for (std::size_t k = claim_writes; k < all.size(); ++k) {
+    for (int error : {EBUSY, ENODEV, EIO, EINVAL}) {
+      BOOST_TEST_CONTEXT("release write " << k - claim_writes + 1 << " ("
+                                          << all[k].first.str() << ") fails with "
+                                          << errno_name(error)) {
+        sim::KernelSimulator kernel(test::example_host("workstation"));
+        OwnershipLedger ledger({}, nullptr);
+        claimed_host(kernel, ledger);
+        const auto before = bindings(kernel);
+        kernel.fail_write(all[k].first, all[k].second, error);
+        auto applied = apply_manifest(kernel, to_host.path(), ledger);
+        BOOST_TEST(applied->outcome.count(GroupResult::RolledBack) == 1u);
+        BOOST_TEST(bindings(kernel) == before);
+        BOOST_TEST(kernel.group_viable(1));
+        BOOST_TEST(ledger.find(1).has_value());  // still ours, still recorded
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_probe_that_never_binds_is_rolled_back_after_the_timeout) {
+  sim::KernelSimulator kernel(test::example_host("workstation"));
+  const auto before = bindings(kernel);
+  kernel.fail_probe(kGpuAudio, "vfio-pci", EINVAL);
+  OwnershipLedger ledger({}, nullptr);
+  auto applied = apply_manifest(kernel, example_manifest("workstation-gpu"), ledger,
+                                std::chrono::milliseconds(100));
+  BOOST_REQUIRE(applied->outcome.count(GroupResult::RolledBack) == 1u);
+  const GroupOutcome& g = applied->outcome.groups.front();
+  BOOST_TEST(g.failure->device == kGpuAudio);
+  BOOST_TEST(g.failure->step == "wait for vfio-pci");
+  BOOST_TEST(contains(g.failure->message, "no driver 100 ms after the probe"), g.failure->message);
+  BOOST_TEST(bindings(kernel) == before);  // the GPU, claimed first, is back on nvidia too
+}
+
+BOOST_AUTO_TEST_CASE(a_slow_probe_is_waited_for_not_trusted) {
+  sim::KernelSimulator kernel(test::example_host("workstation"));
+  kernel.set_probe_latency(std::chrono::milliseconds(40));
+  OwnershipLedger ledger({}, nullptr);
+  auto applied = apply_manifest(kernel, example_manifest("workstation-gpu"), ledger,
+                                std::chrono::milliseconds(2000));
+  BOOST_TEST(applied->outcome.count(GroupResult::Claimed) == 1u, group_failed(applied->outcome));
+  BOOST_TEST(kernel.driver_of(kGpuAudio).value_or("-") == "vfio-pci");
+}
+
+BOOST_AUTO_TEST_CASE(a_device_removed_mid_claim_fails_the_group_and_leaves_no_override) {
+  // Up to 4 more reads or writes of its own files: gone before vfio-pci was seen to bind it.
+  for (unsigned operations = 0; operations <= 4; ++operations) {
+    BOOST_TEST_CONTEXT("the audio function goes after " << operations << " more operations") {
+      sim::KernelSimulator kernel(test::example_host("workstation"));
+      HostSnapshot host = observe(kernel, nullptr, ObserveDetail::Planning);
+      Plan plan = make_plan(load_manifests({example_manifest("workstation-gpu")}), host, {});
+      kernel.vanish_after(kGpuAudio, operations);
+      OwnershipLedger ledger({}, nullptr);
+      KernelExecutor executor(kernel, ledger, std::chrono::milliseconds(100));
+      ApplyOutcome outcome = execute_plan(plan, executor, 1);
+      const GroupOutcome& g = outcome.groups.front();
+      BOOST_TEST(is_failure(g.result));
+      BOOST_TEST(g.failure.has_value());
+      BOOST_TEST(kernel.driver_of(kGpu).value_or("-") == "nvidia");
+      BOOST_TEST(!kernel.override_of(kGpu));
+      BOOST_TEST(!kernel.present(kGpuAudio));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_rollback_never_releases_what_was_on_vfio_pci_before) {
+  sim::KernelSimulator kernel(test::example_host("workstation"));
+  // Someone else put the audio function on vfio-pci.
+  BOOST_REQUIRE(kernel.write(paths::pci_device_file(kGpuAudio, "driver_override"), "vfio-pci"));
+  BOOST_REQUIRE(kernel.write(paths::pci_driver_file("snd_hda_intel", "unbind"), kGpuAudio.str()));
+  BOOST_REQUIRE(kernel.write(paths::drivers_probe(), kGpuAudio.str()));
+  BOOST_REQUIRE(kernel.driver_of(kGpuAudio).value_or("-") == "vfio-pci");
+  kernel.fail_write(paths::drivers_probe(), 2, EIO);  // the GPU's probe
+  OwnershipLedger ledger({}, nullptr);
+  auto applied = apply_manifest(kernel, example_manifest("workstation-gpu"), ledger);
+  BOOST_TEST(applied->outcome.count(GroupResult::RolledBack) == 1u);
+  BOOST_TEST(kernel.driver_of(kGpu).value_or("-") == "nvidia");
+  BOOST_TEST(kernel.driver_of(kGpuAudio).value_or("-") == "vfio-pci");
+  BOOST_TEST(kernel.override_of(kGpuAudio).value_or("-") == "vfio-pci");
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_claim_clears_a_stale_vfio_override_rather_than_restore_it) {
+  sim::KernelSimulator kernel(test::example_host("workstation"));
+  // The "wedge": an earlier tool left override=vfio-pci on a device still on its host driver.
+  BOOST_REQUIRE(kernel.write(paths::pci_device_file(kGpu, "driver_override"), "vfio-pci"));
+  kernel.fail_write(paths::drivers_probe(), 2, EIO);  // the audio function's probe
+  OwnershipLedger ledger({}, nullptr);
+  auto applied = apply_manifest(kernel, example_manifest("workstation-gpu"), ledger);
+  const GroupOutcome& g = applied->outcome.groups.front();
+  BOOST_TEST(g.result == GroupResult::RolledBack);
+  BOOST_TEST(kernel.driver_of(kGpu).value_or("-") == "nvidia");
+  BOOST_TEST(!kernel.override_of(kGpu));
+  BOOST_TEST(kernel.driver_of(kGpuAudio).value_or("-") == "snd_hda_intel");
+  bool said = false;
+  for (const auto& p : g.problems) said = said || contains(p, "was cleared, not restored");
+  BOOST_TEST(said);
+}
+
+BOOST_AUTO_TEST_CASE(a_group_that_changed_since_it_was_observed_is_not_touched) {
+  sim::KernelSimulator kernel(test::example_host("workstation"));
+  HostSnapshot host = observe(kernel, nullptr, ObserveDetail::Planning);
+  Plan plan = make_plan(load_manifests({example_manifest("workstation-gpu")}), host, {});
+  kernel.remove_device(kGpuAudio);
+  const auto before = bindings(kernel);
+  OwnershipLedger ledger({}, nullptr);
+  KernelExecutor executor(kernel, ledger, std::chrono::milliseconds(100));
+  ApplyOutcome outcome = execute_plan(plan, executor, 1);
+  BOOST_TEST(outcome.groups.front().result == GroupResult::RolledBack);
+  BOOST_TEST(contains(outcome.groups.front().failure->message, "changed since it was observed"));
+  BOOST_TEST(outcome.groups.front().devices.empty());
+  BOOST_TEST(bindings(kernel) == before);
+  BOOST_TEST(kernel.writes().empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_stop_request_starts_no_group) {
+  sim::KernelSimulator kernel(test::example_host("gpu-server"));
+  HostSnapshot host = observe(kernel, nullptr, ObserveDetail::Planning);
+  Plan plan = make_plan(load_manifests({example_manifest("gpu-server-gpus")}), host, {});
+  OwnershipLedger ledger({}, nullptr);
+  KernelExecutor executor(kernel, ledger, std::chrono::milliseconds(100));
+  std::atomic<bool> stop{true};
+  ApplyOutcome outcome = execute_plan(plan, executor, 4, &stop);
+  BOOST_TEST(outcome.interrupted);
+  BOOST_TEST(outcome.count(GroupResult::NotStarted) == 8u);
+  BOOST_TEST(kernel.writes().empty());
+}
