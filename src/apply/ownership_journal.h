@@ -52,10 +52,13 @@ class OwnershipJournal {
   // directory or file is an empty record with no problems.
   LoadedRecord load() const;
 
-  // Renames an unusable file to ownership.json.<reason>-<UTC time> in the same directory.
+  // Renames an unusable file to ownership.json.<reason>-<UTC time> in the same directory (with
+  // "-N" added when that name is taken); nothing to do when there is no file. Throws
+  // StateDirError (std::invalid_argument when `reason` cannot be part of a file name).
   void keep_aside(const std::string& reason) const;
 
-  // Replaces the file with `record` atomically. Throws StateDirError.
+  // Replaces the file with `record` atomically. Throws StateDirError (std::invalid_argument for
+  // a record load() would not take back, such as a driver name with a '/': a caller's bug).
   void save(const OwnershipRecord& record) const;
 
  private:

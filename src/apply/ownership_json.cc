@@ -1,0 +1,313 @@
+#include "apply/ownership_json.h"
+
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "manifest/manifest_values.h"
+#include "sysfs/sys_path.h"
+#include "util/utf8.h"
+
+namespace vfio {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr const char* kOwnsNothing = "this run owns nothing it bound earlier";
+
+// A value as JSON spells it, so a control character or a stray quote in a hand-edited file
+// cannot garble the problem line it is shown in.
+std::string as_json(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+std::string as_json(const std::string& text) {
+  return as_json(json(text));
+}
+
+const json* member(const json& object, const char* key) {
+  auto it = object.find(key);
+  return it == object.end() ? nullptr : &*it;
+}
+
+// Driver names become sysfs path components (bus/pci/drivers/<name>/unbind), and an override is
+// what driver_override names: both must be one plain name.
+bool is_driver_name(std::string_view name) {
+  return SysPath::is_valid_component(name) && !find_invalid_utf8(name);
+}
+
+// What the planner and the apply engine rely on beyond the JSON types; encode refuses a group
+// that breaks it and decode drops one, so whatever is written can be read back.
+std::optional<std::string> group_problem(const OwnedGroup& group) {
+  std::string why;
+  if (!is_assignment_name(group.assignment, &why)) {
+    return fmt::format("assignment {} is not an assignment name: {}", as_json(group.assignment),
+                       why);
+  }
+  std::set<PciAddress> seen;
+  for (const auto& device : group.devices) {
+    if (!seen.insert(device.address).second) {
+      return fmt::format("device {} is listed more than once", device.address.str());
+    }
+    for (const auto& [key, name] : {std::pair{"original_driver", &device.original_driver},
+                                    std::pair{"original_override", &device.original_override}}) {
+      if (*name && !is_driver_name(**name)) {
+        return fmt::format("device {}: {} {} is not a driver name (one sysfs path component)",
+                           device.address.str(), key, as_json(**name));
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+// Problems name the device by its address once that is read, by its index before.
+std::optional<std::string> decode_device(const json& entry, std::size_t index,
+                                         OwnedDevice& device) {
+  if (!entry.is_object()) return fmt::format("devices[{}]: not an object", index);
+  const json* address = member(entry, "address");
+  if (!address) return fmt::format("devices[{}]: no address", index);
+  if (!address->is_string()) {
+    return fmt::format("devices[{}]: address {} is not a string", index, as_json(*address));
+  }
+  std::string why;
+  auto parsed = PciAddress::parse(address->get_ref<const std::string&>(), &why);
+  if (!parsed) {
+    return fmt::format("devices[{}]: address {} is not a PCI address: {}", index, as_json(*address),
+                       why);
+  }
+  device.address = *parsed;
+  for (const auto& [key, field] : {std::pair{"original_driver", &device.original_driver},
+                                   std::pair{"original_override", &device.original_override}}) {
+    const json* value = member(entry, key);
+    // Absent is not null: null is a recorded fact (there was none), absent is a damaged entry.
+    if (!value) return fmt::format("device {}: no {}", device.address.str(), key);
+    if (value->is_null()) continue;
+    if (!value->is_string()) {
+      return fmt::format("device {}: {} {} is neither a name nor null", device.address.str(), key,
+                         as_json(*value));
+    }
+    *field = value->get<std::string>();
+  }
+  return std::nullopt;
+}
+
+// Fills `group` from `entry`. `numbered` is set once group.group is read: from then on a problem
+// names the group a person would look for, not the entry's index.
+std::optional<std::string> decode_group(const json& entry, OwnedGroup& group, bool& numbered) {
+  if (!entry.is_object()) return "not an object";
+  const json* number = member(entry, "group");
+  if (!number) return "no group number";
+  if (!number->is_number_unsigned() ||
+      number->get<std::uint64_t>() > std::numeric_limits<unsigned>::max()) {
+    return fmt::format("group number {} is not a whole number from 0 to {}", as_json(*number),
+                       std::numeric_limits<unsigned>::max());
+  }
+  group.group = static_cast<unsigned>(number->get<std::uint64_t>());
+  numbered = true;
+
+  const json* how = member(entry, "how");
+  if (how && *how == "bound") {
+    group.how = OwnedGroup::How::Bound;
+  } else if (how && *how == "adopted") {
+    group.how = OwnedGroup::How::Adopted;
+  } else {
+    if (!how) return "no how (\"bound\" or \"adopted\")";
+    return fmt::format("how {} is not \"bound\" or \"adopted\"", as_json(*how));
+  }
+
+  const json* assignment = member(entry, "assignment");
+  if (!assignment) return "no assignment";
+  if (!assignment->is_string()) {
+    return fmt::format("assignment {} is not a string", as_json(*assignment));
+  }
+  group.assignment = assignment->get<std::string>();
+
+  // Required, not defaulted: an entry that lost it could be a transaction cut off half-way.
+  const json* in_flight = member(entry, "in_flight");
+  if (!in_flight) return "no in_flight";
+  if (!in_flight->is_boolean()) {
+    return fmt::format("in_flight {} is not true or false", as_json(*in_flight));
+  }
+  group.in_flight = in_flight->get<bool>();
+
+  const json* devices = member(entry, "devices");
+  if (!devices || !devices->is_array()) return "no list of devices";
+  for (std::size_t i = 0; i < devices->size(); ++i) {
+    OwnedDevice device;
+    if (auto why = decode_device((*devices)[i], i, device)) return why;
+    group.devices.push_back(std::move(device));
+  }
+  return group_problem(group);
+}
+
+// nlohmann reports how many bytes it had read, the offending one last; a person wants that
+// byte's line and column (1-based, columns in bytes as compilers count them).
+std::pair<std::size_t, std::size_t> line_and_column(std::string_view text, std::size_t bytes_read) {
+  const std::size_t offset = std::min(bytes_read == 0 ? 0 : bytes_read - 1, text.size());
+  std::size_t line = 1;
+  std::size_t line_start = 0;
+  for (std::size_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  }
+  return {line, offset - line_start + 1};
+}
+
+// what() is "[json.exception.parse_error.101] parse error at line 1, column 2: syntax error
+// ..."; the location is given our way, so only what follows it is kept.
+std::string parse_error_detail(const json::parse_error& error) {
+  std::string_view what = error.what();
+  if (auto column = what.find("column "); column != std::string_view::npos) {
+    if (auto colon = what.find(": ", column); colon != std::string_view::npos) {
+      what.remove_prefix(colon + 2);
+    }
+  }
+  return std::string(what);
+}
+
+// A boot id from the file is shown bare when it looks like one, quoted when it does not.
+std::string shown_boot_id(const json* value) {
+  if (!value) return "none";
+  if (value->is_string()) {
+    const auto& text = value->get_ref<const std::string&>();
+    bool plain = !text.empty();
+    for (char c : text) {
+      plain = plain && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+                        (c >= 'A' && c <= 'Z') || c == '-');
+    }
+    if (plain) return text;
+  }
+  return as_json(*value);
+}
+
+}  // namespace
+
+std::string encode_ownership(const OwnershipRecord& record, const std::string& boot_id) {
+  using ojson = nlohmann::ordered_json;
+  if (find_invalid_utf8(boot_id)) throw std::invalid_argument("boot id is not valid UTF-8");
+  ojson groups = ojson::array();
+  for (const auto& [number, group] : record.groups) {
+    if (number != group.group) {
+      throw std::invalid_argument(
+          fmt::format("ownership record: group {} is filed under {}", group.group, number));
+    }
+    if (auto why = group_problem(group)) {
+      throw std::invalid_argument(fmt::format("refusing to record group {}: {}", number, *why));
+    }
+    ojson devices = ojson::array();
+    for (const auto& device : group.devices) {
+      ojson d = ojson::object();
+      d["address"] = device.address.str();
+      d["original_driver"] = device.original_driver ? ojson(*device.original_driver) : ojson();
+      d["original_override"] =
+          device.original_override ? ojson(*device.original_override) : ojson();
+      devices.push_back(std::move(d));
+    }
+    ojson g = ojson::object();
+    g["group"] = number;
+    g["how"] = group.how == OwnedGroup::How::Bound ? "bound" : "adopted";
+    g["assignment"] = group.assignment;
+    g["in_flight"] = group.in_flight;
+    g["devices"] = std::move(devices);
+    groups.push_back(std::move(g));
+  }
+  ojson doc = ojson::object();
+  doc["format_version"] = kOwnershipFormatVersion;
+  doc["boot_id"] = boot_id;
+  doc["groups"] = std::move(groups);
+  return doc.dump(2) + "\n";
+}
+
+LoadedRecord decode_ownership(std::string_view bytes, const std::string& file,
+                              const std::string& boot_id) {
+  LoadedRecord out;
+  auto unusable = [&](const std::string& what) {
+    out.problems.push_back(fmt::format("{}: {}", file, what));
+    out.unusable_file = true;
+    return out;
+  };
+  auto corrupt = [&](const std::string& what) {
+    return unusable(fmt::format("corrupt ({}): ignoring it; {}", what, kOwnsNothing));
+  };
+
+  // nlohmann keeps the last of two equal keys without a word; which of two records of a device
+  // is the true one cannot be told, so the file is treated as damaged.
+  std::vector<std::set<std::string>> open_objects;
+  std::optional<std::string> duplicate_key;
+  json::parser_callback_t note_keys = [&](int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) {
+      open_objects.emplace_back();
+    } else if (event == json::parse_event_t::object_end) {
+      open_objects.pop_back();
+    } else if (event == json::parse_event_t::key && !duplicate_key &&
+               !open_objects.back().insert(parsed.get<std::string>()).second) {
+      duplicate_key = parsed.get<std::string>();
+    }
+    return true;
+  };
+
+  json doc;
+  try {
+    doc = json::parse(bytes, note_keys, /*allow_exceptions=*/true, /*ignore_comments=*/false);
+  } catch (const json::parse_error& error) {
+    const auto [line, column] = line_and_column(bytes, error.byte);
+    return corrupt(fmt::format("line {}, column {}: {}", line, column, parse_error_detail(error)));
+  }
+  if (duplicate_key) return corrupt(fmt::format("key {} appears twice", as_json(*duplicate_key)));
+  if (!doc.is_object()) return corrupt("not a JSON object");
+
+  const json* version = member(doc, "format_version");
+  if (!version) return corrupt("no format_version");
+  if (!version->is_number_integer() || *version != kOwnershipFormatVersion) {
+    return unusable(fmt::format("format version {}, this tool reads only {}: ignoring it; {}",
+                                as_json(*version), kOwnershipFormatVersion, kOwnsNothing));
+  }
+
+  const json* recorded_boot = member(doc, "boot_id");
+  if (!recorded_boot || *recorded_boot != boot_id) {
+    return unusable(fmt::format("written during another boot (boot id {}, now {}): ignoring it",
+                                shown_boot_id(recorded_boot), boot_id));
+  }
+
+  const json* groups = member(doc, "groups");
+  if (!groups || !groups->is_array()) return corrupt("no list of groups");
+
+  // Every entry that names a number counts, a dropped one too: with two claims on one group
+  // neither can be trusted.
+  std::map<unsigned, int> mentions;
+  std::vector<OwnedGroup> decoded;
+  for (std::size_t i = 0; i < groups->size(); ++i) {
+    OwnedGroup group;
+    bool numbered = false;
+    auto why = decode_group((*groups)[i], group, numbered);
+    if (numbered) ++mentions[group.group];
+    if (why) {
+      const std::string label =
+          numbered ? fmt::format("group {}", group.group) : fmt::format("groups[{}]", i);
+      out.problems.push_back(fmt::format("{}: {}: {}: ignoring this entry", file, label, *why));
+    } else {
+      decoded.push_back(std::move(group));
+    }
+  }
+  for (const auto& [number, count] : mentions) {
+    if (count > 1) {
+      out.problems.push_back(fmt::format(
+          "{}: group {}: listed {} times: ignoring every entry for it", file, number, count));
+    }
+  }
+  for (auto& group : decoded) {
+    if (mentions[group.group] == 1) out.record.groups.emplace(group.group, std::move(group));
+  }
+  return out;
+}
+
+}  // namespace vfio

@@ -1,0 +1,30 @@
+// The ownership journal's file format, version 1, apart from where the file lives:
+//
+//   {"format_version": 1, "boot_id": "...", "groups": [{"group": 12, "how": "bound",
+//    "assignment": "gpu0", "in_flight": false, "devices": [{"address": "0000:01:00.0",
+//    "original_driver": "nouveau", "original_override": null}]}]}
+//
+// The file is read back by a later run as root and its names end up in sysfs paths and writes,
+// so decoding checks every field and drops what does not hold, with a problem line saying why.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "apply/ownership_journal.h"
+#include "plan/ownership.h"
+
+namespace vfio {
+
+inline constexpr int kOwnershipFormatVersion = 1;
+
+// Pretty-printed (2 spaces), groups in number order, ending in a newline. Throws
+// std::invalid_argument for a record that decode_ownership() would not take back (a driver name
+// that is not a single path component, say): that is a bug in the caller, not a state to keep.
+std::string encode_ownership(const OwnershipRecord& record, const std::string& boot_id);
+
+// `file` is how problems name the file; `boot_id` is the running kernel's.
+LoadedRecord decode_ownership(std::string_view bytes, const std::string& file,
+                              const std::string& boot_id);
+
+}  // namespace vfio

@@ -1,0 +1,248 @@
+// What load() makes of files it did not write: damaged JSON, another format or boot, and
+// entries that are wrong one field at a time.
+#define BOOST_TEST_MODULE ownership_journal_decode
+#include <boost/test/unit_test.hpp>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "apply/ownership_journal.h"
+#include "test_support.h"
+
+using vfio::LoadedRecord;
+using vfio::OwnershipJournal;
+using vfio::test::contains;
+using vfio::test::ScratchDir;
+
+namespace {
+
+const std::string kBoot = "boot-now";
+
+const std::string kGroup12 =
+    R"({"group": 12, "how": "bound", "assignment": "gpu0", "in_flight": false, "devices": [)"
+    R"({"address": "0000:01:00.0", "original_driver": "nouveau", "original_override": null}]})";
+
+const std::string kGroup7 =
+    R"({"group": 7, "how": "adopted", "assignment": "nics", "in_flight": true, "devices": [)"
+    R"({"address": "0000:02:00.0", "original_driver": "e1000e", "original_override": null}]})";
+
+std::string file_with(const std::string& groups, const std::string& boot = "\"boot-now\"") {
+  return R"({"format_version": 1, "boot_id": )" + boot + R"(, "groups": [)" + groups + "]}\n";
+}
+
+std::string replaced(std::string text, const std::string& from, const std::string& to) {
+  const auto at = text.find(from);
+  BOOST_TEST_REQUIRE(at != std::string::npos, from);
+  return text.replace(at, from.size(), to);
+}
+
+// Loads `bytes` as the state directory's ownership.json; `file` is set to its path.
+LoadedRecord load(const ScratchDir& dir, const std::string& bytes, std::string* file = nullptr) {
+  const std::string path = dir.write("ownership.json", bytes);
+  if (file) *file = path;
+  return OwnershipJournal(dir.path(), kBoot).load();
+}
+
+void check_unusable(const LoadedRecord& loaded, const std::string& want) {
+  BOOST_TEST(loaded.unusable_file);
+  BOOST_TEST(loaded.record.groups.empty());
+  BOOST_TEST_REQUIRE(loaded.problems.size() == 1u);
+  BOOST_TEST(loaded.problems[0] == want);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_well_formed_file_loads_with_upper_case_addresses_and_extra_keys) {
+  ScratchDir dir("journal");
+  const LoadedRecord loaded =
+      load(dir, file_with(replaced(kGroup12, "0000:01:00.0", "0000:0A:00.0") + ", " + kGroup7));
+  BOOST_TEST(loaded.problems.empty());
+  BOOST_TEST(!loaded.unusable_file);
+  BOOST_TEST_REQUIRE(loaded.record.groups.size() == 2u);
+  BOOST_TEST(loaded.record.find(12)->devices.at(0).address.str() == "0000:0a:00.0");
+  BOOST_TEST(loaded.record.find(7)->in_flight);
+}
+
+BOOST_AUTO_TEST_CASE(broken_json_is_reported_with_line_and_column) {
+  ScratchDir dir("journal");
+  std::string file;
+  const std::string suffix = "ignoring it; this run owns nothing it bound earlier";
+
+  // The column is that of the byte the parser stopped at: 'o', where "null" was expected.
+  auto loaded = load(dir, "{\n  \"format_version\": 1,\n  \"boot_id\": nope\n}\n", &file);
+  check_unusable(loaded, file +
+                             ": corrupt (line 3, column 15: syntax error while parsing value - "
+                             "invalid literal; last read: '\"boot_id\": no'): " +
+                             suffix);
+
+  loaded = load(dir, file_with(kGroup12).substr(0, 60), &file);
+  BOOST_TEST(loaded.unusable_file);
+  BOOST_TEST_REQUIRE(loaded.problems.size() == 1u);
+  BOOST_TEST(contains(loaded.problems[0], file + ": corrupt (line 1, column 61: "),
+             loaded.problems[0]);
+
+  loaded = load(dir, "", &file);
+  check_unusable(loaded, file +
+                             ": corrupt (line 1, column 1: syntax error while parsing value - "
+                             "unexpected end of input; expected '[', '{', or a literal): " +
+                             suffix);
+
+  loaded = load(dir, "[]\n", &file);
+  check_unusable(loaded, file + ": corrupt (not a JSON object): " + suffix);
+
+  loaded = load(dir, file_with(kGroup12) + "{}", &file);
+  BOOST_TEST(loaded.unusable_file);
+  BOOST_TEST(contains(loaded.problems.at(0), ": corrupt (line 2, column 1: "), loaded.problems[0]);
+}
+
+BOOST_AUTO_TEST_CASE(a_key_given_twice_makes_the_file_unusable) {
+  ScratchDir dir("journal");
+  std::string file;
+  auto loaded = load(dir,
+                     file_with(replaced(kGroup12, R"("original_driver": "nouveau", )",
+                                        R"("original_driver": "nouveau", )"
+                                        R"("original_driver": "nvidia", )")),
+                     &file);
+  check_unusable(loaded, file +
+                             ": corrupt (key \"original_driver\" appears twice): ignoring it; "
+                             "this run owns nothing it bound earlier");
+}
+
+BOOST_AUTO_TEST_CASE(another_format_version_makes_the_file_unusable) {
+  ScratchDir dir("journal");
+  std::string file;
+  const std::string good = file_with(kGroup12);
+  const std::string suffix = ": ignoring it; this run owns nothing it bound earlier";
+
+  auto loaded = load(dir, replaced(good, "\"format_version\": 1", "\"format_version\": 2"), &file);
+  check_unusable(loaded, file + ": format version 2, this tool reads only 1" + suffix);
+  loaded = load(dir, replaced(good, "\"format_version\": 1", "\"format_version\": \"1\""));
+  check_unusable(loaded, file + ": format version \"1\", this tool reads only 1" + suffix);
+  loaded = load(dir, replaced(good, "\"format_version\": 1", "\"format_version\": 1.0"));
+  check_unusable(loaded, file + ": format version 1.0, this tool reads only 1" + suffix);
+  loaded = load(dir, replaced(good, "\"format_version\": 1, ", ""));
+  check_unusable(loaded, file + ": corrupt (no format_version)" + suffix);
+  loaded = load(dir, replaced(good, "\"groups\": [", "\"group\": ["));
+  check_unusable(loaded, file + ": corrupt (no list of groups)" + suffix);
+}
+
+BOOST_AUTO_TEST_CASE(a_record_from_another_boot_is_stale) {
+  ScratchDir dir("journal");
+  std::string file;
+  auto loaded = load(dir, file_with(kGroup12, "\"boot-before\""), &file);
+  check_unusable(loaded, file +
+                             ": written during another boot (boot id boot-before, now boot-now): "
+                             "ignoring it");
+
+  loaded = load(dir, replaced(file_with(kGroup12), R"("boot_id": "boot-now", )", ""));
+  check_unusable(loaded,
+                 file + ": written during another boot (boot id none, now boot-now): ignoring it");
+
+  loaded = load(dir, file_with(kGroup12, "\"x\\ny\""));
+  check_unusable(loaded, file +
+                             ": written during another boot (boot id \"x\\ny\", now boot-now): "
+                             "ignoring it");
+}
+
+BOOST_AUTO_TEST_CASE(an_invalid_entry_is_dropped_and_the_rest_is_kept) {
+  struct Case {
+    std::string from;  // in kGroup7
+    std::string to;
+    std::string problem;  // after "FILE: "
+  };
+  const std::string dropped = ": ignoring this entry";
+  const std::vector<Case> cases = {
+      {R"("group": 7, )", "", "groups[1]: no group number"},
+      {R"("group": 7)", R"("group": -7)",
+       "groups[1]: group number -7 is not a whole number from 0 to 4294967295"},
+      {R"("group": 7)", R"("group": 4294967296)", "groups[1]: group number 4294967296 is not"},
+      {R"("group": 7)", R"("group": "7")", "groups[1]: group number \"7\" is not"},
+      {R"("group": 7)", R"("group": 7.5)", "groups[1]: group number 7.5 is not"},
+      {R"("how": "adopted")", R"("how": "owned")",
+       "group 7: how \"owned\" is not \"bound\" or \"adopted\""},
+      {R"("how": "adopted", )", "", "group 7: no how (\"bound\" or \"adopted\")"},
+      {R"("assignment": "nics", )", "", "group 7: no assignment"},
+      {R"("assignment": "nics")", R"("assignment": 3)", "group 7: assignment 3 is not a string"},
+      {R"("assignment": "nics")", R"("assignment": "Nics\n")",
+       "group 7: assignment \"Nics\\n\" is not an assignment name"},
+      {R"("in_flight": true)", R"("in_flight": "yes")",
+       "group 7: in_flight \"yes\" is not true or false"},
+      {R"("in_flight": true, )", "", "group 7: no in_flight"},
+      {R"("devices": [)", R"("devices": "none", "unused": [)", "group 7: no list of devices"},
+      {R"({"address")", R"(1, {"address")", "group 7: devices[0]: not an object"},
+      {R"("address": "0000:02:00.0", )", "", "group 7: devices[0]: no address"},
+      {R"("0000:02:00.0")", "2", "group 7: devices[0]: address 2 is not a string"},
+      {R"("0000:02:00.0")", R"("02:00.0")",
+       "group 7: devices[0]: address \"02:00.0\" is not a PCI address: "},
+      {R"("0000:02:00.0")", R"("0000:02:00.0/../../x")",
+       "group 7: devices[0]: address \"0000:02:00.0/../../x\" is not a PCI address: "},
+      {R"("0000:02:00.0")", R"("0000:02:20.0")",
+       "group 7: devices[0]: address \"0000:02:20.0\" is not a PCI address: "},
+      {R"("0000:02:00.0")", R"("0000:02:00.0\n")",
+       "group 7: devices[0]: address \"0000:02:00.0\\n\" is not a PCI address: "},
+      {R"("original_driver": "e1000e", )", "", "group 7: device 0000:02:00.0: no original_driver"},
+      {R"("original_override": null)", R"("original_override": false)",
+       "group 7: device 0000:02:00.0: original_override false is neither a name nor null"},
+      {R"("e1000e")", R"("../../../../etc")",
+       "group 7: device 0000:02:00.0: original_driver \"../../../../etc\" is not a driver name "
+       "(one sysfs path component)"},
+      {R"("e1000e")", R"("")", "group 7: device 0000:02:00.0: original_driver \"\" is not a"},
+      {R"("e1000e")", R"("..")", "group 7: device 0000:02:00.0: original_driver \"..\" is not a"},
+      {R"("e1000e")", R"("e1000e/unbind")",
+       "group 7: device 0000:02:00.0: original_driver \"e1000e/unbind\" is not a"},
+      {R"("original_override": null)", R"("original_override": "vfio-pci/../x")",
+       "group 7: device 0000:02:00.0: original_override \"vfio-pci/../x\" is not a driver name"},
+      {R"("original_override": null)", R"("original_override": "a\u0000b")",
+       "group 7: device 0000:02:00.0: original_override \"a\\u0000b\" is not a driver name"},
+      {R"("original_override": null})",
+       R"("original_override": null}, {"address": "0000:02:00.0", "original_driver": null, )"
+       R"("original_override": null})",
+       "group 7: device 0000:02:00.0 is listed more than once"},
+  };
+  for (const Case& c : cases) {
+    BOOST_TEST_CONTEXT(c.to) {
+      ScratchDir dir("journal");
+      std::string file;
+      const LoadedRecord loaded =
+          load(dir, file_with(kGroup12 + ", " + replaced(kGroup7, c.from, c.to)), &file);
+      BOOST_TEST(!loaded.unusable_file);
+      BOOST_TEST_REQUIRE(loaded.problems.size() == 1u);
+      const std::string& problem = loaded.problems[0];
+      BOOST_TEST(problem.rfind(file + ": " + c.problem, 0) == 0u, problem);
+      BOOST_TEST(contains(problem, dropped), problem);
+      BOOST_TEST(loaded.record.groups.size() == 1u);
+      BOOST_TEST(loaded.record.find(12) != nullptr);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(an_entry_that_is_not_an_object_is_named_by_its_index) {
+  ScratchDir dir("journal");
+  std::string file;
+  const LoadedRecord loaded = load(dir, file_with(kGroup12 + ", \"group 7\", " + kGroup7), &file);
+  BOOST_TEST(!loaded.unusable_file);
+  BOOST_TEST_REQUIRE(loaded.problems.size() == 1u);
+  BOOST_TEST(loaded.problems[0] == file + ": groups[1]: not an object: ignoring this entry");
+  BOOST_TEST(loaded.record.groups.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_group_listed_twice_is_dropped_entirely) {
+  ScratchDir dir("journal");
+  std::string file;
+  const std::string other_12 = replaced(kGroup12, "\"gpu0\"", "\"gpu1\"");
+  LoadedRecord loaded = load(dir, file_with(kGroup12 + ", " + kGroup7 + ", " + other_12), &file);
+  BOOST_TEST(!loaded.unusable_file);
+  BOOST_TEST_REQUIRE(loaded.problems.size() == 1u);
+  BOOST_TEST(loaded.problems[0] ==
+             file + ": group 12: listed 2 times: ignoring every entry for it");
+  BOOST_TEST_REQUIRE(loaded.record.groups.size() == 1u);
+  BOOST_TEST(loaded.record.find(7) != nullptr);
+
+  // The second claim is itself invalid: it still casts doubt on the first.
+  const std::string broken_12 = replaced(kGroup12, "\"bound\"", "\"stolen\"");
+  loaded = load(dir, file_with(kGroup12 + ", " + broken_12));
+  BOOST_TEST(!loaded.unusable_file);
+  BOOST_TEST(loaded.problems.size() == 2u);
+  BOOST_TEST(loaded.record.groups.empty());
+}
