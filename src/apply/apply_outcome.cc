@@ -7,15 +7,24 @@ namespace vfio {
 
 std::string_view to_string(GroupResult result) {
   switch (result) {
-    case GroupResult::Claimed: return "claimed";
-    case GroupResult::Released: return "released";
-    case GroupResult::Adopted: return "adopted";
-    case GroupResult::Unchanged: return "unchanged";
-    case GroupResult::Blocked: return "blocked";
-    case GroupResult::RolledBack: return "rolled-back";
-    case GroupResult::Failed: return "failed";
-    case GroupResult::NotStarted: return "not-started";
-    case GroupResult::DryRun: return "dry-run";
+    case GroupResult::Claimed:
+      return "claimed";
+    case GroupResult::Released:
+      return "released";
+    case GroupResult::Adopted:
+      return "adopted";
+    case GroupResult::Unchanged:
+      return "unchanged";
+    case GroupResult::Blocked:
+      return "blocked";
+    case GroupResult::RolledBack:
+      return "rolled-back";
+    case GroupResult::Failed:
+      return "failed";
+    case GroupResult::NotStarted:
+      return "not-started";
+    case GroupResult::DryRun:
+      return "dry-run";
   }
   return "?";
 }
@@ -34,7 +43,8 @@ unsigned ApplyOutcome::count(GroupResult result) const {
 }
 
 bool ApplyOutcome::any_failure() const {
-  return std::any_of(groups.begin(), groups.end(), [](const auto& g) { return is_failure(g.result); });
+  return std::any_of(groups.begin(), groups.end(),
+                     [](const auto& g) { return is_failure(g.result); });
 }
 
 }  // namespace vfio

@@ -58,9 +58,10 @@ std::optional<StepFailure> DeviceSteps::write(const PciAddress& address, std::st
   if (e.error == ETIMEDOUT) {
     std::lock_guard lock(mutex_);
     stuck_.insert(address);
-    message = fmt::format("{} (the write did not return within {} ms; a driver is stuck in the "
-                          "kernel, so this device is left alone)",
-                          message, sysfs_.write_timeout().count());
+    message = fmt::format(
+        "{} (the write did not return within {} ms; a driver is stuck in the "
+        "kernel, so this device is left alone)",
+        message, sysfs_.write_timeout().count());
   }
   return StepFailure{address, std::move(step), std::move(message), e.error};
 }
@@ -68,15 +69,16 @@ std::optional<StepFailure> DeviceSteps::write(const PciAddress& address, std::st
 std::optional<StepFailure> DeviceSteps::set_override(const PciAddress& address,
                                                      const std::optional<std::string>& value) {
   // "\n" clears; a zero-length write would leave the old value in place.
-  return write(address, value ? fmt::format("set driver_override to {}", *value)
-                              : std::string("clear driver_override"),
+  return write(address,
+               value ? fmt::format("set driver_override to {}", *value)
+                     : std::string("clear driver_override"),
                paths::pci_device_file(address, "driver_override"), value ? *value : "\n");
 }
 
 std::optional<StepFailure> DeviceSteps::unbind(const PciAddress& address,
                                                const std::string& driver) {
-  return write(address, fmt::format("unbind from {}", driver), paths::pci_driver_file(driver, "unbind"),
-               address.str());
+  return write(address, fmt::format("unbind from {}", driver),
+               paths::pci_driver_file(driver, "unbind"), address.str());
 }
 
 std::optional<StepFailure> DeviceSteps::probe(const PciAddress& address) {
@@ -95,9 +97,9 @@ std::optional<StepFailure> DeviceSteps::wait_for(const PciAddress& address, cons
     // Probing binds a driver or leaves the device alone: once another driver holds it, waiting
     // longer cannot give `wanted`.
     if (now->driver) {
-      return StepFailure{address, step,
-                         fmt::format("{} is bound to {}, not {}", address.str(), *now->driver, wanted),
-                         0};
+      return StepFailure{
+          address, step,
+          fmt::format("{} is bound to {}, not {}", address.str(), *now->driver, wanted), 0};
     }
     if (Clock::now() >= deadline) {
       return StepFailure{address, step,
@@ -135,7 +137,8 @@ std::optional<StepFailure> DeviceSteps::release(const PciAddress& address, const
   if (now.override) {
     if (auto f = set_override(address, std::nullopt)) return f;
   }
-  if (!on_vfio && now.driver) return std::nullopt;  // on a host driver already: only a stale override
+  if (!on_vfio && now.driver)
+    return std::nullopt;  // on a host driver already: only a stale override
 
   if (expected) {
     if (auto f = probe(address)) return f;
@@ -159,8 +162,8 @@ std::optional<StepFailure> DeviceSteps::release(const PciAddress& address, const
   if (!after) return StepFailure{address, "verify", after.error().to_string(), after.error().error};
   if (after->driver) {
     return StepFailure{address, "verify",
-                       fmt::format("{} had no driver before, but is now bound to {}",
-                                   address.str(), *after->driver),
+                       fmt::format("{} had no driver before, but is now bound to {}", address.str(),
+                                   *after->driver),
                        0};
   }
   return std::nullopt;
@@ -176,9 +179,10 @@ std::optional<StepFailure> DeviceSteps::restore(const PciAddress& address, const
   std::optional<std::string> final_override = original.override;
   if (is_vfio(final_override) && !is_vfio(original.driver)) {
     final_override.reset();
-    notes.push_back(fmt::format("{}: its earlier driver_override=vfio-pci was cleared, not restored "
-                                "(it would hand the device to vfio-pci at the next probe)",
-                                address.str()));
+    notes.push_back(
+        fmt::format("{}: its earlier driver_override=vfio-pci was cleared, not restored "
+                    "(it would hand the device to vfio-pci at the next probe)",
+                    address.str()));
   }
 
   std::optional<std::string> current_override = current->override;
@@ -192,8 +196,8 @@ std::optional<StepFailure> DeviceSteps::restore(const PciAddress& address, const
         if (auto f = set_override(address, original.driver)) return f;
       }
       if (auto f = probe(address)) return f;
-      if (auto f = wait_for(address, fmt::format("wait for {}", *original.driver),
-                            *original.driver, [&](const auto& d) { return d == original.driver; })) {
+      if (auto f = wait_for(address, fmt::format("wait for {}", *original.driver), *original.driver,
+                            [&](const auto& d) { return d == original.driver; })) {
         return f;
       }
       current_override = original.driver;
@@ -207,13 +211,12 @@ std::optional<StepFailure> DeviceSteps::restore(const PciAddress& address, const
   if (!after) return StepFailure{address, "verify", after.error().to_string(), after.error().error};
   const Binding wanted{original.driver, final_override};
   if (*after != wanted) {
-    return StepFailure{address, "verify",
-                       fmt::format("{} is on {} with driver_override {}, not {} with {}",
-                                   address.str(), show(after->driver),
-                                   after->override.value_or(std::string(kUnsetOverride)),
-                                   show(wanted.driver),
-                                   wanted.override.value_or(std::string(kUnsetOverride))),
-                       0};
+    return StepFailure{
+        address, "verify",
+        fmt::format("{} is on {} with driver_override {}, not {} with {}", address.str(),
+                    show(after->driver), after->override.value_or(std::string(kUnsetOverride)),
+                    show(wanted.driver), wanted.override.value_or(std::string(kUnsetOverride))),
+        0};
   }
   return std::nullopt;
 }

@@ -52,8 +52,8 @@ class DeviceSteps {
   bool stuck(const PciAddress& address) const;
 
  private:
-  std::optional<StepFailure> write(const PciAddress& address, std::string step,
-                                   const SysPath& path, std::string_view value);
+  std::optional<StepFailure> write(const PciAddress& address, std::string step, const SysPath& path,
+                                   std::string_view value);
   std::optional<StepFailure> set_override(const PciAddress& address,
                                           const std::optional<std::string>& value);
   std::optional<StepFailure> unbind(const PciAddress& address, const std::string& driver);

@@ -19,15 +19,20 @@ KernelExecutor::KernelExecutor(Sysfs& sysfs, OwnershipLedger& ledger,
 
 GroupOutcome KernelExecutor::execute(const GroupChange& change) {
   switch (change.action) {
-    case GroupAction::Claim: return transaction_.claim(change);
-    case GroupAction::Release: return transaction_.release(change);
-    case GroupAction::Adopt: return transaction_.adopt(change);
+    case GroupAction::Claim:
+      return transaction_.claim(change);
+    case GroupAction::Release:
+      return transaction_.release(change);
+    case GroupAction::Adopt:
+      return transaction_.adopt(change);
     case GroupAction::Noop:
-    case GroupAction::Blocked: break;
+    case GroupAction::Blocked:
+      break;
   }
   GroupOutcome outcome;
   outcome.change = &change;
-  outcome.result = change.action == GroupAction::Blocked ? GroupResult::Blocked : GroupResult::Unchanged;
+  outcome.result =
+      change.action == GroupAction::Blocked ? GroupResult::Blocked : GroupResult::Unchanged;
   return outcome;
 }
 
@@ -42,9 +47,15 @@ ApplyOutcome execute_plan(const Plan& plan, Executor& executor, unsigned jobs,
     switch (c.action) {
       case GroupAction::Claim:
       case GroupAction::Release:
-      case GroupAction::Adopt: work.push_back(i); break;
-      case GroupAction::Blocked: out.groups[i].result = GroupResult::Blocked; break;
-      case GroupAction::Noop: out.groups[i].result = GroupResult::Unchanged; break;
+      case GroupAction::Adopt:
+        work.push_back(i);
+        break;
+      case GroupAction::Blocked:
+        out.groups[i].result = GroupResult::Blocked;
+        break;
+      case GroupAction::Noop:
+        out.groups[i].result = GroupResult::Unchanged;
+        break;
     }
   }
 
@@ -63,7 +74,8 @@ ApplyOutcome execute_plan(const Plan& plan, Executor& executor, unsigned jobs,
       out.groups[i] = executor.execute(plan.changes[i]);
     }
   };
-  const std::size_t threads = std::clamp<std::size_t>(jobs, 1, std::max<std::size_t>(work.size(), 1));
+  const std::size_t threads =
+      std::clamp<std::size_t>(jobs, 1, std::max<std::size_t>(work.size(), 1));
   std::vector<std::thread> pool;
   for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
   worker();

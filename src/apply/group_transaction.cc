@@ -24,21 +24,26 @@ bool is_vfio(const std::optional<std::string>& driver) {
 std::optional<StepFailure> check_members(Sysfs& sysfs, const GroupChange& change) {
   const PciAddress first = change.devices.front().address;
   auto listed = sysfs.list(paths::iommu_group_devices(*change.group));
-  if (!listed) return StepFailure{first, "list the group's members", listed.error().to_string(), listed.error().error};
+  if (!listed)
+    return StepFailure{first, "list the group's members", listed.error().to_string(),
+                       listed.error().error};
   std::set<std::string> now(listed->begin(), listed->end());
   std::set<std::string> planned;
   for (const auto& d : change.devices) planned.insert(d.address.str());
   for (const auto& b : change.bridges) planned.insert(b.str());
   if (now == planned) return std::nullopt;
   std::vector<std::string> added, gone;
-  std::set_difference(now.begin(), now.end(), planned.begin(), planned.end(), std::back_inserter(added));
-  std::set_difference(planned.begin(), planned.end(), now.begin(), now.end(), std::back_inserter(gone));
-  return StepFailure{first, "check the group's members",
-                     fmt::format("IOMMU group {} changed since it was observed (new: {}; gone: {}); "
-                                 "nothing was written, run again to plan with what is there now",
-                                 *change.group, added.empty() ? "none" : fmt::format("{}", fmt::join(added, ", ")),
-                                 gone.empty() ? "none" : fmt::format("{}", fmt::join(gone, ", "))),
-                     0};
+  std::set_difference(now.begin(), now.end(), planned.begin(), planned.end(),
+                      std::back_inserter(added));
+  std::set_difference(planned.begin(), planned.end(), now.begin(), now.end(),
+                      std::back_inserter(gone));
+  return StepFailure{
+      first, "check the group's members",
+      fmt::format("IOMMU group {} changed since it was observed (new: {}; gone: {}); "
+                  "nothing was written, run again to plan with what is there now",
+                  *change.group, added.empty() ? "none" : fmt::format("{}", fmt::join(added, ", ")),
+                  gone.empty() ? "none" : fmt::format("{}", fmt::join(gone, ", "))),
+      0};
 }
 
 // Reads every endpoint's binding before anything is written.
@@ -47,7 +52,8 @@ std::optional<StepFailure> read_all(Sysfs& sysfs, const GroupChange& change,
   for (const auto& d : change.devices) {
     auto binding = read_binding(sysfs, d.address);
     if (!binding) {
-      return StepFailure{d.address, "read its binding", binding.error().to_string(), binding.error().error};
+      return StepFailure{d.address, "read its binding", binding.error().to_string(),
+                         binding.error().error};
     }
     out[d.address] = *binding;
   }
@@ -56,8 +62,7 @@ std::optional<StepFailure> read_all(Sysfs& sysfs, const GroupChange& change,
 
 class Transaction {
  public:
-  Transaction(GroupTransaction& t, const GroupChange& change)
-      : t_(t), started_(Clock::now()) {
+  Transaction(GroupTransaction& t, const GroupChange& change) : t_(t), started_(Clock::now()) {
     outcome_.change = &change;
   }
 
@@ -75,10 +80,11 @@ class Transaction {
     for (auto it = changed.rbegin(); it != changed.rend(); ++it) {
       if (t_.steps.stuck(*it)) {
         complete = false;
-        outcome_.problems.push_back(fmt::format(
-            "{}: left alone, a write to it has not returned (reading or writing it would hang too); "
-            "it is in an unknown state until that write ends",
-            it->str()));
+        outcome_.problems.push_back(
+            fmt::format("{}: left alone, a write to it has not returned (reading or writing it "
+                        "would hang too); "
+                        "it is in an unknown state until that write ends",
+                        it->str()));
         continue;
       }
       std::vector<std::string> notes;
@@ -107,7 +113,8 @@ class Transaction {
     try {
       t_.ledger.set(group, std::move(entry));
     } catch (const StateDirError& e) {
-      outcome_.problems.push_back(fmt::format("the ownership record was not updated: {}", e.what()));
+      outcome_.problems.push_back(
+          fmt::format("the ownership record was not updated: {}", e.what()));
     }
   }
 
@@ -135,7 +142,8 @@ GroupOutcome GroupTransaction::claim(const GroupChange& change) {
   if (auto f = read_all(sysfs, change, before)) return tx.failed_before_writing(std::move(*f));
 
   const std::optional<OwnedGroup> prior = ledger.find(group);
-  OwnedGroup entry = prior.value_or(OwnedGroup{group, OwnedGroup::How::Bound, change.assignment, {}, false});
+  OwnedGroup entry =
+      prior.value_or(OwnedGroup{group, OwnedGroup::How::Bound, change.assignment, {}, false});
   entry.assignment = change.assignment;
   // What each device goes back to on failure: what the ledger kept for it when an earlier run
   // stopped in the middle of this group, else what it has now.
@@ -161,8 +169,9 @@ GroupOutcome GroupTransaction::claim(const GroupChange& change) {
     ledger.set(group, entry);
   } catch (const StateDirError& e) {
     // Without the record a crash could not be undone: do not start.
-    return tx.failed_before_writing(StepFailure{moving.empty() ? change.devices.front().address : moving.front(),
-                                                "record the transaction", e.what(), e.error()});
+    return tx.failed_before_writing(
+        StepFailure{moving.empty() ? change.devices.front().address : moving.front(),
+                    "record the transaction", e.what(), e.error()});
   }
 
   for (const auto& address : moving) {
@@ -198,8 +207,8 @@ GroupOutcome GroupTransaction::release(const GroupChange& change) {
     try {
       ledger.set(group, entry);
     } catch (const StateDirError& e) {
-      return tx.failed_before_writing(
-          StepFailure{change.devices.front().address, "record the transaction", e.what(), e.error()});
+      return tx.failed_before_writing(StepFailure{change.devices.front().address,
+                                                  "record the transaction", e.what(), e.error()});
     }
   }
 
@@ -221,8 +230,8 @@ GroupOutcome GroupTransaction::release(const GroupChange& change) {
     const auto it = std::find_if(change.devices.begin(), change.devices.end(),
                                  [&](const auto& d) { return d.address == r.address; });
     if (it != change.devices.end() && it->any_host_driver) {
-      tx.outcome().problems.push_back(fmt::format(
-          "{}: no host driver bound it; it is left without a driver", r.address.str()));
+      tx.outcome().problems.push_back(
+          fmt::format("{}: no host driver bound it; it is left without a driver", r.address.str()));
     }
   }
   if (prior) tx.settle(group, std::nullopt);
@@ -233,8 +242,10 @@ GroupOutcome GroupTransaction::release(const GroupChange& change) {
 GroupOutcome GroupTransaction::adopt(const GroupChange& change) {
   Transaction tx(*this, change);
   // Nothing is written to sysfs: the ledger only learns that the group is now ours to keep.
-  tx.settle(*change.group, OwnedGroup{*change.group, OwnedGroup::How::Adopted, change.assignment, {}, false});
-  for (const auto& d : change.devices) tx.outcome().devices.push_back(DeviceResult{d.address, d.before, d.before});
+  tx.settle(*change.group,
+            OwnedGroup{*change.group, OwnedGroup::How::Adopted, change.assignment, {}, false});
+  for (const auto& d : change.devices)
+    tx.outcome().devices.push_back(DeviceResult{d.address, d.before, d.before});
   tx.outcome().result = GroupResult::Adopted;
   return tx.finish();
 }

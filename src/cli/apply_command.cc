@@ -41,8 +41,7 @@ bool has_claims(const Plan& plan) {
 }
 
 // Loads vfio_pci through libkmod and waits for the driver to register. Nothing, or why not.
-std::optional<std::string> load_vfio_pci(const CommandEnv& env,
-                                         std::chrono::milliseconds timeout) {
+std::optional<std::string> load_vfio_pci(const CommandEnv& env, std::chrono::milliseconds timeout) {
   spdlog::info("loading {}", kVfioPciModule);
   if (auto error = env.modules.load(kVfioPciModule)) return error;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -88,8 +87,9 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
   const DesiredState& desired = std::get<DesiredState>(loaded);
 
   if (!options.dry_run && env.live_sys && ::geteuid() != 0) {
-    spdlog::error("apply changes which drivers own devices: run it as root (plan and apply "
-                  "--dry-run work without)");
+    spdlog::error(
+        "apply changes which drivers own devices: run it as root (plan and apply "
+        "--dry-run work without)");
     return kExitNotPermitted;
   }
   const auto timeout = env.timeout.value_or(desired.settings.probe_timeout);
@@ -161,7 +161,8 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
     spdlog::error("IOMMU group {}: {} {}: {}", g.change->group.value_or(0), g.failure->device.str(),
                   g.failure->step, g.failure->message);
   }
-  if (outcome.interrupted) spdlog::error("interrupted: groups not yet begun were left as they were");
+  if (outcome.interrupted)
+    spdlog::error("interrupted: groups not yet begun were left as they were");
   return apply_exit_code(plan, outcome);
 }
 

@@ -16,8 +16,8 @@ struct ApplyCommandOptions {
   bool json = false;
   bool explain = false;
   bool no_prune = false;
-  bool wait = false;              // wait for another run's lock instead of exiting 75
-  std::optional<unsigned> jobs;   // none: the manifest's settings (default 4)
+  bool wait = false;             // wait for another run's lock instead of exiting 75
+  std::optional<unsigned> jobs;  // none: the manifest's settings (default 4)
 };
 
 int run_apply(const ApplyCommandOptions& options, const CommandEnv& env);

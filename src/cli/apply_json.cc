@@ -19,11 +19,12 @@ nlohmann::ordered_json outcome_json(const GroupOutcome& g) {
   j["result"] = std::string(to_string(g.result));
   j["elapsed_ms"] = g.elapsed.count();
   if (g.failure) {
-    j["failure"] = {{"device", g.failure->device.str()},
-                    {"step", g.failure->step},
-                    {"message", g.failure->message},
-                    {"errno", g.failure->error ? nlohmann::ordered_json(errno_name(g.failure->error))
-                                               : nullptr}};
+    j["failure"] = {
+        {"device", g.failure->device.str()},
+        {"step", g.failure->step},
+        {"message", g.failure->message},
+        {"errno",
+         g.failure->error ? nlohmann::ordered_json(errno_name(g.failure->error)) : nullptr}};
   } else {
     j["failure"] = nullptr;
   }

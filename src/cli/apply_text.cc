@@ -23,7 +23,8 @@ std::string driver_text(const std::optional<Binding>& b) {
 void print_outcome(const GroupOutcome& g, std::ostream& out) {
   switch (g.result) {
     case GroupResult::Claimed:
-      fmt::print(out, "  => claimed: every endpoint verified on vfio-pci ({})\n", seconds(g.elapsed));
+      fmt::print(out, "  => claimed: every endpoint verified on vfio-pci ({})\n",
+                 seconds(g.elapsed));
       break;
     case GroupResult::Released:
       fmt::print(out, "  => released: every endpoint verified back on the host ({})\n",
@@ -77,11 +78,10 @@ void print_apply_text(const Plan& plan, const ApplyOutcome& outcome, bool explai
   const unsigned rolled_back = outcome.count(GroupResult::RolledBack);
   const unsigned failed = outcome.count(GroupResult::Failed);
   const unsigned not_started = outcome.count(GroupResult::NotStarted);
-  std::string line = fmt::format("Applied: {} claimed, {} released, {} adopted, {} blocked",
-                                 outcome.count(GroupResult::Claimed),
-                                 outcome.count(GroupResult::Released),
-                                 outcome.count(GroupResult::Adopted),
-                                 outcome.count(GroupResult::Blocked));
+  std::string line =
+      fmt::format("Applied: {} claimed, {} released, {} adopted, {} blocked",
+                  outcome.count(GroupResult::Claimed), outcome.count(GroupResult::Released),
+                  outcome.count(GroupResult::Adopted), outcome.count(GroupResult::Blocked));
   if (rolled_back) line += fmt::format(", {} failed and rolled back", rolled_back);
   if (failed) line += fmt::format(", {} FAILED with the rollback incomplete", failed);
   if (not_started) line += fmt::format(", {} not started (interrupted)", not_started);

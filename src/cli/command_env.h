@@ -23,7 +23,7 @@ struct CommandEnv {
   boost::filesystem::path state_dir;                 // --state-dir
   std::optional<std::string> boot_id;                // none: the running kernel's, from /proc
   std::optional<std::chrono::milliseconds> timeout;  // --timeout; none: the manifest's setting
-  bool live_sys = false;  // the gateway is the real /sys: changing it needs root
+  bool live_sys = false;                    // the gateway is the real /sys: changing it needs root
   const std::atomic<bool>* stop = nullptr;  // set by SIGINT/SIGTERM
   std::ostream& out;
   std::ostream& err;

@@ -11,7 +11,9 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 
-extern "C" void request_stop(int) { g_stop.store(true); }
+extern "C" void request_stop(int) {
+  g_stop.store(true);
+}
 
 }  // namespace
 

@@ -55,7 +55,8 @@ std::optional<std::string> KmodModules::load(std::string_view module) {
     if (rc < 0) {
       error = fmt::format("loading {} failed: {}", kmod_module_get_name(mod), std::strerror(-rc));
     } else if (rc > 0) {
-      error = fmt::format("{} is blacklisted (modprobe.d); not loading it", kmod_module_get_name(mod));
+      error =
+          fmt::format("{} is blacklisted (modprobe.d); not loading it", kmod_module_get_name(mod));
     } else {
       error.reset();
     }

@@ -16,8 +16,8 @@
 #include <fmt/format.h>
 
 #include "observe/pci_id_database.h"
-#include "sysfs/sysfs.h"
 #include "sysfs/kernel_names.h"
+#include "sysfs/sysfs.h"
 #include "util/hex.h"
 
 namespace vfio {
@@ -512,7 +512,8 @@ HostSnapshot observe(Sysfs& sysfs, const PciIdDatabase* names, ObserveDetail det
   snapshot.iommu_units = list_or_empty(sysfs, paths::iommu_units(), snapshot.findings);
   std::sort(snapshot.iommu_units.begin(), snapshot.iommu_units.end());
   auto drivers = list_or_empty(sysfs, paths::pci_drivers(), snapshot.findings);
-  snapshot.vfio_pci_loaded = std::find(drivers.begin(), drivers.end(), kVfioPciDriver) != drivers.end();
+  snapshot.vfio_pci_loaded =
+      std::find(drivers.begin(), drivers.end(), kVfioPciDriver) != drivers.end();
   return snapshot;
 }
 

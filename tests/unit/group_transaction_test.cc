@@ -35,7 +35,8 @@ std::vector<std::pair<SysPath, unsigned>> numbered_writes(const sim::KernelSimul
 std::string group_failed(const ApplyOutcome& outcome) {
   std::string text;
   for (const auto& g : outcome.groups) {
-    if (g.failure) text += g.failure->device.str() + " " + g.failure->step + ": " + g.failure->message + "\n";
+    if (g.failure)
+      text += g.failure->device.str() + " " + g.failure->step + ": " + g.failure->message + "\n";
   }
   return text;
 }
@@ -57,7 +58,8 @@ BOOST_AUTO_TEST_CASE(a_claim_moves_the_whole_group_in_the_known_order) {
   BOOST_TEST(write_log(kernel) == expected);
   BOOST_TEST(kernel.driver_of(kGpu).value_or("-") == "vfio-pci");
   BOOST_TEST(kernel.driver_of(kGpuAudio).value_or("-") == "vfio-pci");
-  BOOST_TEST(kernel.driver_of(PciAddress{0, 0, 1, 0}).value_or("-") == "pcieport");  // the bridge, left alone
+  BOOST_TEST(kernel.driver_of(PciAddress{0, 0, 1, 0}).value_or("-") ==
+             "pcieport");  // the bridge, left alone
   BOOST_TEST(kernel.group_viable(1));
   BOOST_TEST(kernel.vfio_group_nodes() == std::set<unsigned>{1});
 
@@ -80,7 +82,8 @@ BOOST_AUTO_TEST_CASE(a_release_brings_back_the_recorded_drivers_and_clears_the_o
   OwnershipLedger ledger({}, nullptr);
   apply_manifest(kernel, example_manifest("workstation-gpu"), ledger);
   test::ScratchFile host_again(
-      "version: 1\nassignments:\n  - { name: gpu0, state: host, match: { address: \"0000:01:00.0\" } }\n",
+      "version: 1\nassignments:\n  - { name: gpu0, state: host, match: { address: \"0000:01:00.0\" "
+      "} }\n",
       "manifest.yaml");
   auto released = apply_manifest(kernel, host_again.path(), ledger);
   BOOST_TEST(released->outcome.count(GroupResult::Released) == 1u, group_failed(released->outcome));
@@ -143,7 +146,8 @@ BOOST_AUTO_TEST_CASE(every_failing_write_of_a_release_puts_the_group_back_on_vfi
     apply_manifest(kernel, example_manifest("workstation-gpu"), ledger);
   };
   test::ScratchFile to_host(
-      "version: 1\nassignments:\n  - { name: gpu0, state: host, match: { address: \"0000:01:00.0\" } }\n",
+      "version: 1\nassignments:\n  - { name: gpu0, state: host, match: { address: \"0000:01:00.0\" "
+      "} }\n",
       "manifest.yaml");
   sim::KernelSimulator clean(test::example_host("workstation"));
   OwnershipLedger clean_ledger({}, nullptr);
@@ -155,9 +159,8 @@ BOOST_AUTO_TEST_CASE(every_failing_write_of_a_release_puts_the_group_back_on_vfi
 
   for (std::size_t k = claim_writes; k < all.size(); ++k) {
     for (int error : {EBUSY, ENODEV, EIO, EINVAL}) {
-      BOOST_TEST_CONTEXT("release write " << k - claim_writes + 1 << " ("
-                                          << all[k].first.str() << ") fails with "
-                                          << errno_name(error)) {
+      BOOST_TEST_CONTEXT("release write " << k - claim_writes + 1 << " (" << all[k].first.str()
+                                          << ") fails with " << errno_name(error)) {
         sim::KernelSimulator kernel(test::example_host("workstation"));
         OwnershipLedger ledger({}, nullptr);
         claimed_host(kernel, ledger);
