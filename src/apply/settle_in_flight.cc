@@ -2,6 +2,9 @@
 
 #include <set>
 
+#include <spdlog/spdlog.h>
+
+#include "apply/ownership_journal.h"
 #include "sysfs/kernel_names.h"
 
 namespace vfio {
@@ -34,6 +37,16 @@ std::map<unsigned, std::optional<OwnedGroup>> settle_in_flight(const OwnershipRe
     }
   }
   return updates;
+}
+
+void settle_ledger(OwnershipLedger& ledger, const HostSnapshot& host, const ApplyOutcome& outcome) {
+  for (const auto& [group, entry] : settle_in_flight(ledger.record(), host, outcome)) {
+    try {
+      ledger.set(group, entry);
+    } catch (const StateDirError& e) {
+      spdlog::warn("{}", e.what());
+    }
+  }
 }
 
 }  // namespace vfio

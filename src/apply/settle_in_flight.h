@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "apply/apply_outcome.h"
+#include "apply/ownership_ledger.h"
 #include "observe/host_snapshot.h"
 #include "plan/ownership.h"
 
@@ -20,5 +21,9 @@ namespace vfio {
 std::map<unsigned, std::optional<OwnedGroup>> settle_in_flight(const OwnershipRecord& record,
                                                                const HostSnapshot& host,
                                                                const ApplyOutcome& outcome);
+
+// Applies settle_in_flight() to the ledger after a run; a record that cannot be saved is logged
+// (it stays in flight, which the next run settles again).
+void settle_ledger(OwnershipLedger& ledger, const HostSnapshot& host, const ApplyOutcome& outcome);
 
 }  // namespace vfio

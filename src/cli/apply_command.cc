@@ -147,13 +147,7 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
   OwnershipLedger ledger(owned.record, &*journal);
   KernelExecutor executor(env.sysfs, ledger, timeout);
   const ApplyOutcome outcome = execute_plan(plan, executor, jobs, env.stop);
-  for (const auto& [group, entry] : settle_in_flight(ledger.record(), host, outcome)) {
-    try {
-      ledger.set(group, entry);
-    } catch (const StateDirError& e) {
-      spdlog::warn("{}", e.what());
-    }
-  }
+  settle_ledger(ledger, host, outcome);
 
   print(options, plan, outcome, env.out);
   for (const auto& g : outcome.groups) {

@@ -9,6 +9,7 @@
 
 #include "apply/executor.h"
 #include "apply/ownership_ledger.h"
+#include "apply/settle_in_flight.h"
 #include "manifest/load_manifests.h"
 #include "observe/observe.h"
 #include "plan/plan.h"
@@ -35,6 +36,7 @@ inline std::unique_ptr<Applied> apply_manifest(
   applied->plan = make_plan(load_manifests({manifest}), host, ledger.record());
   KernelExecutor executor(kernel, ledger, probe_timeout);
   applied->outcome = execute_plan(applied->plan, executor, jobs);
+  settle_ledger(ledger, host, applied->outcome);  // as `apply` does after every run
   return applied;
 }
 
