@@ -1,9 +1,13 @@
 #include "sysfs/real_sysfs.h"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <optional>
 #include <utility>
@@ -130,6 +134,96 @@ Result<std::string> read_link_at(int dirfd, const char* name) {
   }
 }
 
+// Closes every descriptor but `keep_a` and `keep_b`. Only system calls: it runs in a forked
+// child of a multi-threaded process, where nothing but async-signal-safe calls may be made.
+void close_all_but(int keep_a, int keep_b) {
+  const auto lo = static_cast<unsigned>(std::min(keep_a, keep_b));
+  const auto hi = static_cast<unsigned>(std::max(keep_a, keep_b));
+  bool ok = lo == 0 || ::close_range(0, lo - 1, 0) == 0;
+  ok = ok && (hi <= lo + 1 || ::close_range(lo + 1, hi - 1, 0) == 0);
+  ok = ok && ::close_range(hi + 1, ~0U, 0) == 0;
+  if (ok) return;
+  // close_range(2) is Linux 5.9+; before that, the descriptors a process is likely to hold.
+  for (int fd = 0; fd < (1 << 16); ++fd) {
+    if (fd != keep_a && fd != keep_b) ::close(fd);
+  }
+}
+
+// The one write(2) of `value` to the open attribute `fd`, made in a process of its own: 0 when
+// it took the whole value, its errno when it failed, ETIMEDOUT when it has not returned by
+// `deadline` (it is then left running, and may still act).
+//
+// Why a process: a store can sleep uninterruptibly in the kernel (unbinding a device a VM holds
+// waits until the VM lets go). A thread stuck that way cannot be killed, and it would keep the
+// whole process from exiting; a separate process is stuck alone.
+//
+// Why two forks: the child forks the writer and exits at once, so we reap the child right away
+// and the writer, orphaned, is reparented to init (or the nearest subreaper), which reaps it
+// whenever its write returns. Nothing of ours is left to reap later: no zombies pile up, no
+// SIGCHLD handling, no reaper thread. The writer reports through a pipe instead of its exit
+// status; when we stopped listening, writing the report kills it with SIGPIPE (or fails with
+// EPIPE), which is fine: its store is done by then.
+//
+// The writer closes every other descriptor first: otherwise a stuck writer would hold copies of
+// whatever the process had open (the run lock's flock, the pipes a test harness or a service
+// manager reads our output from, other writers' report pipes) for as long as it is stuck.
+int write_detached(int fd, std::string_view value, std::chrono::steady_clock::time_point deadline) {
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0) return errno;
+  Fd report_read(report[0]);
+  std::optional<Fd> report_write(std::in_place, report[1]);
+
+  const pid_t child = ::fork();
+  if (child < 0) return errno;
+  if (child == 0) {
+    // _Fork: unlike fork(), it runs no atfork handlers, which are not async-signal-safe.
+    const pid_t writer = ::_Fork();
+    if (writer != 0) ::_exit(writer < 0 ? errno : 0);
+    close_all_but(fd, report[1]);
+    // One write(2), as on the direct path: no retry on EINTR.
+    const ssize_t n = ::write(fd, value.data(), value.size());
+    int outcome = 0;
+    if (n < 0) {
+      outcome = errno;
+    } else if (static_cast<std::size_t>(n) != value.size()) {
+      outcome = EIO;
+    }
+    // The report is ours, not the kernel's store: retrying it is harmless.
+    while (::write(report[1], &outcome, sizeof outcome) < 0 && errno == EINTR) {
+    }
+    ::_exit(0);
+  }
+  report_write.reset();  // so that a writer dying without a report shows as end of file
+
+  int status = 0;
+  pid_t reaped;
+  while ((reaped = ::waitpid(child, &status, 0)) < 0 && errno == EINTR) {
+  }
+  // ECHILD: SIGCHLD is ignored, so the kernel reaped the child; the pipe still tells.
+  if (reaped == child && WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+    return WEXITSTATUS(status);  // the child could not fork the writer: nothing was written
+  }
+
+  for (;;) {
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto wait_ms = std::clamp<std::chrono::milliseconds::rep>(left.count(), 0, INT_MAX);
+    pollfd ready{report_read.get(), POLLIN, 0};
+    const int n = ::poll(&ready, 1, static_cast<int>(wait_ms));
+    if (n > 0) break;
+    if (n == 0) return ETIMEDOUT;
+    if (errno != EINTR) return errno;
+  }
+  int outcome = 0;
+  ssize_t n;
+  while ((n = ::read(report_read.get(), &outcome, sizeof outcome)) < 0 && errno == EINTR) {
+  }
+  // No report: the writer was killed (a signal, the OOM killer), its store may or may not have
+  // happened.
+  if (n != static_cast<ssize_t>(sizeof outcome)) return EIO;
+  return outcome;
+}
+
 }  // namespace
 
 RealSysfs::RealSysfs(fs::path root) : root_(std::move(root)), root_string_(root_.string()) {}
@@ -185,9 +279,17 @@ Result<void> RealSysfs::write(const SysPath& path, std::string_view value) {
   auto io_error = [&](int err) {
     return IoError{IoError::Op::Write, full, err, std::string(value)};
   };
+  const auto timeout = write_timeout();
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   // O_TRUNC matters only for on-disk test hosts; sysfs ignores it.
   Fd fd(::open(full.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
   if (fd.get() < 0) return io_error(errno);
+  if (timeout.count() > 0) {
+    // Opened here, so open errors are reported exactly as on the direct path below.
+    const int outcome = write_detached(fd.get(), value, deadline);
+    if (outcome != 0) return io_error(outcome);
+    return {};
+  }
   // No retry on EINTR: the store may have acted, and the caller must see exactly what happened.
   ssize_t n = ::write(fd.get(), value.data(), value.size());
   if (n < 0) return io_error(errno);

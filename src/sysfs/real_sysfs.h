@@ -10,7 +10,9 @@
 namespace vfio {
 
 // Stateless as far as callers can tell, and safe to use from several threads at once: each
-// thread keeps the directory it last read in open (see real_sysfs.cc), nothing else.
+// thread keeps the directory it last read in open (see real_sysfs.cc), nothing else. With a
+// write timeout set, each write(2) is made by a process of its own (see write_detached in
+// real_sysfs.cc), which is never a child left for us to reap and holds none of our descriptors.
 class RealSysfs final : public Sysfs {
  public:
   explicit RealSysfs(boost::filesystem::path root = "/sys");

@@ -17,6 +17,19 @@ bool is_device_file(const Components& c, std::string_view name) {
   return c.size() == 3 && c[0] == kDeviceDir && c[2] == name;
 }
 
+// Removes and returns the fault planned for the nth write to `path`, if any.
+std::optional<PlannedFault> take_planned(std::vector<PlannedFault>& plan, const SysPath& path,
+                                         unsigned nth) {
+  for (auto it = plan.begin(); it != plan.end(); ++it) {
+    if (it->path == path.str() && it->nth == nth) {
+      PlannedFault out = *it;
+      plan.erase(it);
+      return out;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 SimulatedCrash::SimulatedCrash(unsigned write_number)
@@ -84,7 +97,16 @@ void KernelSimulator::State::touch(const SysPath& path) {
 KernelSimulator::KernelSimulator(Topology topology)
     : state_(std::make_unique<State>(std::move(topology))) {}
 
-KernelSimulator::~KernelSimulator() = default;
+KernelSimulator::~KernelSimulator() {
+  // Writes whose callers timed out are still running on simulator threads that use the state:
+  // wait them out. They start no further threads, so one pass joins them all.
+  std::vector<std::thread> in_kernel;
+  {
+    std::lock_guard lock(mutex_);
+    in_kernel.swap(state_->in_kernel);
+  }
+  for (auto& thread : in_kernel) thread.join();
+}
 
 std::string KernelSimulator::display(const SysPath& path) const {
   return "/sys/" + path.str();
@@ -155,70 +177,15 @@ Result<void> KernelSimulator::write(const SysPath& path, std::string_view value)
   s.settle();
   const unsigned number = ++s.write_count;
   const unsigned nth = ++s.writes_per_path[path.str()];
-  auto planned = [&](std::vector<PlannedFault>& plan) -> std::optional<PlannedFault> {
-    for (auto it = plan.begin(); it != plan.end(); ++it) {
-      if (it->path == path.str() && it->nth == nth) {
-        PlannedFault out = *it;
-        plan.erase(it);
-        return out;
-      }
-    }
-    return std::nullopt;
-  };
-  // Resolves the path, first waiting out the device lock of any blocked write on its device.
-  auto resolve_unlocked = [&]() -> std::variant<Components, int> {
-    for (;;) {
-      auto resolved = s.resolve(path.components(), true);
-      if (const int* error = std::get_if<int>(&resolved)) return *error;
-      Components canonical = std::get<Resolved>(std::move(resolved)).canonical;
-      const SimDevice* target = s.write_target(canonical, value);
-      if (target && target->lock_owner != 0 && target->lock_owner != number) {
-        s.device_unlocked.wait(lock);
-        s.settle();
-        continue;
-      }
-      return canonical;
-    }
-  };
-
+  std::optional<SimClock::time_point> deadline;
+  if (const auto timeout = write_timeout(); timeout.count() > 0) {
+    deadline = SimClock::now() + timeout;
+  }
   int error = 0;
-  if (auto failure = planned(s.failures)) {
+  if (auto failure = take_planned(s.failures, path, nth)) {
     error = failure->error;
   } else {
-    auto resolved = resolve_unlocked();
-    if (const int* resolve_error = std::get_if<int>(&resolved)) {
-      error = *resolve_error;
-    } else if (auto block = planned(s.blocks)) {
-      const Components canonical = std::get<Components>(std::move(resolved));
-      // An unbind (or a removal) of a bound device takes the device lock and drops the `driver`
-      // link before the driver's remove() blocks; the write then sleeps in the kernel.
-      SimDevice* locked = nullptr;
-      const bool unbind =
-          canonical.size() == 5 && canonical[2] == "drivers" && canonical[4] == "unbind";
-      if (unbind) {
-        SimDevice* d = s.device_named(value);
-        if (d && d->driver == canonical[3]) locked = d;
-      } else if (is_device_file(canonical, "remove") && !value.empty() && value[0] != '0') {
-        SimDevice* d = s.present_device(canonical[1]);
-        if (d && d->driver) locked = d;
-      }
-      if (locked) {
-        locked->lock_owner = number;
-        locked->unbinding = true;
-      }
-      lock.unlock();
-      std::this_thread::sleep_for(block->duration);
-      lock.lock();
-      s.settle();
-      error = s.apply_write(canonical, value, true);
-      if (locked) {
-        locked->lock_owner = 0;
-        locked->unbinding = false;
-      }
-      s.device_unlocked.notify_all();
-    } else {
-      error = s.apply_write(std::get<Components>(resolved), value, false);
-    }
+    error = s.store(lock, path, std::string(value), number, nth, deadline);
   }
   s.log.push_back(WriteRecord{path, std::string(value), error});
   s.touch(path);
@@ -229,6 +196,87 @@ Result<void> KernelSimulator::write(const SysPath& path, std::string_view value)
   }
   if (error != 0) return IoError{IoError::Op::Write, display(path), error, std::string(value)};
   return {};
+}
+
+int KernelSimulator::State::store(std::unique_lock<std::mutex>& lock, const SysPath& path,
+                                  const std::string& value, unsigned number, unsigned nth,
+                                  std::optional<SimClock::time_point> deadline) {
+  // The caller gives up here; the rest of the write runs on a thread of its own, still "in the
+  // kernel", and is joined by ~KernelSimulator.
+  auto time_out = [&](auto&& rest) {
+    in_kernel.emplace_back(std::forward<decltype(rest)>(rest));
+    return ETIMEDOUT;
+  };
+
+  // Resolves the path, first waiting out the device lock of any blocked write on its device.
+  Components canonical;
+  for (;;) {
+    auto resolved = resolve(path.components(), true);
+    if (const int* error = std::get_if<int>(&resolved)) return *error;
+    canonical = std::get<Resolved>(std::move(resolved)).canonical;
+    const SimDevice* target = write_target(canonical, value);
+    if (!target || target->lock_owner == 0 || target->lock_owner == number) break;
+    if (!deadline) {
+      device_unlocked.wait(lock);
+    } else if (SimClock::now() >= *deadline) {
+      // Like the real gateway, whose writer would sleep on the device lock in the kernel.
+      return time_out([this, mutex = lock.mutex(), path, value, number, nth] {
+        std::unique_lock relock(*mutex);
+        store(relock, path, value, number, nth, std::nullopt);
+      });
+    } else {
+      device_unlocked.wait_until(lock, *deadline);
+    }
+    settle();
+  }
+
+  auto block = take_planned(blocks, path, nth);
+  if (!block) return apply_write(canonical, value, false);
+  // An unbind (or a removal) of a bound device takes the device lock and drops the `driver` link
+  // before the driver's remove() blocks; the write then sleeps in the kernel.
+  SimDevice* locked = nullptr;
+  const bool unbind =
+      canonical.size() == 5 && canonical[2] == "drivers" && canonical[4] == "unbind";
+  if (unbind) {
+    SimDevice* d = device_named(value);
+    if (d && d->driver == canonical[3]) locked = d;
+  } else if (is_device_file(canonical, "remove") && !value.empty() && value[0] != '0') {
+    SimDevice* d = present_device(canonical[1]);
+    if (d && d->driver) locked = d;
+  }
+  if (locked) {
+    locked->lock_owner = number;
+    locked->unbinding = true;
+  }
+  const auto done = SimClock::now() + block->duration;
+  if (deadline && done > *deadline) {
+    const int error = time_out([this, mutex = lock.mutex(), canonical, value, locked, done] {
+      std::this_thread::sleep_until(done);
+      std::lock_guard relock(*mutex);
+      finish_blocked_write(canonical, value, locked);
+    });
+    lock.unlock();
+    std::this_thread::sleep_until(*deadline);
+    lock.lock();
+    settle();
+    return error;
+  }
+  lock.unlock();
+  std::this_thread::sleep_until(done);
+  lock.lock();
+  return finish_blocked_write(canonical, value, locked);
+}
+
+int KernelSimulator::State::finish_blocked_write(const Components& canonical,
+                                                 std::string_view value, SimDevice* locked) {
+  settle();
+  const int error = apply_write(canonical, value, true);
+  if (locked) {
+    locked->lock_owner = 0;
+    locked->unbinding = false;
+  }
+  device_unlocked.notify_all();
+  return error;
 }
 
 // --- what tests look at ---

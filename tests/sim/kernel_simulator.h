@@ -6,7 +6,10 @@
 // the real kernel disagree, the kernel is right: fix the simulator and add the fact to its tests.
 //
 // Paths are displayed as "/sys/<path>". All calls are thread-safe; a blocked write sleeps
-// without holding the simulator's lock, so other devices are not stalled by it.
+// without holding the simulator's lock, so other devices are not stalled by it. With a write
+// timeout set (Sysfs::set_write_timeout), a write still in the kernel when its caller's timeout
+// runs out returns ETIMEDOUT and carries on in a thread of the simulator's, as RealSysfs leaves it
+// to a process of its own; the destructor waits for those threads to finish.
 #pragma once
 
 #include <chrono>
@@ -73,7 +76,15 @@ class KernelSimulator final : public Sysfs {
   // --- faults ---
   // The nth (1-based) write to `path` fails with `error` and changes nothing.
   void fail_write(const SysPath& path, unsigned nth, int error);
-  // The nth write to `path` sleeps `duration` (without the lock), then acts normally.
+  // The nth write to `path` sleeps `duration` (without the lock), then acts normally. An unbind
+  // (or a `remove`) of a bound device holds the device lock and has no `driver` link meanwhile.
+  //
+  // When the caller's write timeout runs out first, the caller gets ETIMEDOUT then (writes()
+  // logs ETIMEDOUT: what the caller saw), while the write stays in the kernel for the whole
+  // `duration`, device lock held, and then acts. Until it does, reading that device's
+  // driver_override blocks (reads have no timeout, in the kernel as through RealSysfs), and a
+  // write to the device waits for the lock until it too times out, and acts after the unbind.
+  // So after a write times out, leave its device alone for the rest of the run.
   void block_write(const SysPath& path, unsigned nth, std::chrono::milliseconds duration);
   // Probes (drivers_probe, bind, new_id, rescan) bind after `latency`: the `driver` link appears
   // only once it has passed (asynchronous probing), so a caller that checks once is caught out.

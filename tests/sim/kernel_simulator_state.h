@@ -7,9 +7,11 @@
 #include <condition_variable>
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -100,10 +102,21 @@ struct KernelSimulator::State {
   std::map<PciAddress, unsigned> vanish;
   std::optional<unsigned> crash_at;
   std::condition_variable device_unlocked;
+  // The rest of each write whose caller timed out, still in the kernel; ~KernelSimulator joins
+  // them.
+  std::vector<std::thread> in_kernel;
 
   // --- kernel_simulator.cc ---
   void settle();                    // makes pending probes whose latency has passed visible
   void touch(const SysPath& path);  // counts a call against vanish_after()
+  // Write number `number` (the nth to `path`) as the kernel makes it, waiting out the device
+  // lock of a blocked write and a planned block; its errno, 0 when it acted. `lock` holds the
+  // simulator's mutex and is released while waiting. With a deadline, the caller stops waiting
+  // there with ETIMEDOUT and the rest of the write goes on in `in_kernel`.
+  int store(std::unique_lock<std::mutex>& lock, const SysPath& path, const std::string& value,
+            unsigned number, unsigned nth, std::optional<SimClock::time_point> deadline);
+  // A blocked write's end: it acts, then releases the device lock it took (if any).
+  int finish_blocked_write(const Components& canonical, std::string_view value, SimDevice* locked);
 
   // --- kernel_simulator_namespace.cc: the sysfs tree ---
   Node lookup(const Components& canonical) const;

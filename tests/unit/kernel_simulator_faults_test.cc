@@ -1,5 +1,6 @@
 // The simulator's write log and injected faults: failed and blocked writes (with the device lock
-// seen from another thread), probe latency, vanishing devices and crashes.
+// seen from another thread, and blocks that outlast the caller's write timeout), probe latency,
+// vanishing devices and crashes.
 #define BOOST_TEST_MODULE kernel_simulator_faults
 #include <boost/test/unit_test.hpp>
 
@@ -22,6 +23,17 @@ namespace {
 struct Host {
   KernelSimulator sim{test_host()};
 };
+
+// Polls `done` until it holds or `limit` passes; whether it held.
+template <class Done>
+bool eventually(Done done, std::chrono::milliseconds limit = 5000ms) {
+  const auto give_up = Clock::now() + limit;
+  while (!done()) {
+    if (Clock::now() > give_up) return false;
+    std::this_thread::sleep_for(2ms);
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -241,6 +253,109 @@ BOOST_AUTO_TEST_CASE(crash_counts_failed_writes_and_still_throws) {
   BOOST_TEST(sim.writes().size() == 2u);
   BOOST_TEST(sim.writes().back().error == ENODEV);
   BOOST_TEST(sim.driver_of(kNic) == "e1000e");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// Timings below are loose on purpose (shared, noisy machines): a timed-out write returns no
+// earlier than its timeout and, with a block several times longer, before the block ends; what
+// the block holds up is checked by ordering, with generous upper bounds.
+BOOST_FIXTURE_TEST_SUITE(write_timeout, Host)
+
+BOOST_AUTO_TEST_CASE(an_unbind_blocked_past_the_timeout_returns_etimedout_and_acts_later) {
+  BOOST_REQUIRE(sim.write(override_path(kNic), "vfio-pci"));
+  BOOST_REQUIRE(sim.write(drv_file("e1000e", "unbind"), kNic.str()));
+  BOOST_REQUIRE(sim.write(paths::drivers_probe(), kNic.str()));
+  BOOST_REQUIRE(sim.vfio_group_nodes() == std::set<unsigned>{2});
+
+  const auto timeout = 100ms;
+  const auto block = 800ms;
+  sim.set_write_timeout(timeout);
+  sim.block_write(drv_file("vfio-pci", "unbind"), 1, block);
+  const auto start = Clock::now();
+  const auto unbind = sim.write(drv_file("vfio-pci", "unbind"), kNic.str());
+  const auto returned = Clock::now() - start;
+  BOOST_TEST(error_of(unbind) == ETIMEDOUT);
+  BOOST_TEST(unbind.error().path == "/sys/bus/pci/drivers/vfio-pci/unbind");
+  BOOST_TEST(unbind.error().value == kNic.str());
+  BOOST_TEST((returned >= timeout));
+  BOOST_TEST((returned < block));
+  BOOST_TEST(sim.writes().back().error == ETIMEDOUT);  // what the caller saw
+
+  // Still in the kernel: the `driver` link is gone, the vfio-pci binding not yet.
+  BOOST_TEST(error_of(sim.read_link(dev_file(kNic, "driver"))) == ENOENT);
+  BOOST_TEST(!sim.driver_of(kNic));
+  const auto nodes = sim.vfio_group_nodes();
+  if (Clock::now() - start < block) BOOST_TEST((nodes == std::set<unsigned>{2}));
+
+  // Other devices answer meanwhile.
+  BOOST_TEST(read_text(sim, override_path(kGpu)) == "(null)\n");
+  BOOST_TEST(sim.write(override_path(kGpu), "vfio-pci").ok());
+  BOOST_TEST((Clock::now() - start < block));
+
+  // Once the block is over, the unbind has acted.
+  BOOST_TEST(eventually([&] { return sim.vfio_group_nodes().empty(); }));
+  BOOST_TEST((Clock::now() - start >= block));
+  BOOST_TEST(!sim.driver_of(kNic));
+  BOOST_TEST(read_text(sim, override_path(kNic)) == "vfio-pci\n");
+  const auto log = sim.writes();
+  BOOST_REQUIRE(log.size() == 5u);
+  BOOST_TEST(log[3].error == ETIMEDOUT);
+  BOOST_TEST(log[4].error == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_write_waiting_on_a_timed_out_unbinds_device_lock_times_out_and_acts_after) {
+  BOOST_REQUIRE(sim.write(override_path(kNic), "vfio-pci"));
+  const auto timeout = 100ms;
+  const auto block = 600ms;
+  sim.set_write_timeout(timeout);
+  sim.block_write(drv_file("e1000e", "unbind"), 1, block);
+  const auto start = Clock::now();
+  BOOST_TEST(error_of(sim.write(drv_file("e1000e", "unbind"), kNic.str())) == ETIMEDOUT);
+  const auto probe_start = Clock::now();
+  BOOST_TEST(error_of(sim.write(paths::drivers_probe(), kNic.str())) == ETIMEDOUT);
+  BOOST_TEST((Clock::now() - probe_start >= timeout));
+  BOOST_TEST(!sim.driver_of(kNic));
+  // The probe goes on waiting for the device lock, and binds once the unbind is done.
+  BOOST_TEST(eventually([&] { return sim.driver_of(kNic) == "vfio-pci"; }));
+  BOOST_TEST((Clock::now() - start >= block));
+  const auto log = sim.writes();
+  BOOST_REQUIRE(log.size() == 3u);
+  BOOST_TEST(log[1].error == ETIMEDOUT);
+  BOOST_TEST(log[2].error == ETIMEDOUT);
+}
+
+BOOST_AUTO_TEST_CASE(a_block_within_the_timeout_or_without_one_behaves_as_before) {
+  for (const auto timeout : {0ms, 5000ms}) {
+    BOOST_TEST_CONTEXT("write timeout " << timeout.count() << " ms") {
+      KernelSimulator host{test_host()};
+      host.set_write_timeout(timeout);
+      const auto block = 60ms;
+      host.block_write(drv_file("e1000e", "unbind"), 1, block);
+      const auto start = Clock::now();
+      BOOST_TEST(host.write(drv_file("e1000e", "unbind"), kNic.str()).ok());
+      BOOST_TEST((Clock::now() - start >= block));
+      // Acted before the write returned: nothing is left in the kernel.
+      BOOST_TEST(host.writes().back().error == 0);
+      BOOST_TEST(!host.driver_of(kNic));
+      BOOST_TEST(read_text(host, override_path(kNic)) == "(null)\n");
+      BOOST_TEST(host.write(paths::drivers_probe(), kNic.str()).ok());
+      BOOST_TEST(host.driver_of(kNic) == "e1000e");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(the_simulator_outlives_a_write_left_in_the_kernel) {
+  const auto block = 300ms;
+  const auto start = Clock::now();
+  {
+    KernelSimulator host{test_host()};
+    host.set_write_timeout(20ms);
+    host.block_write(drv_file("e1000e", "unbind"), 1, block);
+    BOOST_TEST(error_of(host.write(drv_file("e1000e", "unbind"), kNic.str())) == ETIMEDOUT);
+  }
+  // The destructor waited the write out rather than leave it running on freed state.
+  BOOST_TEST((Clock::now() - start >= block));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
