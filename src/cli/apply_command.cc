@@ -143,6 +143,12 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
     }
   }
 
+  for (const auto& c : plan.changes) {
+    if (c.forced) {
+      spdlog::warn("IOMMU group {}: a safety refusal is overridden for {}: force: \"{}\"",
+                   c.group.value_or(0), c.assignment, *c.forced);
+    }
+  }
   env.sysfs.set_write_timeout(timeout);
   OwnershipLedger ledger(owned.record, &*journal);
   KernelExecutor executor(env.sysfs, ledger, timeout);

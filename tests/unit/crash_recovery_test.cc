@@ -17,8 +17,8 @@ namespace {
 constexpr const char* kBoot = "crash-test-boot";
 
 std::unique_ptr<test::Applied> apply_with_journal(sim::KernelSimulator& kernel,
-                                                  const test::fs::path& state, const std::string& manifest,
-                                                  unsigned jobs) {
+                                                  const test::fs::path& state,
+                                                  const std::string& manifest, unsigned jobs) {
   OwnershipJournal journal(state, kBoot);
   LoadedRecord loaded = journal.load();
   BOOST_TEST(loaded.problems.empty());

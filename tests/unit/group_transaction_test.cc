@@ -283,3 +283,29 @@ BOOST_AUTO_TEST_CASE(a_stop_request_starts_no_group) {
   BOOST_TEST(outcome.count(GroupResult::NotStarted) == 8u);
   BOOST_TEST(kernel.writes().empty());
 }
+
+BOOST_AUTO_TEST_CASE(a_hung_unbind_fails_its_group_without_stalling_the_others) {
+  sim::KernelSimulator kernel(test::example_host("gpu-server"));
+  kernel.set_write_timeout(std::chrono::milliseconds(200));
+  // nvidia's remove() of whichever GPU comes first sleeps far longer than the run may wait.
+  kernel.block_write(paths::pci_driver_file("nvidia", "unbind"), 1,
+                     std::chrono::milliseconds(1500));
+  OwnershipLedger ledger({}, nullptr);
+  auto applied = apply_manifest(kernel, example_manifest("gpu-server-gpus"), ledger,
+                                std::chrono::milliseconds(300), 4);
+  BOOST_TEST(applied->outcome.count(GroupResult::Claimed) == 5u, group_failed(applied->outcome));
+  BOOST_TEST(applied->outcome.count(GroupResult::Failed) == 1u);
+  for (const auto& g : applied->outcome.groups) {
+    if (g.result != GroupResult::Failed) continue;
+    BOOST_TEST(contains(g.failure->message, "'" + g.failure->device.str() + "'"),
+               g.failure->message);
+    BOOST_TEST(g.failure->step == "unbind from nvidia");
+    BOOST_TEST(contains(g.failure->message, "/sys/bus/pci/drivers/nvidia/unbind"),
+               g.failure->message);
+    BOOST_TEST(contains(g.failure->message, "ETIMEDOUT"), g.failure->message);
+    BOOST_REQUIRE(g.problems.size() == 1u);
+    BOOST_TEST(contains(g.problems.front(), "left alone"), g.problems.front());
+    // Still recorded as in flight, with its original driver, for the next run to settle.
+    BOOST_TEST(ledger.find(*g.change->group)->in_flight);
+  }
+}

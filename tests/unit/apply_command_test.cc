@@ -1,0 +1,218 @@
+#define BOOST_TEST_MODULE apply_command
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <fstream>
+#include <sstream>
+
+#include "apply/run_lock.h"
+#include "cli/exit_codes.h"
+#include "cli/run.h"
+#include "observe/kernel_modules.h"
+#include "sim/kernel_simulator.h"
+#include "test_support.h"
+
+// `vfio-reconcile apply` through the real entry point, on the kernel simulator: exit codes of
+// the contract, the state directory, the lock, module loading, pruning.
+
+using namespace vfio;
+using test::contains;
+namespace fs = test::fs;
+using test::ScratchDir;
+using test::ScratchFile;
+
+namespace {
+
+const std::string kSource = VFIO_SOURCE_DIR;
+const std::string kGpuManifest = kSource + "/examples/workstation-gpu.yaml";
+const PciAddress kGpu{0, 1, 0, 0};
+
+class SimModules final : public KernelModules {
+ public:
+  SimModules(sim::KernelSimulator& kernel, bool loadable) : kernel_(kernel), loadable_(loadable) {}
+  bool available(std::string_view) override { return loadable_; }
+  std::optional<std::string> load(std::string_view) override {
+    ++loads;
+    if (!loadable_) return "not here";
+    kernel_.load_vfio_pci();
+    return std::nullopt;
+  }
+  int loads = 0;
+
+ private:
+  sim::KernelSimulator& kernel_;
+  bool loadable_;
+};
+
+struct Ran {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+Ran apply(sim::KernelSimulator& kernel, const ScratchDir& state, std::vector<std::string> args,
+          SimModules* modules = nullptr, const std::atomic<bool>* stop = nullptr) {
+  SimModules fallback(kernel, true);
+  std::vector<std::string> all{"vfio-reconcile", "--state-dir", (state.path() / "state").string(),
+                               "apply"};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<const char*> argv;
+  for (const auto& a : all) argv.push_back(a.c_str());
+  std::ostringstream out, err;
+  cli::Context context;
+  context.sysfs = &kernel;
+  context.modules = modules ? modules : &fallback;
+  context.out = &out;
+  context.err = &err;
+  context.boot_id = "apply-command-test";
+  context.stop = stop;
+  const int code = cli::run(static_cast<int>(argv.size()), argv.data(), context);
+  return {code, out.str(), err.str()};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(apply_claims_records_and_then_has_nothing_to_do) {
+  sim::KernelSimulator kernel(test::example_host("workstation"));
+  ScratchDir state;
+  Ran first = apply(kernel, state, {kGpuManifest});
+  BOOST_TEST(first.code == cli::kExitOk, first.err);
+  BOOST_TEST(kernel.driver_of(kGpu).value_or("-") == "vfio-pci");
+  BOOST_TEST(fs::exists(state.path() / "state/ownership.json"));
+  const std::size_t writes = kernel.writes().size();
+  Ran second = apply(kernel, state, {kGpuManifest});
+  BOOST_TEST(second.code == cli::kExitOk);
+  BOOST_TEST(contains(second.out, "No changes."), second.out);
+  BOOST_TEST(kernel.writes().size() == writes);
+}
+
+BOOST_AUTO_TEST_CASE(a_dry_run_writes_nothing_not_even_the_state_directory) {
+  sim::KernelSimulator kernel(test::example_host("workstation"));
+  ScratchDir state;
+  Ran dry = apply(kernel, state, {kGpuManifest, "--dry-run"});
+  BOOST_TEST(dry.code == cli::kExitOk, dry.err);
+  BOOST_TEST(contains(dry.out, "Dry run: nothing was written."));
+  BOOST_TEST(kernel.writes().empty());
+  BOOST_TEST(!fs::exists(state.path() / "state"));
+}
+
+BOOST_AUTO_TEST_CASE(a_held_lock_exits_75_and_changes_nothing) {
+  sim::KernelSimulator kernel(test::example_host("workstation"));
+  ScratchDir state;
+  fs::create_directories(state.path() / "state");
+  auto held = RunLock::acquire(state.path() / "state", false);
+  BOOST_REQUIRE(held);
+  Ran locked = apply(kernel, state, {kGpuManifest});
+  BOOST_TEST(locked.code == cli::kExitLocked);
+  BOOST_TEST(contains(locked.err, "--wait"), locked.err);
+  BOOST_TEST(kernel.writes().empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_step_exits_1_naming_device_path_and_errno) {
+  sim::KernelSimulator kernel(test::example_host("workstation"));
+  kernel.fail_write(paths::pci_driver_file("nvidia", "unbind"), 1, EBUSY);
+  ScratchDir state;
+  Ran failed = apply(kernel, state, {kGpuManifest});
+  BOOST_TEST(failed.code == cli::kExitApplyFailed);
+  BOOST_TEST(contains(failed.err, "0000:01:00.0"), failed.err);
+  BOOST_TEST(contains(failed.err, "/sys/bus/pci/drivers/nvidia/unbind"), failed.err);
+  BOOST_TEST(contains(failed.err, "EBUSY"), failed.err);
+  BOOST_TEST(kernel.driver_of(kGpu).value_or("-") == "nvidia");
+  BOOST_TEST(!kernel.override_of(kGpu));
+}
+
+BOOST_AUTO_TEST_CASE(a_blocked_group_exits_78_and_the_others_are_applied) {
+  sim::KernelSimulator kernel(test::example_host("workstation"));
+  ScratchDir state;
+  ScratchFile both(
+      "version: 1\nassignments:\n"
+      "  - { name: igpu, state: vfio, match: { address: \"0000:00:02.0\" } }\n"
+      "  - { name: gpu0, state: vfio, match: { address: \"0000:01:00.0\" } }\n",
+      "manifest.yaml");
+  Ran ran = apply(kernel, state, {both.path()});
+  BOOST_TEST(ran.code == cli::kExitBlocked, ran.out + ran.err);
+  BOOST_TEST(kernel.driver_of(kGpu).value_or("-") == "vfio-pci");
+  BOOST_TEST(kernel.driver_of(PciAddress{0, 0, 2, 0}).value_or("-") == "i915");
+}
+
+BOOST_AUTO_TEST_CASE(vfio_pci_is_loaded_when_missing_or_the_run_exits_69) {
+  auto topology = test::example_host("workstation");
+  topology.vfio_pci = sim::Topology::VfioPci::Loadable;
+  {
+    sim::KernelSimulator kernel(topology);
+    SimModules modules(kernel, true);
+    ScratchDir state;
+    Ran ran = apply(kernel, state, {kGpuManifest}, &modules);
+    BOOST_TEST(ran.code == cli::kExitOk, ran.err);
+    BOOST_TEST(modules.loads == 1);
+    BOOST_TEST(kernel.driver_of(kGpu).value_or("-") == "vfio-pci");
+  }
+  {
+    sim::KernelSimulator kernel(topology);
+    SimModules modules(kernel, false);
+    ScratchDir state;
+    Ran ran = apply(kernel, state, {kGpuManifest}, &modules);
+    BOOST_TEST(ran.code == cli::kExitUnavailable, ran.err);
+    BOOST_TEST(kernel.writes().empty());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_group_no_manifest_names_is_pruned_unless_no_prune) {
+  ScratchFile other(
+      "version: 1\nassignments:\n"
+      "  - { name: usb, state: host, match: { address: \"0000:00:14.0\" } }\n",
+      "manifest.yaml");
+  for (bool prune : {true, false}) {
+    BOOST_TEST_CONTEXT(std::string(prune ? "pruned" : "--no-prune")) {
+      sim::KernelSimulator kernel(test::example_host("workstation"));
+      ScratchDir state;
+      BOOST_REQUIRE(apply(kernel, state, {kGpuManifest}).code == cli::kExitOk);
+      std::vector<std::string> args{other.path()};
+      if (!prune) args.push_back("--no-prune");
+      Ran ran = apply(kernel, state, args);
+      BOOST_TEST(ran.code == cli::kExitOk, ran.err);
+      BOOST_TEST(kernel.driver_of(kGpu).value_or("-") == (prune ? "nvidia" : "vfio-pci"));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(adopted_groups_are_never_pruned) {
+  sim::KernelSimulator kernel(test::example_host("gpu-server"));
+  ScratchDir state;
+  BOOST_REQUIRE(apply(kernel, state, {kSource + "/examples/gpu-server-gpus.yaml"}).code == 0);
+  ScratchFile other(
+      "version: 1\nassignments:\n"
+      "  - { name: gpu0, state: vfio, match: { address: \"0000:18:00.0\" } }\n",
+      "manifest.yaml");
+  Ran ran = apply(kernel, state, {other.path()});
+  BOOST_TEST(ran.code == cli::kExitOk, ran.err);
+  // The six this tool bound and no manifest names go back; the two it adopted stay.
+  BOOST_TEST(kernel.driver_of(PciAddress{0, 0x19, 0, 0}).value_or("-") == "nvidia");
+  BOOST_TEST(kernel.driver_of(PciAddress{0, 0x86, 0, 0}).value_or("-") == "vfio-pci");
+  BOOST_TEST(kernel.driver_of(PciAddress{0, 0x87, 0, 0}).value_or("-") == "vfio-pci");
+}
+
+BOOST_AUTO_TEST_CASE(a_corrupt_record_is_reported_kept_aside_and_does_not_block) {
+  sim::KernelSimulator kernel(test::example_host("workstation"));
+  ScratchDir state;
+  fs::create_directories(state.path() / "state");
+  std::ofstream((state.path() / "state/ownership.json").string()) << "{ not json";
+  Ran ran = apply(kernel, state, {kGpuManifest});
+  BOOST_TEST(ran.code == cli::kExitOk, ran.err);
+  BOOST_TEST(contains(ran.err, "corrupt"), ran.err);
+  bool kept = false;
+  for (fs::directory_iterator it(state.path() / "state"), end; it != end; ++it) {
+    kept = kept || contains(it->path().filename().string(), "ownership.json.unusable-");
+  }
+  BOOST_TEST(kept);
+}
+
+BOOST_AUTO_TEST_CASE(a_stop_request_exits_1_and_begins_nothing) {
+  sim::KernelSimulator kernel(test::example_host("workstation"));
+  ScratchDir state;
+  std::atomic<bool> stop{true};
+  Ran ran = apply(kernel, state, {kGpuManifest}, nullptr, &stop);
+  BOOST_TEST(ran.code == cli::kExitApplyFailed);
+  BOOST_TEST(contains(ran.out, "not started"), ran.out);
+  BOOST_TEST(kernel.writes().empty());
+}
