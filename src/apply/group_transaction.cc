@@ -164,6 +164,11 @@ GroupOutcome GroupTransaction::claim(const GroupChange& change) {
       entry.devices.push_back(OwnedDevice{address, binding.driver, binding.override});
     }
   }
+  if (moving.empty() && changed.empty() && !prior) {
+    // Someone else bound the whole group since it was observed: that is adoption, not a claim
+    // of ours (a later prune must not release it).
+    return adopt(change);
+  }
   entry.in_flight = true;
   try {
     ledger.set(group, entry);

@@ -309,3 +309,21 @@ BOOST_AUTO_TEST_CASE(a_hung_unbind_fails_its_group_without_stalling_the_others) 
     BOOST_TEST(ledger.find(*g.change->group)->in_flight);
   }
 }
+
+BOOST_AUTO_TEST_CASE(a_group_someone_else_bound_since_the_plan_is_adopted_not_claimed) {
+  sim::KernelSimulator kernel(test::example_host("workstation"));
+  HostSnapshot host = observe(kernel, nullptr, ObserveDetail::Planning);
+  Plan plan = make_plan(load_manifests({example_manifest("workstation-gpu")}), host, {});
+  for (const auto& [device, driver] : {std::pair{kGpu, "nvidia"}, {kGpuAudio, "snd_hda_intel"}}) {
+    BOOST_REQUIRE(kernel.write(paths::pci_device_file(device, "driver_override"), "vfio-pci"));
+    BOOST_REQUIRE(kernel.write(paths::pci_driver_file(driver, "unbind"), device.str()));
+    BOOST_REQUIRE(kernel.write(paths::drivers_probe(), device.str()));
+  }
+  const std::size_t writes = kernel.writes().size();
+  OwnershipLedger ledger({}, nullptr);
+  KernelExecutor executor(kernel, ledger, std::chrono::milliseconds(100));
+  ApplyOutcome outcome = execute_plan(plan, executor, 1);
+  BOOST_TEST(outcome.groups.front().result == GroupResult::Adopted);
+  BOOST_TEST(kernel.writes().size() == writes);
+  BOOST_TEST((ledger.find(1)->how == OwnedGroup::How::Adopted));
+}
