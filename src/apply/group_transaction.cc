@@ -46,9 +46,11 @@ std::optional<StepFailure> check_members(Sysfs& sysfs, const GroupChange& change
       0};
 }
 
-// Reads every endpoint's binding before anything is written.
-std::optional<StepFailure> read_all(Sysfs& sysfs, const GroupChange& change,
-                                    std::map<PciAddress, Binding>& out) {
+// What claim and release check before their first write: the group's members are still those
+// planned, and every endpoint's binding can be read (into `out`).
+std::optional<StepFailure> preflight(Sysfs& sysfs, const GroupChange& change,
+                                     std::map<PciAddress, Binding>& out) {
+  if (auto f = check_members(sysfs, change)) return f;
   for (const auto& d : change.devices) {
     auto binding = read_binding(sysfs, d.address);
     if (!binding) {
@@ -137,9 +139,8 @@ class Transaction {
 GroupOutcome GroupTransaction::claim(const GroupChange& change) {
   Transaction tx(*this, change);
   const unsigned group = *change.group;
-  if (auto f = check_members(sysfs, change)) return tx.failed_before_writing(std::move(*f));
   std::map<PciAddress, Binding> before;
-  if (auto f = read_all(sysfs, change, before)) return tx.failed_before_writing(std::move(*f));
+  if (auto f = preflight(sysfs, change, before)) return tx.failed_before_writing(std::move(*f));
 
   const std::optional<OwnedGroup> prior = ledger.find(group);
   OwnedGroup entry =
@@ -201,9 +202,8 @@ GroupOutcome GroupTransaction::claim(const GroupChange& change) {
 GroupOutcome GroupTransaction::release(const GroupChange& change) {
   Transaction tx(*this, change);
   const unsigned group = *change.group;
-  if (auto f = check_members(sysfs, change)) return tx.failed_before_writing(std::move(*f));
   std::map<PciAddress, Binding> before;
-  if (auto f = read_all(sysfs, change, before)) return tx.failed_before_writing(std::move(*f));
+  if (auto f = preflight(sysfs, change, before)) return tx.failed_before_writing(std::move(*f));
 
   const std::optional<OwnedGroup> prior = ledger.find(group);
   if (prior) {

@@ -33,13 +33,6 @@ int state_dir_exit_code(const StateDirError& e) {
   return error == EACCES || error == EPERM ? kExitNotPermitted : kExitApplyFailed;
 }
 
-bool has_claims(const Plan& plan) {
-  for (const auto& c : plan.changes) {
-    if (c.action == GroupAction::Claim) return true;
-  }
-  return false;
-}
-
 // Loads vfio_pci through libkmod and waits for the driver to register. Nothing, or why not.
 std::optional<std::string> load_vfio_pci(const CommandEnv& env, std::chrono::milliseconds timeout) {
   spdlog::info("loading {}", kVfioPciModule);
@@ -136,7 +129,7 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
     return plan_exit_code(plan, false);
   }
 
-  if (has_claims(plan) && !host.vfio_pci_loaded) {
+  if (plan.summary().claim > 0 && !host.vfio_pci_loaded) {
     if (auto error = load_vfio_pci(env, timeout)) {
       spdlog::error("{}; nothing was changed", *error);
       return kExitUnavailable;

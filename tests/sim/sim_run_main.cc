@@ -19,32 +19,13 @@
 #include <boost/filesystem/operations.hpp>
 
 #include "cli/run.h"
-#include "observe/kernel_modules.h"
 #include "sim/kernel_simulator.h"
+#include "sim/simulated_modules.h"
 #include "sim/topology_yaml.h"
 
 namespace {
 
 namespace fs = boost::filesystem;
-
-// vfio-pci "loads" into the simulator, as modprobe would into a kernel.
-class SimModules final : public vfio::KernelModules {
- public:
-  explicit SimModules(vfio::sim::KernelSimulator& kernel, bool loadable)
-      : kernel_(kernel), loadable_(loadable) {}
-  bool available(std::string_view module) override {
-    return loadable_ && (module == "vfio-pci" || module == "vfio_pci");
-  }
-  std::optional<std::string> load(std::string_view module) override {
-    if (!available(module)) return fmt::format("no module or alias '{}'", module);
-    kernel_.load_vfio_pci();
-    return std::nullopt;
-  }
-
- private:
-  vfio::sim::KernelSimulator& kernel_;
-  bool loadable_;
-};
 
 const std::map<std::string, int> kErrors = {
     {"EBUSY", EBUSY}, {"ENODEV", ENODEV}, {"EIO", EIO}, {"EINVAL", EINVAL}, {"ENOENT", ENOENT}};
@@ -94,7 +75,7 @@ int main(int argc, char** argv) {
     for (std::string part; std::getline(parts, part, '/');) sys_path = sys_path / part;
     kernel.fail_write(sys_path, nth, error);
   }
-  SimModules modules(kernel, true);
+  vfio::sim::SimulatedModules modules(kernel, true);
   const fs::path state = fs::temp_directory_path() / fs::unique_path("vfio-sim-run-%%%%-%%%%");
 
   std::vector<std::string> command{"vfio-reconcile", "--state-dir", state.string()};

@@ -8,8 +8,8 @@
 #include "apply/run_lock.h"
 #include "cli/exit_codes.h"
 #include "cli/run.h"
-#include "observe/kernel_modules.h"
 #include "sim/kernel_simulator.h"
+#include "sim/simulated_modules.h"
 #include "test_support.h"
 
 // `vfio-reconcile apply` through the real entry point, on the kernel simulator: exit codes of
@@ -27,23 +27,6 @@ const std::string kSource = VFIO_SOURCE_DIR;
 const std::string kGpuManifest = kSource + "/examples/workstation-gpu.yaml";
 const PciAddress kGpu{0, 1, 0, 0};
 
-class SimModules final : public KernelModules {
- public:
-  SimModules(sim::KernelSimulator& kernel, bool loadable) : kernel_(kernel), loadable_(loadable) {}
-  bool available(std::string_view) override { return loadable_; }
-  std::optional<std::string> load(std::string_view) override {
-    ++loads;
-    if (!loadable_) return "not here";
-    kernel_.load_vfio_pci();
-    return std::nullopt;
-  }
-  int loads = 0;
-
- private:
-  sim::KernelSimulator& kernel_;
-  bool loadable_;
-};
-
 struct Ran {
   int code;
   std::string out;
@@ -51,8 +34,8 @@ struct Ran {
 };
 
 Ran apply(sim::KernelSimulator& kernel, const ScratchDir& state, std::vector<std::string> args,
-          SimModules* modules = nullptr, const std::atomic<bool>* stop = nullptr) {
-  SimModules fallback(kernel, true);
+          sim::SimulatedModules* modules = nullptr, const std::atomic<bool>* stop = nullptr) {
+  sim::SimulatedModules fallback(kernel, true);
   std::vector<std::string> all{"vfio-reconcile", "--state-dir", (state.path() / "state").string(),
                                "apply"};
   all.insert(all.end(), args.begin(), args.end());
@@ -140,7 +123,7 @@ BOOST_AUTO_TEST_CASE(vfio_pci_is_loaded_when_missing_or_the_run_exits_69) {
   topology.vfio_pci = sim::Topology::VfioPci::Loadable;
   {
     sim::KernelSimulator kernel(topology);
-    SimModules modules(kernel, true);
+    sim::SimulatedModules modules(kernel, true);
     ScratchDir state;
     Ran ran = apply(kernel, state, {kGpuManifest}, &modules);
     BOOST_TEST(ran.code == cli::kExitOk, ran.err);
@@ -149,7 +132,7 @@ BOOST_AUTO_TEST_CASE(vfio_pci_is_loaded_when_missing_or_the_run_exits_69) {
   }
   {
     sim::KernelSimulator kernel(topology);
-    SimModules modules(kernel, false);
+    sim::SimulatedModules modules(kernel, false);
     ScratchDir state;
     Ran ran = apply(kernel, state, {kGpuManifest}, &modules);
     BOOST_TEST(ran.code == cli::kExitUnavailable, ran.err);
