@@ -37,6 +37,7 @@
 #include "manifest/load_manifests.h"
 #include "observe/observe.h"
 #include "plan/plan.h"
+#include "sample_stats.h"
 #include "sim/kernel_simulator.h"
 #include "sim/topology.h"
 
@@ -166,19 +167,7 @@ struct Case {
   std::vector<double> group_ms;  // every group's own elapsed time, every repetition
 };
 
-struct Stats {
-  double median = 0, min = 0, max = 0;
-};
-
-Stats stats(std::vector<double> samples) {
-  std::sort(samples.begin(), samples.end());
-  const std::size_t n = samples.size();
-  Stats s;
-  s.min = samples.front();
-  s.max = samples.back();
-  s.median = n % 2 ? samples[n / 2] : (samples[n / 2 - 1] + samples[n / 2]) / 2;
-  return s;
-}
+using Stats = vfio::bench::SampleStats;
 
 // One repetition of one case on a fresh simulator. Returns false when a NIC was not claimed.
 bool run_once(const vfio::sim::Topology& host, const Options& o, Case& c, bool record) {
@@ -259,10 +248,10 @@ int run(const Options& o) {
              "min", "max", "group median");
   std::vector<Stats> wall;
   for (const auto& c : cases) {
-    wall.push_back(stats(c.wall_ms));
+    wall.push_back(vfio::bench::summarize(c.wall_ms));
     const Stats& w = wall.back();
     fmt::print("{:<10} {:<10} {:>5} {:>9.1f} {:>9.1f} {:>9.1f} {:>13.1f}\n", c.key, c.label, c.jobs,
-               w.median, w.min, w.max, stats(c.group_ms).median);
+               w.median, w.min, w.max, vfio::bench::summarize(c.group_ms).median);
   }
   const double ratio = wall[1].median / wall[0].median;
   const double serial_ratio = wall[2].median / wall[0].median;
@@ -276,7 +265,8 @@ int run(const Options& o) {
     fmt::print("bench.{0}.groups={1}\nbench.{0}.jobs={2}\n", c.key, c.groups, c.jobs);
     fmt::print("bench.{0}.median_ms={1:.1f}\nbench.{0}.min_ms={2:.1f}\nbench.{0}.max_ms={3:.1f}\n",
                c.key, wall[i].median, wall[i].min, wall[i].max);
-    fmt::print("bench.{}.group_median_ms={:.1f}\n", c.key, stats(c.group_ms).median);
+    fmt::print("bench.{}.group_median_ms={:.1f}\n", c.key,
+               vfio::bench::summarize(c.group_ms).median);
   }
   fmt::print("bench.ratio={:.3f}\nbench.serial_ratio={:.3f}\n", ratio, serial_ratio);
   return 0;

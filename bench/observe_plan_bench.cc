@@ -31,6 +31,7 @@
 
 #include "observe/observe.h"
 #include "plan_step.h"
+#include "sample_stats.h"
 #include "sim/large_host.h"
 #include "sim/sysfs_tree_writer.h"
 #include "sysfs/real_sysfs.h"
@@ -99,21 +100,7 @@ long peak_rss_kib() {
   return usage.ru_maxrss;  // KiB on Linux
 }
 
-struct Stats {
-  double median = 0, min = 0, p90 = 0;
-};
-
-Stats stats(std::vector<double> samples) {
-  std::sort(samples.begin(), samples.end());
-  const std::size_t n = samples.size();
-  Stats s;
-  s.min = samples.front();
-  s.median = n % 2 ? samples[n / 2] : (samples[n / 2 - 1] + samples[n / 2]) / 2;
-  // Nearest rank: the smallest sample with at least 90% of samples at or below it.
-  const auto rank = static_cast<std::size_t>(std::ceil(0.9 * static_cast<double>(n)));
-  s.p90 = samples[std::max<std::size_t>(rank, 1) - 1];
-  return s;
-}
+using Stats = vfio::bench::SampleStats;
 
 int measure(const std::string& dir, unsigned reps) {
   const long startup_kib = peak_rss_kib();
@@ -142,9 +129,9 @@ int measure(const std::string& dir, unsigned reps) {
   const long peak_kib = peak_rss_kib();
   if (sink == 0) fmt::print("(empty host)\n");
 
-  const Stats o = stats(observe_ms);
-  const Stats t = stats(total_ms);
-  const Stats p = stats(plan_ms);
+  const Stats o = vfio::bench::summarize(observe_ms);
+  const Stats t = vfio::bench::summarize(total_ms);
+  const Stats p = vfio::bench::summarize(plan_ms);
   const double peak_mib = static_cast<double>(peak_kib) / 1024.0;
   const double startup_mib = static_cast<double>(startup_kib) / 1024.0;
 

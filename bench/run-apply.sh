@@ -10,6 +10,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 source_dir=$(dirname "$here")
+# shellcheck source=bench/lib.sh
+source "$here/lib.sh"
 build_dir=$source_dir/build-release
 reps=${1:-5}
 groups=8
@@ -31,21 +33,7 @@ trap 'rm -f "$out" "$overhead"' EXIT
   >"$overhead"
 
 # value KEY [FILE]: bench.KEY from the run's output (the main run by default).
-value() {
-  local v
-  v=$(sed -n "s/^bench\.$1=//p" "${2:-$out}")
-  [[ -n $v ]] || v="n/a"
-  echo "$v"
-}
-
-cpu=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -n1)
-compiler=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build_dir/CMakeCache.txt")
-compiler_version=$("$compiler" --version | head -n1)
-build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build_dir/CMakeCache.txt")
-commit=$(git -C "$source_dir" rev-parse --short HEAD)
-if ! git -C "$source_dir" diff --quiet HEAD -- src tests bench ':!bench/APPLY-RESULTS.md'; then
-  commit="$commit+changes"
-fi
+value() { bench_value "$1" "${2:-$out}"; }
 
 ratio=$(value ratio)
 gap_ms=$(awk -v p="$(value parallel.median_ms)" -v o="$(value one.median_ms)" \
@@ -71,11 +59,7 @@ row() {
   echo
   echo "| | |"
   echo "|---|---|"
-  echo "| date | $(date -u '+%Y-%m-%d %H:%M UTC') |"
-  echo "| machine | $(nproc) CPUs, $cpu |"
-  echo "| kernel | $(uname -r) |"
-  echo "| compiler | $compiler_version |"
-  echo "| build type | $build_type (commit $commit) |"
+  bench_machine_rows "$build_dir" "$source_dir" bench/APPLY-RESULTS.md
   echo "| probe latency | $(value latency_ms) ms |"
   echo
   echo "| case | jobs | median ms | min ms | max ms | one group's own time, median ms |"

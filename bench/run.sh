@@ -9,6 +9,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 source_dir=$(dirname "$here")
+# shellcheck source=bench/lib.sh
+source "$here/lib.sh"
 build_dir=$source_dir/build-release
 devices=${1:-10000}
 reps=${2:-21}
@@ -22,19 +24,7 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 "$build_dir/vfio-bench" --devices "$devices" --reps "$reps" | tee "$out"
 
-value() {
-  local v
-  v=$(sed -n "s/^bench\.$1=//p" "$out")
-  [[ -n $v ]] || v="n/a"
-  echo "$v"
-}
-
-cpu=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -n1)
-compiler=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build_dir/CMakeCache.txt")
-compiler_version=$("$compiler" --version | head -n1)
-build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build_dir/CMakeCache.txt")
-commit=$(git -C "$source_dir" rev-parse --short HEAD)
-if ! git -C "$source_dir" diff --quiet HEAD -- src tests bench ':!bench/RESULTS.md'; then commit="$commit+changes"; fi
+value() { bench_value "$1" "$out"; }
 
 observe_median=$(value observe.median_ms)
 total_median=$(value total.median_ms)
@@ -55,11 +45,7 @@ rss_verdict=$(verdict "$peak" "$target_mib")
   echo
   echo "| | |"
   echo "|---|---|"
-  echo "| date | $(date -u '+%Y-%m-%d %H:%M UTC') |"
-  echo "| machine | $(nproc) CPUs, $cpu |"
-  echo "| kernel | $(uname -r) |"
-  echo "| compiler | $compiler_version |"
-  echo "| build type | $build_type (commit $commit) |"
+  bench_machine_rows "$build_dir" "$source_dir" bench/RESULTS.md
   echo "| devices | $(value devices) ($(value findings) findings) |"
   echo
   echo "| step | median ms | p90 ms | min ms |"
