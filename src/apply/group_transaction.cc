@@ -220,7 +220,9 @@ GroupOutcome GroupTransaction::release(const GroupChange& change) {
   std::vector<PciAddress> changed;
   for (const auto& d : change.devices) {
     const Binding& now = before[d.address];
-    if (!is_vfio(now.driver) && !is_vfio(now.override)) continue;
+    // Already on a host driver. A driverless device is not skipped: a release that stopped
+    // after its unbind left it so, and it still needs its probe.
+    if (now.driver && !is_vfio(now.driver) && !is_vfio(now.override)) continue;
     changed.push_back(d.address);
     if (auto f = steps.release(d.address, now, d.after.driver, d.any_host_driver)) {
       tx.roll_back(std::move(*f), changed, before);

@@ -418,12 +418,17 @@ class Planner {
     return c;
   }
 
-  // Everything in the group on vfio-pci (or overridden to it) goes back to the host.
+  // Everything in the group on vfio-pci (or overridden to it) goes back to the host, and so
+  // does a driverless endpoint this tool recorded with a driver: a release that stopped after
+  // its unbind (a crash, a write that hung) left it so.
   GroupChange plan_release(GroupChange c, bool listed) const {
+    const OwnedGroup* owned = owned_.find(*c.group);
     std::vector<PlannedDevice*> leaving;
     for (auto& p : c.devices) {
       const PciDevice& d = device(p);
-      if (on_vfio(d) || overridden_to_vfio(d)) leaving.push_back(&p);
+      const OwnedDevice* record = owned ? owned->find(p.address) : nullptr;
+      const bool stranded = !d.driver && record && record->original_driver;
+      if (on_vfio(d) || overridden_to_vfio(d) || stranded) leaving.push_back(&p);
     }
     if (leaving.empty()) {
       c.action = GroupAction::Noop;
@@ -448,7 +453,6 @@ class Planner {
         return c;
       }
     }
-    const OwnedGroup* owned = owned_.find(*c.group);
     for (PlannedDevice* p : leaving) {
       const PciDevice& d = device(*p);
       p->after.override = std::nullopt;

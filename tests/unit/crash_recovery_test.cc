@@ -156,3 +156,36 @@ BOOST_AUTO_TEST_CASE(a_crash_then_a_failing_rerun_puts_the_whole_group_back_as_b
     }
   }
 }
+
+BOOST_AUTO_TEST_CASE(a_crash_after_any_write_of_a_release_is_finished_by_the_next_run) {
+  const std::string claim = example_manifest("workstation-gpu");
+  const std::size_t claim_writes = clean_write_count("workstation", claim);
+  test::ScratchFile release(
+      "version: 1\nassignments:\n"
+      "  - { name: gpu0, state: host, match: { address: \"0000:01:00.0\" } }\n",
+      "manifest.yaml");
+  const auto host_drivers = test::bindings(sim::KernelSimulator(test::example_host("workstation")));
+
+  // Unbind, clear the override, probe: for each of the two functions.
+  for (unsigned k = 1; k <= 6; ++k) {
+    BOOST_TEST_CONTEXT("crash after release write " << k) {
+      sim::KernelSimulator kernel(test::example_host("workstation"));
+      test::ScratchDir state;
+      apply_with_journal(kernel, state.path(), claim, 1);
+      BOOST_REQUIRE(kernel.writes().size() == claim_writes);
+      kernel.crash_after_write(static_cast<unsigned>(claim_writes) + k);
+      BOOST_CHECK_THROW(apply_with_journal(kernel, state.path(), release.path(), 1),
+                        sim::SimulatedCrash);
+
+      // A function the crash left without a driver still goes back to its recorded driver.
+      auto again = apply_with_journal(kernel, state.path(), release.path(), 1);
+      BOOST_TEST(!again->outcome.any_failure());
+      BOOST_TEST(test::bindings(kernel) == host_drivers);
+      BOOST_TEST(kernel.vfio_group_nodes().empty());
+      BOOST_TEST(OwnershipJournal(state.path(), kBoot).load().record.groups.empty());
+      const std::size_t before = kernel.writes().size();
+      apply_with_journal(kernel, state.path(), release.path(), 1);
+      BOOST_TEST(kernel.writes().size() == before);
+    }
+  }
+}
