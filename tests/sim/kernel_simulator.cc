@@ -94,12 +94,26 @@ void KernelSimulator::State::touch(const SysPath& path) {
   }
 }
 
+std::optional<PciAddress> WriteRecord::device() const {
+  const auto& parts = path.components();
+  if (parts.size() > 3 && parts[0] == "bus" && parts[2] == "devices") {
+    return PciAddress::parse(parts[3]);
+  }
+  std::string_view text = value;
+  if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+  return PciAddress::parse(text);
+}
+
 KernelSimulator::KernelSimulator(Topology topology)
     : state_(std::make_unique<State>(std::move(topology))) {}
 
 KernelSimulator::~KernelSimulator() {
-  // Writes whose callers timed out are still running on simulator threads that use the state:
-  // wait them out. They start no further threads, so one pass joins them all.
+  // Writes whose callers timed out are still running on simulator threads that use the state.
+  wait_for_blocked_writes();
+}
+
+void KernelSimulator::wait_for_blocked_writes() {
+  // Those threads start no further threads, so one pass joins them all.
   std::vector<std::thread> in_kernel;
   {
     std::lock_guard lock(mutex_);

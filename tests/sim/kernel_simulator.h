@@ -43,6 +43,10 @@ struct WriteRecord {
   SysPath path;
   std::string value;
   int error = 0;  // 0: the write succeeded
+
+  // The device it acts on: named by the path (driver_override, remove) or written as the value
+  // (unbind, bind, drivers_probe). None for a bus-wide write (rescan, new_id).
+  std::optional<PciAddress> device() const;
 };
 
 class KernelSimulator final : public Sysfs {
@@ -86,6 +90,8 @@ class KernelSimulator final : public Sysfs {
   // write to the device waits for the lock until it too times out, and acts after the unbind.
   // So after a write times out, leave its device alone for the rest of the run.
   void block_write(const SysPath& path, unsigned nth, std::chrono::milliseconds duration);
+  // Waits until every write whose caller timed out has finished in the kernel (its block ended).
+  void wait_for_blocked_writes();
   // Probes (drivers_probe, bind, new_id, rescan) bind after `latency`: the `driver` link appears
   // only once it has passed (asynchronous probing), so a caller that checks once is caught out.
   void set_probe_latency(std::chrono::milliseconds latency);

@@ -34,10 +34,12 @@ struct Ran {
 };
 
 Ran apply(sim::KernelSimulator& kernel, const ScratchDir& state, std::vector<std::string> args,
-          sim::SimulatedModules* modules = nullptr, const std::atomic<bool>* stop = nullptr) {
+          sim::SimulatedModules* modules = nullptr, const std::atomic<bool>* stop = nullptr,
+          const std::vector<std::string>& global = {}) {
   sim::SimulatedModules fallback(kernel, true);
-  std::vector<std::string> all{"vfio-reconcile", "--state-dir", (state.path() / "state").string(),
-                               "apply"};
+  std::vector<std::string> all{"vfio-reconcile", "--state-dir", (state.path() / "state").string()};
+  all.insert(all.end(), global.begin(), global.end());
+  all.push_back("apply");
   all.insert(all.end(), args.begin(), args.end());
   std::vector<const char*> argv;
   for (const auto& a : all) argv.push_back(a.c_str());
@@ -92,16 +94,30 @@ BOOST_AUTO_TEST_CASE(a_held_lock_exits_75_and_changes_nothing) {
 }
 
 BOOST_AUTO_TEST_CASE(a_failed_step_exits_1_naming_device_path_and_errno) {
-  sim::KernelSimulator kernel(test::example_host("workstation"));
-  kernel.fail_write(paths::pci_driver_file("nvidia", "unbind"), 1, EBUSY);
-  ScratchDir state;
-  Ran failed = apply(kernel, state, {kGpuManifest});
-  BOOST_TEST(failed.code == cli::kExitApplyFailed);
-  BOOST_TEST(contains(failed.err, "0000:01:00.0"), failed.err);
-  BOOST_TEST(contains(failed.err, "/sys/bus/pci/drivers/nvidia/unbind"), failed.err);
-  BOOST_TEST(contains(failed.err, "EBUSY"), failed.err);
-  BOOST_TEST(kernel.driver_of(kGpu).value_or("-") == "nvidia");
-  BOOST_TEST(!kernel.override_of(kGpu));
+  const SysPath unbind = paths::pci_driver_file("nvidia", "unbind");
+  // -1: the write hangs, longer than --timeout lets the run wait for it.
+  for (int error : {EBUSY, ENODEV, EIO, EINVAL, -1}) {
+    const std::string name = error < 0 ? "ETIMEDOUT" : errno_name(error);
+    BOOST_TEST_CONTEXT("the GPU's unbind fails with " << name) {
+      sim::KernelSimulator kernel(test::example_host("workstation"));
+      if (error < 0) {
+        kernel.block_write(unbind, 1, std::chrono::milliseconds(400));
+      } else {
+        kernel.fail_write(unbind, 1, error);
+      }
+      ScratchDir state;
+      Ran failed = apply(kernel, state, {kGpuManifest}, nullptr, nullptr, {"--timeout", "0.1"});
+      BOOST_TEST(failed.code == cli::kExitApplyFailed);
+      BOOST_TEST(contains(failed.err, "0000:01:00.0"), failed.err);
+      BOOST_TEST(contains(failed.err, "/sys/bus/pci/drivers/nvidia/unbind"), failed.err);
+      BOOST_TEST(contains(failed.err, name), failed.err);
+      kernel.wait_for_blocked_writes();
+      if (error > 0) {
+        BOOST_TEST(kernel.driver_of(kGpu).value_or("-") == "nvidia");
+        BOOST_TEST(!kernel.override_of(kGpu));
+      }
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_blocked_group_exits_78_and_the_others_are_applied) {

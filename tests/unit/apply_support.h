@@ -6,6 +6,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "apply/executor.h"
 #include "apply/ownership_ledger.h"
@@ -49,6 +51,26 @@ inline std::map<std::string, std::pair<std::string, std::string>> bindings(
                             kernel.override_of(d.address).value_or("(null)")};
   }
   return out;
+}
+
+// The nth write to the same path, for each write of a clean run: how fail_write and
+// block_write name it.
+inline std::vector<std::pair<SysPath, unsigned>> numbered_writes(
+    const sim::KernelSimulator& kernel) {
+  std::map<std::string, unsigned> seen;
+  std::vector<std::pair<SysPath, unsigned>> out;
+  for (const auto& w : kernel.writes()) out.emplace_back(w.path, ++seen[w.path.str()]);
+  return out;
+}
+
+// Each failed group's failing step, for a test's failure message.
+inline std::string group_failed(const ApplyOutcome& outcome) {
+  std::string text;
+  for (const auto& g : outcome.groups) {
+    if (g.failure)
+      text += g.failure->device.str() + " " + g.failure->step + ": " + g.failure->message + "\n";
+  }
+  return text;
 }
 
 }  // namespace vfio::test

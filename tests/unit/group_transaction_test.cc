@@ -12,6 +12,8 @@ using test::apply_manifest;
 using test::bindings;
 using test::contains;
 using test::example_manifest;
+using test::group_failed;
+using test::numbered_writes;
 
 namespace {
 
@@ -22,23 +24,6 @@ std::vector<std::pair<std::string, std::string>> write_log(const sim::KernelSimu
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& w : kernel.writes()) out.emplace_back(w.path.str(), w.value);
   return out;
-}
-
-// The nth write to the same path, for each write of a clean run: how fail_write names it.
-std::vector<std::pair<SysPath, unsigned>> numbered_writes(const sim::KernelSimulator& kernel) {
-  std::map<std::string, unsigned> seen;
-  std::vector<std::pair<SysPath, unsigned>> out;
-  for (const auto& w : kernel.writes()) out.emplace_back(w.path, ++seen[w.path.str()]);
-  return out;
-}
-
-std::string group_failed(const ApplyOutcome& outcome) {
-  std::string text;
-  for (const auto& g : outcome.groups) {
-    if (g.failure)
-      text += g.failure->device.str() + " " + g.failure->step + ": " + g.failure->message + "\n";
-  }
-  return text;
 }
 
 }  // namespace
@@ -75,6 +60,62 @@ BOOST_AUTO_TEST_CASE(a_claim_moves_the_whole_group_in_the_known_order) {
   auto again = apply_manifest(kernel, example_manifest("workstation-gpu"), ledger);
   BOOST_TEST(again->outcome.count(GroupResult::Unchanged) == 1u);
   BOOST_TEST(kernel.writes().size() == writes);
+}
+
+BOOST_AUTO_TEST_CASE(every_example_host_ends_as_its_plan_says_and_prunes_back_to_before) {
+  // The exact writes of each are in the apply goldens (tests/e2e/golden/apply_*.text).
+  const auto examples = test::example_manifests();
+  BOOST_TEST_REQUIRE(examples.size() >= 5u);
+  test::ScratchFile nothing("version: 1\nassignments: []\n", "nothing.yaml");
+  for (const auto& [manifest, host] : examples) {
+    BOOST_TEST_CONTEXT(manifest.filename().string() << " on " << host) {
+      sim::KernelSimulator kernel(test::example_host(host));
+      const auto before = bindings(kernel);
+      OwnershipLedger ledger({}, nullptr);
+      auto applied = apply_manifest(kernel, manifest.string(), ledger);
+      BOOST_TEST(!applied->outcome.any_failure(), group_failed(applied->outcome));
+      for (const auto& c : applied->plan.changes) {
+        if (c.action == GroupAction::Blocked) continue;
+        for (const auto& d : c.devices) {
+          const auto driver = kernel.driver_of(d.address);
+          if (d.any_host_driver) {
+            BOOST_TEST((driver && *driver != "vfio-pci"), d.address);
+          } else {
+            BOOST_TEST(driver.value_or("-") == d.after.driver.value_or("-"), d.address);
+          }
+          BOOST_TEST(kernel.override_of(d.address).value_or("(null)") ==
+                         d.after.override.value_or("(null)"),
+                     d.address);
+        }
+        if (c.action == GroupAction::Claim || c.action == GroupAction::Adopt) {
+          BOOST_TEST(kernel.group_viable(*c.group));
+        }
+        if (c.action == GroupAction::Release) {
+          BOOST_TEST(!kernel.vfio_group_nodes().count(*c.group));
+        }
+      }
+      // What this run bound goes back to exactly what it had; nothing else is written.
+      const std::size_t writes = kernel.writes().size();
+      apply_manifest(kernel, nothing.path(), ledger);
+      for (const auto& [address, was] : bindings(kernel)) {
+        bool bound_by_us = false;
+        for (const auto& [group, entry] : ledger.record().groups) {
+          bound_by_us = bound_by_us || entry.find(*PciAddress::parse(address));
+        }
+        BOOST_TEST(!bound_by_us, address << " still recorded as bound by this tool");
+      }
+      for (const auto& c : applied->plan.changes) {
+        if (c.action != GroupAction::Claim) continue;
+        for (const auto& d : c.devices) {
+          BOOST_TEST((bindings(kernel).at(d.address.str()) == before.at(d.address.str())),
+                     d.address);
+        }
+      }
+      if (applied->outcome.count(GroupResult::Claimed) == 0) {
+        BOOST_TEST(kernel.writes().size() == writes);
+      }
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_release_brings_back_the_recorded_drivers_and_clears_the_override) {

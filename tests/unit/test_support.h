@@ -72,6 +72,22 @@ inline std::vector<fs::path> example_host_files() {
   return files;
 }
 
+// Each example manifest (examples/*.yaml, in name order) with the host its
+// `# example-host: NAME` line names.
+inline std::vector<std::pair<fs::path, std::string>> example_manifests() {
+  std::vector<std::pair<fs::path, std::string>> out;
+  for (fs::directory_iterator it(source_dir() / "examples"), end; it != end; ++it) {
+    if (it->path().extension() != ".yaml") continue;
+    std::ifstream in(it->path().string());
+    const std::string marker = "# example-host: ";
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind(marker, 0) == 0) out.emplace_back(it->path(), line.substr(marker.size()));
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 // The example host examples/hosts/<name>.yaml.
 inline sim::Topology example_host(const std::string& name) {
   return sim::load_topology((source_dir() / "examples/hosts" / (name + ".yaml")).string());
