@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <set>
+#include <thread>
 
 #include "apply_support.h"
 #include "util/result.h"
@@ -323,6 +324,30 @@ BOOST_AUTO_TEST_CASE(a_stop_request_starts_no_group) {
   BOOST_TEST(outcome.interrupted);
   BOOST_TEST(outcome.count(GroupResult::NotStarted) == 8u);
   BOOST_TEST(kernel.writes().empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_stop_request_mid_group_lets_that_group_finish_and_starts_no_other) {
+  sim::KernelSimulator kernel(test::example_host("gpu-server"));
+  kernel.set_probe_latency(std::chrono::milliseconds(150));
+  HostSnapshot host = observe(kernel, nullptr, ObserveDetail::Planning);
+  Plan plan = make_plan(load_manifests({example_manifest("gpu-server-gpus")}), host, {});
+  OwnershipLedger ledger({}, nullptr);
+  KernelExecutor executor(kernel, ledger, std::chrono::milliseconds(2000));
+  std::atomic<bool> stop{false};
+  // SIGINT arrives while the first group's probe is in progress.
+  std::thread signal([&] {
+    while (kernel.writes().size() < 3) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    stop = true;
+  });
+  ApplyOutcome outcome = execute_plan(plan, executor, 1, &stop);
+  signal.join();
+  BOOST_TEST(outcome.interrupted);
+  BOOST_TEST(outcome.count(GroupResult::Claimed) == 1u, group_failed(outcome));
+  BOOST_TEST(outcome.count(GroupResult::NotStarted) == 7u);
+  for (const auto& g : outcome.groups) {
+    if (g.result == GroupResult::Claimed) BOOST_TEST(kernel.group_viable(*g.change->group));
+  }
+  BOOST_TEST(kernel.writes().size() == 3u);
 }
 
 BOOST_AUTO_TEST_CASE(a_hung_unbind_fails_its_group_without_stalling_the_others) {
