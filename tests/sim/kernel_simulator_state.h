@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -16,6 +17,7 @@
 #include <variant>
 #include <vector>
 
+#include "sim/host_files.h"
 #include "sim/kernel_simulator.h"
 
 namespace vfio::sim {
@@ -124,6 +126,10 @@ struct KernelSimulator::State {
   // on failure.
   std::variant<Resolved, int> resolve(const Components& path, bool follow_last) const;
   std::string device_sys_path(const SimDevice& device) const;  // devices/pci0000:00/.../<bdf>
+  // The wider host now (host_files.h): only devices with interfaces, disks or a framebuffer.
+  HostFiles host_files_now(const SimDevice* only = nullptr) const;
+  // Groups with a /dev/vfio node: a device on vfio-pci, or one whose unbind from it is blocked.
+  std::set<unsigned> vfio_nodes() const;
 
   // --- kernel_simulator_driver_core.cc: the PCI core's semantics ---
   SimDevice* present_device(std::string_view bdf);
