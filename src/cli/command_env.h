@@ -27,6 +27,8 @@ struct CommandEnv {
   const std::atomic<bool>* stop = nullptr;  // set by SIGINT/SIGTERM
   std::ostream& out;
   std::ostream& err;
+  Sysfs* proc =
+      nullptr;  // /proc (--proc-root): who holds VFIO groups, routes, mounts; none: unknown
 };
 
 }  // namespace vfio::cli

@@ -22,6 +22,9 @@ struct Context {
   std::ostream* err = nullptr;
   std::optional<std::string> boot_id;       // overrides /proc/sys/kernel/random/boot_id
   const std::atomic<bool>* stop = nullptr;  // set when SIGINT/SIGTERM arrive (main() does it)
+  // Overrides --proc-root when set. With `sysfs` set and neither this nor --proc-root given, no
+  // /proc is read: a simulated host's devices and this machine's processes do not mix.
+  Sysfs* proc = nullptr;
 };
 
 int run(int argc, const char* const* argv, const Context& context = {});
