@@ -284,7 +284,7 @@ BOOST_AUTO_TEST_CASE(hazards_refuse_claims_unless_forced_and_held_releases_alway
   auto& nic = const_cast<PciDevice&>(*s.find(addr("0000:5e:00.0")));
   nic.hazards.push_back({Hazard::Kind::NetworkInUse, "default route on ens1f0"});
   Plan p = make_plan(desired({A("nic").address("0000:5e:00.0")}), s, {});
-  BOOST_TEST((change_for(p, 22).blocked_by == BlockReason::Hazard));
+  BOOST_TEST((change_for(p, 22).blocked_by == BlockReason::NetworkInUse));
   BOOST_TEST(contains(change_for(p, 22).reason, "default route on ens1f0"));
   Plan forced = make_plan(desired({A("nic").address("0000:5e:00.0").force("lab")}), s, {});
   BOOST_TEST((change_for(forced, 22).action == GroupAction::Claim));
