@@ -406,6 +406,11 @@ void KernelSimulator::fail_probe(const PciAddress& address, const std::string& d
   state_->probe_failures[{address, driver}] = error;
 }
 
+void KernelSimulator::remove_on_vfio_bind(const PciAddress& trigger, const PciAddress& victim) {
+  std::lock_guard lock(mutex_);
+  state_->remove_on_vfio_bind.insert_or_assign(trigger, victim);
+}
+
 void KernelSimulator::vanish_after(const PciAddress& address, unsigned operations) {
   std::lock_guard lock(mutex_);
   SimDevice* d = state_->present_device(address.str());

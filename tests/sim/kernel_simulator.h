@@ -93,6 +93,9 @@ class KernelSimulator final : public Sysfs {
   void fail_probe(const PciAddress& address, const std::string& driver, int error);
   // After `operations` more gateway calls that touch the device's own paths, it is removed.
   void vanish_after(const PciAddress& address, unsigned operations);
+  // The moment `trigger` binds to vfio-pci, `victim` is removed (as a uevent listener writing to
+  // its `remove` would; the real-kernel suite does exactly that in the guest).
+  void remove_on_vfio_bind(const PciAddress& trigger, const PciAddress& victim);
   // Write number k (1-based, counting every write) takes effect, then throws SimulatedCrash.
   void crash_after_write(unsigned k);
 

@@ -213,6 +213,12 @@ int KernelSimulator::State::probe(SimDevice& d, const SimDriver& drv) {
   } else {
     d.driver = drv.info.name;
   }
+  if (auto it = remove_on_vfio_bind.find(d.info.address);
+      drv.info.name == kVfioPci && it != remove_on_vfio_bind.end()) {
+    const PciAddress victim = it->second;
+    remove_on_vfio_bind.erase(it);
+    if (SimDevice* v = present_device(victim.str())) remove(*v);
+  }
   return 0;
 }
 

@@ -100,6 +100,7 @@ struct KernelSimulator::State {
   std::map<std::pair<PciAddress, std::string>, int> probe_failures;
   std::chrono::milliseconds probe_latency{0};
   std::map<PciAddress, unsigned> vanish;
+  std::map<PciAddress, PciAddress> remove_on_vfio_bind;  // trigger -> victim
   std::optional<unsigned> crash_at;
   std::condition_variable device_unlocked;
   // The rest of each write whose caller timed out, still in the kernel; ~KernelSimulator joins
