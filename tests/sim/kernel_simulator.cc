@@ -371,6 +371,22 @@ void KernelSimulator::unload_vfio_pci() {
   state_->unload_vfio_pci();
 }
 
+bool KernelSimulator::unload_driver(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  state_->settle();
+  SimDriver* drv = state_->driver_entry(name);
+  if (drv) state_->unload_driver(*drv);
+  return drv != nullptr;
+}
+
+bool KernelSimulator::load_driver(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  state_->settle();
+  SimDriver* drv = state_->driver_entry(name);
+  if (drv) state_->load_driver(*drv);
+  return drv != nullptr;
+}
+
 void KernelSimulator::remove_device(const PciAddress& address) {
   std::lock_guard lock(mutex_);
   state_->settle();

@@ -70,6 +70,9 @@ class KernelSimulator final : public Sysfs {
   // --- the world changing under the tool ---
   void load_vfio_pci();    // registers drivers/vfio-pci (as modprobe vfio-pci would)
   void unload_vfio_pci();  // unbinds its devices (they stay driverless) and unregisters it
+  // The same for any driver of the topology (rmmod / modprobe its module); false: no such driver.
+  bool unload_driver(const std::string& name);
+  bool load_driver(const std::string& name);
   void remove_device(const PciAddress& address);  // as writing 1 to its `remove`
   void rescan();                                  // as writing 1 to bus/pci/rescan
 

@@ -153,6 +153,9 @@ struct KernelSimulator::State {
   int remove_id(SimDriver& driver, std::string_view value);
   void remove(SimDevice& device);
   void rescan(const std::optional<PciAddress>& below);
+  SimDriver* driver_entry(std::string_view name);  // registered or not
+  void load_driver(SimDriver& driver);
+  void unload_driver(SimDriver& driver);
   void load_vfio_pci();
   void unload_vfio_pci();
 
