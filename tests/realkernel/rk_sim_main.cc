@@ -79,8 +79,16 @@ class Runner {
       return kernel_.remove_on_vfio_bind(address(a.at(0)), address(a.at(1)));
     }
     if (verb == "rescan") return kernel_.rescan();
-    if (verb == "modprobe" && a.at(0) == "vfio-pci") return kernel_.load_vfio_pci();
-    if (verb == "rmmod" && a.at(0) == "vfio_pci") return kernel_.unload_vfio_pci();
+    if (verb == "modprobe" || verb == "rmmod") {
+      // Module names are driver names for the drivers the scenarios load and unload.
+      std::string driver = a.at(0);
+      std::replace(driver.begin(), driver.end(), '_', '-');
+      if (driver != "vfio-pci") driver = a.at(0);
+      if (!(verb == "modprobe" ? kernel_.load_driver(driver) : kernel_.unload_driver(driver))) {
+        throw Failed("the simulated host has no driver " + driver);
+      }
+      return;
+    }
     if (verb == "dump") return dump(a.at(0));
     if (verb == "status-agrees") return run(0, {"status", "--json"});
     if (verb == "wait-racer") {

@@ -12,7 +12,7 @@ set -euo pipefail
 scenario=$(cd "${1:?usage: run-boot.sh SCENARIO_DIR KERNEL_DIR BASE.cpio OUT_DIR [VFIO_RK_SIM]}" && pwd)
 kdir=${2:?} base=${3:?} out=${4:?} sim=${5:-}
 name=$(basename "$scenario")
-timeout_s=${VFIO_RK_BOOT_TIMEOUT:-300}
+timeout_s=${VFIO_RK_BOOT_TIMEOUT:-120}  # a boot takes 5-15 s
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 console=$out/console.log

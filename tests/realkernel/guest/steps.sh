@@ -12,8 +12,8 @@
 #   remove-on-bind BDF VICTIM   from now on, when BDF binds to vfio-pci, VICTIM is removed
 #   wait-racer                  the remove-on-bind listener must have fired
 #   rescan                      /sys/bus/pci/rescan
-#   modprobe vfio-pci           load vfio-pci
-#   rmmod MODULE                unload a module
+#   modprobe MODULE             load a module (vfio-pci, or one the guest unloaded)
+#   rmmod MODULE                unload a module (its devices are left driverless)
 #   status-agrees               `status --json` agrees with /sys (vfio-rk-check status-agrees)
 #   dump LABEL                  every device's driver and override and /dev/vfio/N, normalized
 state=/run/vfio-reconcile
