@@ -11,6 +11,9 @@
 //                                               listen to the kernel's uevents; when TRIGGER
 //                                               binds to vfio-pci, remove VICTIM at once
 //                                               (creates /run/rk-armed once listening)
+//   vfio-rk-check reprobe-on-unbind BDF SECONDS
+//                                               the same; when BDF is unbound from any driver,
+//                                               write it to drivers_probe at once
 //
 // Exit 2 for any error of its own.
 #include <fcntl.h>
@@ -32,6 +35,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -195,14 +199,16 @@ std::map<std::string, std::string> uevent_fields(const char* buffer, std::size_t
   return fields;
 }
 
-int remove_on_bind(const std::string& trigger, const std::string& victim, int seconds) {
+// Listens to the kernel's uevents (creating /run/rk-armed once it does) until one with this
+// ACTION (and DRIVER, unless empty) arrives for the PCI device `bdf`; false after `seconds`.
+bool wait_for_uevent(const std::string& action, const std::string& driver, const std::string& bdf,
+                     int seconds) {
   const int sock = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
   sockaddr_nl address{};
   address.nl_family = AF_NETLINK;
   address.nl_groups = 1;
   if (sock < 0 || ::bind(sock, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    std::cout << "remove-on-bind: uevent socket: " << std::strerror(errno) << "\n";
-    return 2;
+    throw std::runtime_error(std::string("uevent socket: ") + std::strerror(errno));
   }
   std::ofstream("/run/rk-armed") << "armed\n";
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
@@ -214,23 +220,49 @@ int remove_on_bind(const std::string& trigger, const std::string& victim, int se
     if (n <= 0) continue;
     buffer[n] = '\0';
     auto fields = uevent_fields(buffer, static_cast<std::size_t>(n));
-    if (fields["ACTION"] == "bind" && fields["DRIVER"] == "vfio-pci" &&
-        fields["PCI_SLOT_NAME"] == trigger) {
-      std::ofstream remove(kDevices / victim / "remove");
-      remove << "1" << std::flush;
-      const bool ok = static_cast<bool>(remove);
-      std::cout << "remove-on-bind: " << trigger << " bound to vfio-pci, removed " << victim
-                << (ok ? "" : " (the write FAILED)") << "\n";
-      return ok ? 0 : 2;
+    if (fields["ACTION"] == action && (driver.empty() || fields["DRIVER"] == driver) &&
+        fields["PCI_SLOT_NAME"] == bdf) {
+      ::close(sock);
+      return true;
     }
   }
-  std::cout << "remove-on-bind: " << trigger << " never bound to vfio-pci\n";
-  return 1;
+  ::close(sock);
+  return false;
+}
+
+bool write_sys(const fs::path& file, const std::string& value) {
+  std::ofstream out(file);
+  out << value << std::flush;
+  return static_cast<bool>(out);
+}
+
+int remove_on_bind(const std::string& trigger, const std::string& victim, int seconds) {
+  if (!wait_for_uevent("bind", "vfio-pci", trigger, seconds)) {
+    std::cout << "remove-on-bind: " << trigger << " never bound to vfio-pci\n";
+    return 1;
+  }
+  const bool ok = write_sys(kDevices / victim / "remove", "1");
+  std::cout << "remove-on-bind: " << trigger << " bound to vfio-pci, removed " << victim
+            << (ok ? "" : " (the write FAILED)") << "\n";
+  return ok ? 0 : 2;
+}
+
+// What a hotplug agent that re-probes unbound devices does: whatever driver_override says at that
+// moment decides which driver takes the device.
+int reprobe_on_unbind(const std::string& bdf, int seconds) {
+  if (!wait_for_uevent("unbind", "", bdf, seconds)) {
+    std::cout << "reprobe-on-unbind: " << bdf << " was never unbound\n";
+    return 1;
+  }
+  const bool ok = write_sys("/sys/bus/pci/drivers_probe", bdf);
+  std::cout << "reprobe-on-unbind: " << bdf << " unbound, probed it again"
+            << (ok ? "" : " (the write FAILED)") << "\n";
+  return ok ? 0 : 2;
 }
 
 int usage() {
   std::cerr << "usage: vfio-rk-check viable BDF | dump LABEL | status-agrees FILE | "
-               "remove-on-bind TRIGGER VICTIM SECONDS\n";
+               "remove-on-bind TRIGGER VICTIM SECONDS | reprobe-on-unbind BDF SECONDS\n";
   return 2;
 }
 
@@ -244,6 +276,9 @@ int main(int argc, char** argv) {
     if (args.size() == 2 && args[0] == "status-agrees") return status_agrees(args[1]);
     if (args.size() == 4 && args[0] == "remove-on-bind") {
       return remove_on_bind(args[1], args[2], std::stoi(args[3]));
+    }
+    if (args.size() == 3 && args[0] == "reprobe-on-unbind") {
+      return reprobe_on_unbind(args[1], std::stoi(args[2]));
     }
   } catch (const std::exception& e) {
     std::cout << "vfio-rk-check: " << e.what() << "\n";

@@ -78,6 +78,7 @@ class Runner {
     if (verb == "remove-on-bind") {
       return kernel_.remove_on_vfio_bind(address(a.at(0)), address(a.at(1)));
     }
+    if (verb == "reprobe-on-unbind") return kernel_.reprobe_on_unbind(address(a.at(0)));
     if (verb == "rescan") return kernel_.rescan();
     if (verb == "modprobe" || verb == "rmmod") {
       // Module names are driver names for the drivers the scenarios load and unload.

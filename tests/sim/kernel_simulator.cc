@@ -427,6 +427,11 @@ void KernelSimulator::remove_on_vfio_bind(const PciAddress& trigger, const PciAd
   state_->remove_on_vfio_bind.insert_or_assign(trigger, victim);
 }
 
+void KernelSimulator::reprobe_on_unbind(const PciAddress& address) {
+  std::lock_guard lock(mutex_);
+  state_->reprobe_on_unbind.insert(address);
+}
+
 void KernelSimulator::vanish_after(const PciAddress& address, unsigned operations) {
   std::lock_guard lock(mutex_);
   SimDevice* d = state_->present_device(address.str());

@@ -99,6 +99,9 @@ class KernelSimulator final : public Sysfs {
   // The moment `trigger` binds to vfio-pci, `victim` is removed (as a uevent listener writing to
   // its `remove` would; the real-kernel suite does exactly that in the guest).
   void remove_on_vfio_bind(const PciAddress& trigger, const PciAddress& victim);
+  // The moment `address` is next unbound from any driver, it is probed again (as a hotplug agent
+  // writing it to drivers_probe would): its driver_override at that moment decides who takes it.
+  void reprobe_on_unbind(const PciAddress& address);
   // Write number k (1-based, counting every write) takes effect, then throws SimulatedCrash.
   void crash_after_write(unsigned k);
 

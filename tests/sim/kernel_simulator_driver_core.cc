@@ -276,6 +276,7 @@ int KernelSimulator::State::unbind(const SimDriver& drv, std::string_view value)
   SimDevice* d = device_named(value);
   if (!d || d->driver != drv.info.name) return ENODEV;
   d->driver.reset();
+  if (reprobe_on_unbind.erase(d->info.address) > 0) attach(*d);
   return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -101,6 +102,7 @@ struct KernelSimulator::State {
   std::chrono::milliseconds probe_latency{0};
   std::map<PciAddress, unsigned> vanish;
   std::map<PciAddress, PciAddress> remove_on_vfio_bind;  // trigger -> victim
+  std::set<PciAddress> reprobe_on_unbind;
   std::optional<unsigned> crash_at;
   std::condition_variable device_unlocked;
   // The rest of each write whose caller timed out, still in the kernel; ~KernelSimulator joins

@@ -242,6 +242,21 @@ BOOST_AUTO_TEST_CASE(remove_on_vfio_bind_removes_the_victim_when_the_trigger_bin
   BOOST_TEST(!sim.override_of(kAudio));
 }
 
+// As a hotplug agent re-probing what was unbound (tests/realkernel, rootports): the override at
+// the moment of the unbind decides who takes the device, which is why a claim sets it first.
+BOOST_AUTO_TEST_CASE(reprobe_on_unbind_probes_the_device_again_at_its_unbind) {
+  sim.reprobe_on_unbind(kNic);
+  BOOST_REQUIRE(sim.write(drv_file("e1000e", "unbind"), kNic.str()));
+  BOOST_TEST(sim.driver_of(kNic) == "e1000e");  // no override: its host driver took it back
+  BOOST_REQUIRE(sim.write(override_path(kNic), "vfio-pci"));
+  BOOST_REQUIRE(sim.write(drv_file("e1000e", "unbind"), kNic.str()));
+  BOOST_TEST(!sim.driver_of(kNic));  // once only
+  sim.reprobe_on_unbind(kNic);
+  BOOST_REQUIRE(sim.write(paths::drivers_probe(), kNic.str()));
+  BOOST_REQUIRE(sim.write(drv_file("vfio-pci", "unbind"), kNic.str()));
+  BOOST_TEST(sim.driver_of(kNic) == "vfio-pci");  // the override was set at the unbind
+}
+
 BOOST_AUTO_TEST_CASE(crash_after_write_k_applies_k_logs_it_and_throws) {
   sim.crash_after_write(2);
   BOOST_REQUIRE(sim.write(override_path(kNic), "vfio-pci"));

@@ -10,7 +10,8 @@
 #   viable BDF yes|no           VFIO_GROUP_GET_STATUS on the device's /dev/vfio/N
 #   write PATH VALUE            write VALUE (no newline; \n: a newline) to /sys/PATH; must succeed
 #   remove-on-bind BDF VICTIM   from now on, when BDF binds to vfio-pci, VICTIM is removed
-#   wait-racer                  the remove-on-bind listener must have fired
+#   reprobe-on-unbind BDF       from now on, when BDF is unbound, it is probed again at once
+#   wait-racer                  the listener (remove-on-bind, reprobe-on-unbind) must have fired
 #   rescan                      /sys/bus/pci/rescan
 #   modprobe MODULE             load a module (vfio-pci, or one the guest unloaded)
 #   rmmod MODULE                unload a module (its devices are left driverless)
@@ -52,9 +53,11 @@ while read -r verb rest <&3; do
       case "$2:$got" in yes:0 | no:1) ;; *) fail "viability is not $2 (checker exit $got)" ;; esac
       ;;
     write) printf '%b' "$2" > "/sys/$1" || fail "write '$2' to /sys/$1" ;;
-    remove-on-bind)
+    remove-on-bind | reprobe-on-unbind)
+      [ -z "$racer" ] || fail "one listener at a time"
       rm -f /run/rk-armed
-      vfio-rk-check remove-on-bind "$1" "$2" 120 < /dev/null &
+      # shellcheck disable=SC2068
+      vfio-rk-check "$verb" $@ 120 < /dev/null &
       racer=$!
       i=0
       while [ ! -e /run/rk-armed ]; do
@@ -64,8 +67,8 @@ while read -r verb rest <&3; do
       done
       ;;
     wait-racer)
-      [ -n "$racer" ] || fail "no remove-on-bind listener"
-      wait "$racer" || fail "the uevent listener did not remove its device"
+      [ -n "$racer" ] || fail "no uevent listener"
+      wait "$racer" || fail "the uevent listener did not act"
       racer=
       ;;
     rescan) echo 1 > /sys/bus/pci/rescan || fail "rescan" ;;
