@@ -5,6 +5,8 @@
 # every exit code of src/cli/exit_codes.h is explained.
 #   cli_docs_test.sh VFIO_RECONCILE MAN_PAGE COMPLETION EXIT_CODES_H
 set -uo pipefail
+# (grep -q is never used at the end of a pipe: it may exit first, and under pipefail the writer's
+# SIGPIPE would fail a check that matched.)
 bin=$1
 man_page=$2
 completion=$3
@@ -32,7 +34,7 @@ completes() { # completes "WORDS BEFORE" OPTION
   COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
   COMPREPLY=()
   _vfio_reconcile
-  printf '%s\n' "${COMPREPLY[@]}" | grep -qx -- "$2"
+  printf '%s\n' "${COMPREPLY[@]}" | grep -x -- "$2" >/dev/null
 }
 
 for command in "" status validate plan apply; do
@@ -40,7 +42,7 @@ for command in "" status validate plan apply; do
   for option in $(options_in "$help"); do
     # Global options are listed by every command's help (CLI11 shows the parent's): they
     # complete before the command, not after it.
-    if [ -n "$command" ] && options_in "$("$bin" --help)" | grep -qx -- "$option" &&
+    if [ -n "$command" ] && options_in "$("$bin" --help)" | grep -x -- "$option" >/dev/null &&
       [ "$option" != --help ]; then
       continue
     fi

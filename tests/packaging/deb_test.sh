@@ -29,11 +29,11 @@ dpkg-deb -x "$deb" "$scratch/root"
 root=$scratch/root
 grep -qx "ExecStart=/usr/sbin/vfio-reconcile apply --boot" \
   "$root/lib/systemd/system/vfio-reconcile.service" || fail "the unit does not run /usr/sbin/vfio-reconcile apply --boot"
-"$root/usr/sbin/vfio-reconcile" --version | grep -qx "vfio-reconcile $version" ||
+"$root/usr/sbin/vfio-reconcile" --version | grep -x "vfio-reconcile $version" >/dev/null ||
   fail "the packaged binary does not say version $version"
 "$root/usr/sbin/vfio-reconcile" validate "$root/usr/share/doc/vfio-reconcile/examples/workstation-gpu.yaml" \
   >/dev/null || fail "the packaged binary does not validate the packaged example"
-zcat "$root/usr/share/man/man8/vfio-reconcile.8.gz" | grep -q "^.TH VFIO-RECONCILE 8 .*vfio-reconcile $version" ||
+zcat "$root/usr/share/man/man8/vfio-reconcile.8.gz" | grep "^.TH VFIO-RECONCILE 8 .*vfio-reconcile $version" >/dev/null ||
   fail "the man page does not carry version $version"
 
 dpkg-deb -e "$deb" "$scratch/control"
@@ -44,7 +44,7 @@ if grep -nE "deb-systemd-invoke|systemctl .*(start|stop|restart|reload-or|try-)|
   grep -v "daemon-reload"; then
   fail "a maintainer script starts, stops or restarts a unit (above)"
 fi
-dpkg-deb -I "$deb" | grep -q "^ Depends:.*libkmod2" || fail "Depends lacks libkmod2 (shlibs)"
+dpkg-deb -I "$deb" | grep "^ Depends:.*libkmod2" >/dev/null || fail "Depends lacks libkmod2 (shlibs)"
 
 if ((failures)); then
   echo "deb: $failures failed"

@@ -32,8 +32,8 @@ exposure=$(systemd-analyze security --offline=true --threshold=30 "$unit" 2>&1 |
 
 # Every value given for KEY in the unit, one per word.
 values() { sed -n "s/^$1=//p" "$unit" | tr ' ' '\n'; }
-has() { values "$1" | grep -qFx -- "$2" || fail "$1= lacks $2"; }
-lacks() { values "$1" | grep -qFx -- "$2" && fail "$1= must not have $2"; }
+has() { values "$1" | grep -Fx -- "$2" >/dev/null || fail "$1= lacks $2"; }
+lacks() { values "$1" | grep -Fx -- "$2" >/dev/null && fail "$1= must not have $2"; }
 
 grep -qx "Type=oneshot" "$unit" || fail "not Type=oneshot"
 grep -qx "RemainAfterExit=yes" "$unit" || fail "not RemainAfterExit=yes"
