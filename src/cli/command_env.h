@@ -10,6 +10,8 @@
 
 #include <boost/filesystem/path.hpp>
 
+#include "cli/logging.h"
+
 namespace vfio {
 class KernelModules;
 class Sysfs;
@@ -27,6 +29,7 @@ struct CommandEnv {
   const std::atomic<bool>* stop = nullptr;  // set by SIGINT/SIGTERM
   std::ostream& out;
   std::ostream& err;
+  LogStyle log_style = LogStyle::Plain;  // how lines written to `err` itself must look
 };
 
 }  // namespace vfio::cli
