@@ -1,6 +1,7 @@
 #include "apply/group_transaction.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <map>
 #include <set>
@@ -17,6 +18,12 @@ using Clock = std::chrono::steady_clock;
 
 bool is_vfio(const std::optional<std::string>& driver) {
   return driver && *driver == kVfioPciDriver;
+}
+
+// Removed from the bus: every PCI device has driver_override, so ENOENT there means it is gone.
+bool gone(Sysfs& sysfs, const PciAddress& address) {
+  auto text = sysfs.read(paths::pci_device_file(address, "driver_override"));
+  return !text && text.error().error == ENOENT;
 }
 
 // The members the plan saw must still be the group's members: a device hot-added into the group
@@ -91,6 +98,15 @@ class Transaction {
       }
       std::vector<std::string> notes;
       if (auto f = t_.steps.restore(*it, originals.at(*it), notes)) {
+        if (gone(t_.sysfs, *it)) {
+          // Removed from the bus during the run: nothing of it is left to restore, and a rescan
+          // brings it back with its host driver and no override.
+          outcome_.problems.push_back(
+              fmt::format("{}: gone from the bus (removed during the run), nothing to restore; "
+                          "a rescan brings it back with its host driver",
+                          it->str()));
+          continue;
+        }
         complete = false;
         outcome_.problems.push_back(
             fmt::format("{}: could not be restored: {}: {}", it->str(), f->step, f->message));
