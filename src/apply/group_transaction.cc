@@ -21,6 +21,12 @@ bool is_vfio(const std::optional<std::string>& driver) {
   return driver && *driver == kVfioPciDriver;
 }
 
+// Removed from the bus: every PCI device has driver_override, so ENOENT there means it is gone.
+bool gone(Sysfs& sysfs, const PciAddress& address) {
+  auto text = sysfs.read(paths::pci_device_file(address, "driver_override"));
+  return !text && text.error().error == ENOENT;
+}
+
 // The members the plan saw must still be the group's members: a device hot-added into the group
 // since it was observed would be left on its host driver, and the group not viable.
 std::optional<StepFailure> check_members(Sysfs& sysfs, const GroupChange& change) {
@@ -109,6 +115,15 @@ class Transaction {
       }
       std::vector<std::string> notes;
       if (auto f = t_.steps.restore(*it, originals.at(*it), notes)) {
+        if (gone(t_.sysfs, *it)) {
+          // Removed from the bus during the run: nothing of it is left to restore, and a rescan
+          // brings it back with its host driver and no override.
+          outcome_.problems.push_back(
+              fmt::format("{}: gone from the bus (removed during the run), nothing to restore; "
+                          "a rescan brings it back with its host driver",
+                          it->str()));
+          continue;
+        }
         complete = false;
         outcome_.problems.push_back(
             fmt::format("{}: could not be restored: {}: {}", it->str(), f->step, f->message));

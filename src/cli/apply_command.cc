@@ -6,6 +6,7 @@
 #include <ostream>
 #include <thread>
 
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "apply/executor.h"
@@ -72,10 +73,45 @@ void print(const ApplyCommandOptions& options, const Plan& plan, const ApplyOutc
   }
 }
 
+// The manifests to read: those named, or with --boot and none named, the configuration
+// directory's (none there: an empty list).
+std::vector<std::string> manifests_to_read(const ApplyCommandOptions& options) {
+  if (!options.manifests.empty() || !options.boot) return options.manifests;
+  auto found = config_dir_manifests(options.config_dir);
+  if (found.empty()) {
+    spdlog::warn(
+        "no manifest in {} (neither manifest.yaml nor manifest.d/*.yaml): nothing to apply, "
+        "nothing released",
+        options.config_dir);
+  } else {
+    spdlog::info("reading {}", fmt::join(found, ", "));
+  }
+  return found;
+}
+
+// Blocked and failed groups are logged as well as printed: at boot the log (the journal, with
+// priorities) is where someone looks.
+void log_problems(const Plan& plan, const ApplyOutcome& outcome) {
+  for (const auto& c : plan.changes) {
+    if (c.action == GroupAction::Blocked) spdlog::warn("{}: {}", change_heading(c), c.reason);
+  }
+  for (const auto& g : outcome.groups) {
+    if (!g.failure) continue;
+    spdlog::error("IOMMU group {}: {} {}: {}", g.change->group.value_or(0), g.failure->device.str(),
+                  g.failure->step, g.failure->message);
+  }
+  if (outcome.interrupted)
+    spdlog::error("interrupted: groups not yet begun were left as they were");
+}
+
 }  // namespace
 
 int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
-  auto loaded = load_desired(options.manifests, env.err);
+  const std::vector<std::string> manifests = manifests_to_read(options);
+  // --boot and no manifest anywhere: the host is not configured, which is not an error (the
+  // unit's conditions normally skip this run), and nothing is released for lack of one.
+  if (manifests.empty()) return kExitOk;
+  auto loaded = load_desired(manifests, env);
   if (const int* code = std::get_if<int>(&loaded)) return *code;
   const DesiredState& desired = std::get<DesiredState>(loaded);
 
@@ -97,7 +133,7 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
   } else {
     try {
       ensure_state_dir(env.state_dir);
-      lock = RunLock::acquire(env.state_dir, options.wait);
+      lock = RunLock::acquire(env.state_dir, options.wait || options.boot);
       if (!lock) {
         spdlog::error("another vfio-reconcile run holds {} (use --wait to wait for it)",
                       (env.state_dir / "lock").string());
@@ -149,13 +185,7 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
   settle_ledger(ledger, host, outcome);
 
   print(options, plan, outcome, env.out);
-  for (const auto& g : outcome.groups) {
-    if (!g.failure) continue;
-    spdlog::error("IOMMU group {}: {} {}: {}", g.change->group.value_or(0), g.failure->device.str(),
-                  g.failure->step, g.failure->message);
-  }
-  if (outcome.interrupted)
-    spdlog::error("interrupted: groups not yet begun were left as they were");
+  log_problems(plan, outcome);
   return apply_exit_code(plan, outcome);
 }
 

@@ -1,5 +1,8 @@
 // `vfio-reconcile apply MANIFEST... [--dry-run] [--json] [--jobs N] [--no-prune] [--wait]`:
 // plan, then carry the plan out group by group (or, with --dry-run, show it and write nothing).
+// `apply --boot [--config-dir DIR]` is the boot unit's run: with no MANIFEST it reads
+// DIR/manifest.yaml and DIR/manifest.d/*.yaml (none at all: nothing to do), and it waits for
+// another run's lock instead of giving up.
 #pragma once
 
 #include <optional>
@@ -7,6 +10,7 @@
 #include <vector>
 
 #include "cli/command_env.h"
+#include "manifest/load_manifests.h"
 
 namespace vfio::cli {
 
@@ -18,6 +22,9 @@ struct ApplyCommandOptions {
   bool no_prune = false;
   bool wait = false;             // wait for another run's lock instead of exiting 75
   std::optional<unsigned> jobs;  // none: the manifest's settings (default 4)
+  bool boot = false;             // the boot unit's run: default manifests, waits for the lock
+  std::string config_dir =
+      kDefaultConfigDir;  // --boot without MANIFEST reads its manifests from here
 };
 
 int run_apply(const ApplyCommandOptions& options, const CommandEnv& env);

@@ -10,6 +10,8 @@
 
 #include <boost/filesystem/path.hpp>
 
+#include "cli/logging.h"
+
 namespace vfio {
 class KernelModules;
 class Sysfs;
@@ -27,8 +29,9 @@ struct CommandEnv {
   const std::atomic<bool>* stop = nullptr;  // set by SIGINT/SIGTERM
   std::ostream& out;
   std::ostream& err;
-  Sysfs* proc =
-      nullptr;  // /proc (--proc-root): who holds VFIO groups, routes, mounts; none: unknown
+  LogStyle log_style = LogStyle::Plain;  // how lines written to `err` itself must look
+  // /proc (--proc-root): who holds VFIO groups, routes, mounts; none: unknown.
+  Sysfs* proc = nullptr;
 };
 
 }  // namespace vfio::cli

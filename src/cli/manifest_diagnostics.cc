@@ -7,8 +7,8 @@
 
 namespace vfio::cli {
 
-int report_manifest_error(const ManifestError& error, std::ostream& err) {
-  for (const auto& diagnostic : error.diagnostics()) err << diagnostic.str() << '\n';
+int report_manifest_error(const ManifestError& error, std::ostream& err, LogStyle style) {
+  for (const auto& diagnostic : error.diagnostics()) write_error_line(err, style, diagnostic.str());
   return error.problem() == ManifestProblem::Missing ? kExitManifestMissing : kExitManifestInvalid;
 }
 

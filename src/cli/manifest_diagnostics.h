@@ -3,6 +3,8 @@
 
 #include <iosfwd>
 
+#include "cli/logging.h"
+
 namespace vfio {
 class ManifestError;
 }
@@ -10,7 +12,8 @@ class ManifestError;
 namespace vfio::cli {
 
 // Prints each problem as a plain "FILE:LINE:COLUMN: message" line, as compilers do, so editors
-// can jump to each; returns 65 (invalid) or 66 (missing or unreadable).
-int report_manifest_error(const ManifestError& error, std::ostream& err);
+// can jump to each (in the journal, each with the error priority); returns 65 (invalid) or 66
+// (missing or unreadable).
+int report_manifest_error(const ManifestError& error, std::ostream& err, LogStyle style);
 
 }  // namespace vfio::cli

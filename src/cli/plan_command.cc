@@ -22,7 +22,7 @@ int plan_exit_code(const Plan& plan, bool detailed_exitcode) {
 
 int run_plan(const PlanCommandOptions& options, const CommandEnv& env) {
   // A bad manifest never reaches the planner, nor even the observation.
-  auto desired = load_desired(options.manifests, env.err);
+  auto desired = load_desired(options.manifests, env);
   if (const int* code = std::get_if<int>(&desired)) return *code;
 
   const LoadedRecord owned = read_ownership(env);

@@ -49,7 +49,9 @@ std::string transition(const PlannedDevice& d) {
   return text;
 }
 
-std::string heading(const GroupChange& c) {
+}  // namespace
+
+std::string change_heading(const GroupChange& c) {
   // Outside any group: devices the IOMMU does not translate, or an assignment that selected none.
   std::string where = c.group             ? fmt::format("IOMMU group {}", *c.group)
                       : c.devices.empty() ? fmt::format("assignment {}", c.assignment)
@@ -79,8 +81,6 @@ std::string heading(const GroupChange& c) {
   return fmt::format("{}: {}{} ({})", where, what, who, c.reason);
 }
 
-}  // namespace
-
 std::string plan_summary_line(const Plan& plan) {
   PlanSummary s = plan.summary();
   if (!plan.has_changes() && s.blocked == 0) return "No changes.";
@@ -100,7 +100,7 @@ void print_plan_text(const Plan& plan, const PlanTextOptions& options, std::ostr
   }
   for (std::size_t i = 0; i < plan.changes.size(); ++i) {
     const GroupChange& c = plan.changes[i];
-    fmt::print(out, "{} {}\n", action_marker(c.action), heading(c));
+    fmt::print(out, "{} {}\n", action_marker(c.action), change_heading(c));
     if (c.action == GroupAction::Blocked) fmt::print(out, "    {}\n", c.reason);
     if (c.forced) fmt::print(out, "    forced: \"{}\"\n", *c.forced);
     // An unchanged group needs no device list unless asked why.

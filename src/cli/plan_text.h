@@ -18,6 +18,10 @@ struct PlanTextOptions {
 
 void print_plan_text(const Plan& plan, const PlanTextOptions& options, std::ostream& out);
 
+// The first line of a group's block, without its marker: "IOMMU group 1: claim for gpu0 (...)",
+// "IOMMU group 0: blocked (boot-display) for igpu".
+std::string change_heading(const GroupChange& change);
+
 // "Plan: 1 to claim, 0 to release, 0 adopted, 1 blocked." or "No changes."
 std::string plan_summary_line(const Plan& plan);
 

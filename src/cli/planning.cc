@@ -13,11 +13,11 @@
 namespace vfio::cli {
 
 std::variant<DesiredState, int> load_desired(const std::vector<std::string>& manifests,
-                                             std::ostream& err) {
+                                             const CommandEnv& env) {
   try {
     return load_manifests(manifests);
   } catch (const ManifestError& e) {
-    return report_manifest_error(e, err);
+    return report_manifest_error(e, env.err, env.log_style);
   }
 }
 

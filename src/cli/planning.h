@@ -16,7 +16,7 @@ namespace vfio::cli {
 
 // The manifests, or the exit code after reporting why not (65 invalid, 66 missing).
 std::variant<DesiredState, int> load_desired(const std::vector<std::string>& manifests,
-                                             std::ostream& err);
+                                             const CommandEnv& env);
 
 struct Planned {
   HostSnapshot host;

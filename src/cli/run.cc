@@ -89,7 +89,8 @@ int run(int argc, const char* const* argv, const Context& context) {
   ApplyCommandOptions apply;
   CLI::App* apply_cmd = app.add_subcommand(
       "apply", "Bind and release devices as the manifests say, each IOMMU group all or nothing");
-  apply_cmd->add_option("MANIFEST", apply.manifests, "Manifest file or directory")->required();
+  CLI::Option* apply_manifests =
+      apply_cmd->add_option("MANIFEST", apply.manifests, "Manifest file or directory");
   apply_cmd->add_flag("--dry-run", apply.dry_run, "Plan and check everything, write nothing");
   apply_cmd->add_flag("--json", apply.json, "Machine-readable output");
   apply_cmd->add_flag("--explain", apply.explain, "Say why each group is changed");
@@ -98,16 +99,33 @@ int run(int argc, const char* const* argv, const Context& context) {
   apply_cmd->add_flag("--no-prune", apply.no_prune,
                       "Keep groups this tool bound that no manifest names any more");
   apply_cmd->add_flag("--wait", apply.wait, "Wait for another run to finish instead of exiting 75");
+  CLI::Option* boot_flag = apply_cmd->add_flag(
+      "--boot", apply.boot,
+      "The boot unit's run: without MANIFEST, read DIR/manifest.yaml and DIR/manifest.d/*.yaml "
+      "(see --config-dir; none there: nothing to do); waits for another run's lock");
+  apply_cmd
+      ->add_option("--config-dir", apply.config_dir,
+                   "Where --boot finds its manifests when none is named")
+      ->capture_default_str()
+      ->needs(boot_flag)
+      ->excludes(apply_manifests);
 
   try {
     app.parse(argc, argv);
+    if (apply_cmd->parsed() && apply.manifests.empty() && !apply.boot) {
+      throw CLI::RequiredError(
+          "apply: MANIFEST is required, or --boot to read " + std::string(kDefaultConfigDir),
+          CLI::ExitCodes::RequiredError);
+    }
   } catch (const CLI::ParseError& e) {
     return app.exit(e, out, err) == 0 ? kExitOk : kExitUsage;
   }
 
-  auto logger = make_logger(global.quiet ? -1 : global.verbose, context.err);
+  const LogStyle style =
+      context.log_style.value_or(context.err ? LogStyle::Plain : detect_stderr_style());
+  auto logger = make_logger(global.quiet ? -1 : global.verbose, context.err, style);
   // Manifests only: validate never builds the sysfs gateway.
-  if (validate_cmd->parsed()) return run_validate(validate, out, err);
+  if (validate_cmd->parsed()) return run_validate(validate, out, err, style);
   std::unique_ptr<Sysfs> owned;
   Sysfs* sysfs = context.sysfs;
   if (!sysfs) {
@@ -143,6 +161,7 @@ int run(int argc, const char* const* argv, const Context& context) {
                        context.stop,
                        out,
                        err,
+                       style,
                        proc};
   if (plan_cmd->parsed()) return run_plan(plan, env);
   if (apply_cmd->parsed()) return run_apply(apply, env);

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "cli/logging.h"
+
 namespace vfio {
 class KernelModules;
 class Sysfs;
@@ -22,6 +24,9 @@ struct Context {
   std::ostream* err = nullptr;
   std::optional<std::string> boot_id;       // overrides /proc/sys/kernel/random/boot_id
   const std::atomic<bool>* stop = nullptr;  // set when SIGINT/SIGTERM arrive (main() does it)
+  // How log lines look. None: Journal when the process's stderr is the journal, else Plain
+  // (always Plain when `err` is handed in).
+  std::optional<LogStyle> log_style;
   // Overrides --proc-root when set. With `sysfs` set and neither this nor --proc-root given, no
   // /proc is read: a simulated host's devices and this machine's processes do not mix.
   Sysfs* proc = nullptr;

@@ -12,12 +12,13 @@
 
 namespace vfio::cli {
 
-int run_validate(const ValidateOptions& options, std::ostream& out, std::ostream& err) {
+int run_validate(const ValidateOptions& options, std::ostream& out, std::ostream& err,
+                 LogStyle style) {
   DesiredState desired;
   try {
     desired = load_manifests(options.manifests);
   } catch (const ManifestError& e) {
-    return report_manifest_error(e, err);
+    return report_manifest_error(e, err, style);
   }
   const auto total = desired.assignments.size();
   const auto to_vfio = static_cast<std::size_t>(

@@ -78,6 +78,24 @@ void read_file(const std::string& file, ManifestDecoder& decoder) {
 
 }  // namespace
 
+std::vector<std::string> config_dir_manifests(const std::string& config_dir) {
+  std::vector<std::string> paths;
+  const fs::path dir(config_dir);
+  std::error_code ec;
+  const fs::path single = dir / "manifest.yaml";
+  if (fs::exists(fs::symlink_status(single, ec))) paths.push_back(single.string());
+  const fs::path drop_ins = dir / "manifest.d";
+  if (fs::exists(fs::symlink_status(drop_ins, ec))) {
+    auto files = yaml_files_in(drop_ins, ec);
+    if (ec) {
+      paths.push_back(drop_ins.string());
+    } else {
+      paths.insert(paths.end(), files.begin(), files.end());
+    }
+  }
+  return paths;
+}
+
 DesiredState load_manifests(const std::vector<std::string>& paths) {
   ManifestDecoder decoder;
   if (paths.empty()) decoder.add_problem(missing("", "no manifest given"));

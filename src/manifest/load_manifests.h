@@ -13,4 +13,13 @@ namespace vfio {
 // missing or unreadable or a directory holds no *.yaml, Invalid when any content is wrong.
 DesiredState load_manifests(const std::vector<std::string>& paths);
 
+// The configuration directory `apply --boot` reads when no manifest is named.
+inline constexpr const char* kDefaultConfigDir = "/etc/vfio-reconcile";
+
+// The manifests of a configuration directory: DIR/manifest.yaml, then the *.yaml files of
+// DIR/manifest.d (not hidden ones) in name order, each named. Either may be missing, and none at
+// all is an empty list. A manifest.yaml that exists but cannot be read, or a manifest.d that
+// cannot be listed, is named itself, so that load_manifests() reports why.
+std::vector<std::string> config_dir_manifests(const std::string& config_dir);
+
 }  // namespace vfio

@@ -385,6 +385,22 @@ void KernelSimulator::unload_vfio_pci() {
   state_->unload_vfio_pci();
 }
 
+bool KernelSimulator::unload_driver(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  state_->settle();
+  SimDriver* drv = state_->driver_entry(name);
+  if (drv) state_->unload_driver(*drv);
+  return drv != nullptr;
+}
+
+bool KernelSimulator::load_driver(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  state_->settle();
+  SimDriver* drv = state_->driver_entry(name);
+  if (drv) state_->load_driver(*drv);
+  return drv != nullptr;
+}
+
 void KernelSimulator::remove_device(const PciAddress& address) {
   std::lock_guard lock(mutex_);
   state_->settle();
@@ -418,6 +434,16 @@ void KernelSimulator::set_probe_latency(std::chrono::milliseconds latency) {
 void KernelSimulator::fail_probe(const PciAddress& address, const std::string& driver, int error) {
   std::lock_guard lock(mutex_);
   state_->probe_failures[{address, driver}] = error;
+}
+
+void KernelSimulator::remove_on_vfio_bind(const PciAddress& trigger, const PciAddress& victim) {
+  std::lock_guard lock(mutex_);
+  state_->remove_on_vfio_bind.insert_or_assign(trigger, victim);
+}
+
+void KernelSimulator::reprobe_on_unbind(const PciAddress& address) {
+  std::lock_guard lock(mutex_);
+  state_->reprobe_on_unbind.insert(address);
 }
 
 void KernelSimulator::vanish_after(const PciAddress& address, unsigned operations) {

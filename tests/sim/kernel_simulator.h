@@ -74,6 +74,9 @@ class KernelSimulator final : public Sysfs {
   // --- the world changing under the tool ---
   void load_vfio_pci();    // registers drivers/vfio-pci (as modprobe vfio-pci would)
   void unload_vfio_pci();  // unbinds its devices (they stay driverless) and unregisters it
+  // The same for any driver of the topology (rmmod / modprobe its module); false: no such driver.
+  bool unload_driver(const std::string& name);
+  bool load_driver(const std::string& name);
   void remove_device(const PciAddress& address);  // as writing 1 to its `remove`
   void rescan();                                  // as writing 1 to bus/pci/rescan
 
@@ -99,6 +102,12 @@ class KernelSimulator final : public Sysfs {
   void fail_probe(const PciAddress& address, const std::string& driver, int error);
   // After `operations` more gateway calls that touch the device's own paths, it is removed.
   void vanish_after(const PciAddress& address, unsigned operations);
+  // The moment `trigger` binds to vfio-pci, `victim` is removed (as a uevent listener writing to
+  // its `remove` would; the real-kernel suite does exactly that in the guest).
+  void remove_on_vfio_bind(const PciAddress& trigger, const PciAddress& victim);
+  // The moment `address` is next unbound from any driver, it is probed again (as a hotplug agent
+  // writing it to drivers_probe would): its driver_override at that moment decides who takes it.
+  void reprobe_on_unbind(const PciAddress& address);
   // Write number k (1-based, counting every write) takes effect, then throws SimulatedCrash.
   void crash_after_write(unsigned k);
 

@@ -213,6 +213,12 @@ int KernelSimulator::State::probe(SimDevice& d, const SimDriver& drv) {
   } else {
     d.driver = drv.info.name;
   }
+  if (auto it = remove_on_vfio_bind.find(d.info.address);
+      drv.info.name == kVfioPci && it != remove_on_vfio_bind.end()) {
+    const PciAddress victim = it->second;
+    remove_on_vfio_bind.erase(it);
+    if (SimDevice* v = present_device(victim.str())) remove(*v);
+  }
   return 0;
 }
 
@@ -270,6 +276,7 @@ int KernelSimulator::State::unbind(const SimDriver& drv, std::string_view value)
   SimDevice* d = device_named(value);
   if (!d || d->driver != drv.info.name) return ENODEV;
   d->driver.reset();
+  if (reprobe_on_unbind.erase(d->info.address) > 0) attach(*d);
   return 0;
 }
 
@@ -364,22 +371,37 @@ void KernelSimulator::State::rescan(const std::optional<PciAddress>& below) {
   for (SimDevice* d : found) attach(*d);
 }
 
-void KernelSimulator::State::load_vfio_pci() {
-  SimDriver& drv = vfio_pci();
+SimDriver* KernelSimulator::State::driver_entry(std::string_view name) {
+  for (auto& drv : drivers) {
+    if (drv.info.name == name) return &drv;
+  }
+  return nullptr;
+}
+
+void KernelSimulator::State::load_driver(SimDriver& drv) {
   if (drv.registered) return;
   drv.registered = true;
   attach_all(drv);  // driver registration probes every unbound device it matches
 }
 
-void KernelSimulator::State::unload_vfio_pci() {
-  SimDriver& drv = vfio_pci();
+void KernelSimulator::State::unload_driver(SimDriver& drv) {
   if (!drv.registered) return;
+  // Unregistering a driver unbinds its devices; nothing probes them again (seen: after
+  // `rmmod e1000` its NIC stays driverless).
   for (auto& [address, d] : devices) {
-    if (d.driver == kVfioPci) d.driver.reset();
-    if (d.pending_driver == kVfioPci) d.pending_driver.reset();
+    if (d.driver == drv.info.name) d.driver.reset();
+    if (d.pending_driver == drv.info.name) d.pending_driver.reset();
   }
   drv.dynamic_ids.clear();
   drv.registered = false;
+}
+
+void KernelSimulator::State::load_vfio_pci() {
+  load_driver(vfio_pci());
+}
+
+void KernelSimulator::State::unload_vfio_pci() {
+  unload_driver(vfio_pci());
 }
 
 // --- dispatch ---

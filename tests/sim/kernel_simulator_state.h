@@ -102,6 +102,8 @@ struct KernelSimulator::State {
   std::map<std::pair<PciAddress, std::string>, int> probe_failures;
   std::chrono::milliseconds probe_latency{0};
   std::map<PciAddress, unsigned> vanish;
+  std::map<PciAddress, PciAddress> remove_on_vfio_bind;  // trigger -> victim
+  std::set<PciAddress> reprobe_on_unbind;
   std::optional<unsigned> crash_at;
   std::condition_variable device_unlocked;
   // The rest of each write whose caller timed out, still in the kernel; ~KernelSimulator joins
@@ -158,6 +160,9 @@ struct KernelSimulator::State {
   int remove_id(SimDriver& driver, std::string_view value);
   void remove(SimDevice& device);
   void rescan(const std::optional<PciAddress>& below);
+  SimDriver* driver_entry(std::string_view name);  // registered or not
+  void load_driver(SimDriver& driver);
+  void unload_driver(SimDriver& driver);
   void load_vfio_pci();
   void unload_vfio_pci();
 

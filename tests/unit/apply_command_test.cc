@@ -8,6 +8,7 @@
 #include "apply/run_lock.h"
 #include "cli/exit_codes.h"
 #include "cli/run.h"
+#include "cli_support.h"
 #include "sim/kernel_simulator.h"
 #include "sim/simulated_modules.h"
 #include "test_support.h"
@@ -17,6 +18,7 @@
 
 using namespace vfio;
 using test::contains;
+using test::Ran;
 namespace fs = test::fs;
 using test::ScratchDir;
 using test::ScratchFile;
@@ -27,32 +29,20 @@ const std::string kSource = VFIO_SOURCE_DIR;
 const std::string kGpuManifest = kSource + "/examples/workstation-gpu.yaml";
 const PciAddress kGpu{0, 1, 0, 0};
 
-struct Ran {
-  int code;
-  std::string out;
-  std::string err;
-};
-
 Ran apply(sim::KernelSimulator& kernel, const ScratchDir& state, std::vector<std::string> args,
           sim::SimulatedModules* modules = nullptr, const std::atomic<bool>* stop = nullptr,
           const std::vector<std::string>& global = {}) {
   sim::SimulatedModules fallback(kernel, true);
-  std::vector<std::string> all{"vfio-reconcile", "--state-dir", (state.path() / "state").string()};
+  std::vector<std::string> all{"--state-dir", (state.path() / "state").string()};
   all.insert(all.end(), global.begin(), global.end());
   all.push_back("apply");
   all.insert(all.end(), args.begin(), args.end());
-  std::vector<const char*> argv;
-  for (const auto& a : all) argv.push_back(a.c_str());
-  std::ostringstream out, err;
   cli::Context context;
   context.sysfs = &kernel;
   context.modules = modules ? modules : &fallback;
-  context.out = &out;
-  context.err = &err;
   context.boot_id = "apply-command-test";
   context.stop = stop;
-  const int code = cli::run(static_cast<int>(argv.size()), argv.data(), context);
-  return {code, out.str(), err.str()};
+  return test::run_cli(all, context);
 }
 
 }  // namespace

@@ -8,27 +8,17 @@
 
 #include "cli/exit_codes.h"
 #include "cli/run.h"
+#include "cli_support.h"
 #include "test_support.h"
 
 namespace fs = boost::filesystem;
 using vfio::test::contains;
+using vfio::test::Ran;
 
 namespace {
 
-struct Ran {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-Ran run(std::vector<const char*> args) {
-  args.insert(args.begin(), "vfio-reconcile");
-  std::ostringstream out, err;
-  vfio::cli::Context context;
-  context.out = &out;
-  context.err = &err;
-  int code = vfio::cli::run(static_cast<int>(args.size()), args.data(), context);
-  return {code, out.str(), err.str()};
+Ran run(const std::vector<std::string>& args) {
+  return vfio::test::run_cli(args);
 }
 
 }  // namespace

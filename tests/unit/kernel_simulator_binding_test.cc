@@ -278,6 +278,30 @@ BOOST_AUTO_TEST_CASE(loading_binds_unbound_devices_overridden_to_it) {
   BOOST_TEST(cold.topology().find_driver("vfio-pci")->module == "vfio_pci");
 }
 
+// Seen on the real kernel (tests/realkernel, multifunction): after `rmmod e1000` a release's
+// re-probe leaves the NIC driverless and drivers_probe still succeeds; loading the module again
+// binds it only when no override names another driver.
+BOOST_AUTO_TEST_CASE(a_host_driver_unloaded_leaves_its_devices_driverless_until_loaded_again) {
+  BOOST_TEST(!sim.unload_driver("no-such-driver"));
+  BOOST_REQUIRE(sim.unload_driver("e1000e"));
+  BOOST_TEST(!sim.driver_of(kNic));
+  BOOST_TEST(!sim.driver_of(kNic2));
+  BOOST_TEST(error_of(sim.list(paths::pci_driver("e1000e"))) == ENOENT);
+  BOOST_TEST(probe(kNic) == 0);
+  BOOST_TEST(!sim.driver_of(kNic));
+  set_override(kNic2, "vfio-pci");
+  BOOST_REQUIRE(probe(kNic2) == 0);
+  BOOST_REQUIRE(sim.driver_of(kNic2) == "vfio-pci");
+  set_override(kNic2, "e1000e");
+  unbind(kNic2, "vfio-pci");
+  BOOST_REQUIRE(probe(kNic2) == 0);
+  BOOST_TEST(!sim.driver_of(kNic2));  // pinned to a driver that is not there
+  set_override(kNic2, "vfio-pci");
+  BOOST_REQUIRE(sim.load_driver("e1000e"));
+  BOOST_TEST(sim.driver_of(kNic) == "e1000e");
+  BOOST_TEST(!sim.driver_of(kNic2));  // its override names another driver
+}
+
 BOOST_AUTO_TEST_CASE(a_missing_module_can_still_be_loaded_by_tests) {
   KernelSimulator none{test_host(Topology::VfioPci::Missing)};
   BOOST_TEST(none.topology().find_driver("vfio-pci") == nullptr);

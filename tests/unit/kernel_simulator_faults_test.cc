@@ -1,6 +1,6 @@
 // The simulator's write log and injected faults: failed and blocked writes (with the device lock
 // seen from another thread, and blocks that outlast the caller's write timeout), probe latency,
-// vanishing devices and crashes.
+// vanishing devices, devices removed when another binds, and crashes.
 #define BOOST_TEST_MODULE kernel_simulator_faults
 #include <boost/test/unit_test.hpp>
 
@@ -224,6 +224,37 @@ BOOST_AUTO_TEST_CASE(vanish_after_removes_the_device_after_n_calls_on_its_paths)
 BOOST_AUTO_TEST_CASE(vanish_after_zero_removes_at_once) {
   sim.vanish_after(kNic, 0);
   BOOST_TEST(!sim.present(kNic));
+}
+
+// Seen on the real kernel (tests/realkernel, bridge): a uevent listener removing a device the
+// moment another binds to vfio-pci; the claim's next write to the removed device is ENOENT.
+BOOST_AUTO_TEST_CASE(remove_on_vfio_bind_removes_the_victim_when_the_trigger_binds_to_vfio_pci) {
+  sim.remove_on_vfio_bind(kGpu, kAudio);
+  BOOST_REQUIRE(sim.write(override_path(kGpu), "vfio-pci"));
+  BOOST_REQUIRE(sim.write(drv_file("nouveau", "unbind"), kGpu.str()));
+  BOOST_TEST(sim.present(kAudio));  // unbinding is not binding
+  BOOST_REQUIRE(sim.write(paths::drivers_probe(), kGpu.str()));
+  BOOST_TEST(sim.driver_of(kGpu) == "vfio-pci");
+  BOOST_TEST(!sim.present(kAudio));
+  BOOST_TEST(error_of(sim.write(override_path(kAudio), "vfio-pci")) == ENOENT);
+  sim.rescan();
+  BOOST_TEST(sim.driver_of(kAudio) == "snd_hda_intel");
+  BOOST_TEST(!sim.override_of(kAudio));
+}
+
+// As a hotplug agent re-probing what was unbound (tests/realkernel, rootports): the override at
+// the moment of the unbind decides who takes the device, which is why a claim sets it first.
+BOOST_AUTO_TEST_CASE(reprobe_on_unbind_probes_the_device_again_at_its_unbind) {
+  sim.reprobe_on_unbind(kNic);
+  BOOST_REQUIRE(sim.write(drv_file("e1000e", "unbind"), kNic.str()));
+  BOOST_TEST(sim.driver_of(kNic) == "e1000e");  // no override: its host driver took it back
+  BOOST_REQUIRE(sim.write(override_path(kNic), "vfio-pci"));
+  BOOST_REQUIRE(sim.write(drv_file("e1000e", "unbind"), kNic.str()));
+  BOOST_TEST(!sim.driver_of(kNic));  // once only
+  sim.reprobe_on_unbind(kNic);
+  BOOST_REQUIRE(sim.write(paths::drivers_probe(), kNic.str()));
+  BOOST_REQUIRE(sim.write(drv_file("vfio-pci", "unbind"), kNic.str()));
+  BOOST_TEST(sim.driver_of(kNic) == "vfio-pci");  // the override was set at the unbind
 }
 
 BOOST_AUTO_TEST_CASE(crash_after_write_k_applies_k_logs_it_and_throws) {

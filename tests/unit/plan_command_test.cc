@@ -8,12 +8,14 @@
 
 #include "cli/exit_codes.h"
 #include "cli/run.h"
+#include "cli_support.h"
 #include "observe/kernel_modules.h"
 #include "sim/kernel_simulator.h"
 #include "test_support.h"
 
 using namespace vfio;
 using test::contains;
+using test::Ran;
 using test::ScratchFile;
 
 namespace {
@@ -57,20 +59,13 @@ class FakeModules final : public KernelModules {
   bool has_vfio_;
 };
 
-struct Ran {
-  int code;
-  std::string out;
-  std::string err;
-};
-
 Ran plan(Sysfs& sysfs, std::vector<std::string> args, bool vfio_loadable = true) {
-  std::vector<const char*> argv{"vfio-reconcile", "plan"};
-  for (const auto& a : args) argv.push_back(a.c_str());
-  std::ostringstream out, err;
+  args.insert(args.begin(), "plan");
   FakeModules modules(vfio_loadable);
-  cli::Context context{&sysfs, &modules, &out, &err, std::nullopt, nullptr};
-  int code = cli::run(static_cast<int>(argv.size()), argv.data(), context);
-  return {code, out.str(), err.str()};
+  cli::Context context;
+  context.sysfs = &sysfs;
+  context.modules = &modules;
+  return test::run_cli(args, context);
 }
 
 }  // namespace

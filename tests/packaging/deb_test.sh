@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# What the Debian package holds and what its maintainer scripts do.
+#   deb_test.sh DEB VERSION
+# Contents: the binary, the unit (running the installed binary with --boot), the man page, the
+# completion, the schema, the examples, the manifest.d directory. Maintainer scripts: they enable
+# the unit for the next boot and never start, stop, restart or reload it (installing or upgrading
+# must not touch a device). The binary from the package runs and validates a shipped example.
+set -uo pipefail
+deb=$1
+version=$2
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+contents=$(dpkg-deb -c "$deb" | awk '{print $6}')
+for path in ./usr/sbin/vfio-reconcile ./lib/systemd/system/vfio-reconcile.service \
+  ./usr/share/man/man8/vfio-reconcile.8.gz ./usr/share/bash-completion/completions/vfio-reconcile \
+  ./usr/share/vfio-reconcile/manifest.schema.json \
+  ./usr/share/doc/vfio-reconcile/examples/workstation-gpu.yaml \
+  ./usr/share/doc/vfio-reconcile/copyright ./etc/vfio-reconcile/manifest.d/; do
+  grep -qxF "$path" <<<"$contents" || fail "the package lacks $path"
+done
+# Nothing of the build or the tests: no simulator, no test host, no benchmark.
+grep -E 'vfio-sim|vfio-bench|example-hosts|/include/|\.a$' <<<"$contents" &&
+  fail "the package holds build or test files"
+
+dpkg-deb -x "$deb" "$scratch/root"
+root=$scratch/root
+grep -qx "ExecStart=/usr/sbin/vfio-reconcile apply --boot" \
+  "$root/lib/systemd/system/vfio-reconcile.service" || fail "the unit does not run /usr/sbin/vfio-reconcile apply --boot"
+"$root/usr/sbin/vfio-reconcile" --version | grep -x "vfio-reconcile $version" >/dev/null ||
+  fail "the packaged binary does not say version $version"
+"$root/usr/sbin/vfio-reconcile" validate "$root/usr/share/doc/vfio-reconcile/examples/workstation-gpu.yaml" \
+  >/dev/null || fail "the packaged binary does not validate the packaged example"
+zcat "$root/usr/share/man/man8/vfio-reconcile.8.gz" | grep "^.TH VFIO-RECONCILE 8 .*vfio-reconcile $version" >/dev/null ||
+  fail "the man page does not carry version $version"
+
+dpkg-deb -e "$deb" "$scratch/control"
+scripts=$(cat "$scratch"/control/{preinst,postinst,prerm,postrm} 2>/dev/null)
+grep -q "deb-systemd-helper enable 'vfio-reconcile.service'" "$scratch/control/postinst" ||
+  fail "postinst does not enable the unit"
+if grep -nE "deb-systemd-invoke|systemctl .*(start|stop|restart|reload-or|try-)|invoke-rc.d" <<<"$scripts" |
+  grep -v "daemon-reload"; then
+  fail "a maintainer script starts, stops or restarts a unit (above)"
+fi
+dpkg-deb -I "$deb" | grep "^ Depends:.*libkmod2" >/dev/null || fail "Depends lacks libkmod2 (shlibs)"
+
+if ((failures)); then
+  echo "deb: $failures failed"
+  exit 1
+fi
+echo "deb: contents and maintainer scripts as expected ($(basename "$deb"))"

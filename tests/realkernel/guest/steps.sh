@@ -1,0 +1,85 @@
+#!/bin/sh
+# steps.sh STEPS: runs a real-kernel scenario's step file in the guest, one line per step; stops
+# at the first step whose expectation fails (exit 1). vfio-rk-sim runs the same file against the
+# kernel simulator. The verbs:
+#   say TEXT                    print TEXT
+#   run EXIT ARGS...            vfio-reconcile --state-dir /run/vfio-reconcile ARGS; exit must be EXIT
+#   output-has TEXT             the last run's output holds TEXT
+#   output-lacks TEXT           ... does not hold it
+#   expect BDF DRIVER OVERRIDE  the device's driver and driver_override now ("-": none, unset)
+#   viable BDF yes|no           VFIO_GROUP_GET_STATUS on the device's /dev/vfio/N
+#   write PATH VALUE            write VALUE (no newline; \n: a newline) to /sys/PATH; must succeed
+#   remove-on-bind BDF VICTIM   from now on, when BDF binds to vfio-pci, VICTIM is removed
+#   reprobe-on-unbind BDF       from now on, when BDF is unbound, it is probed again at once
+#   wait-racer                  the listener (remove-on-bind, reprobe-on-unbind) must have fired
+#   rescan                      /sys/bus/pci/rescan
+#   modprobe MODULE             load a module (vfio-pci, or one the guest unloaded)
+#   rmmod MODULE                unload a module (its devices are left driverless)
+#   status-agrees               `status --json` agrees with /sys (vfio-rk-check status-agrees)
+#   dump LABEL                  every device's driver and override and /dev/vfio/N, normalized
+state=/run/vfio-reconcile
+export VFIO_RECONCILE_PCI_IDS=/rk/pci.ids
+fail() { echo "STEP FAILED: $*"; exit 1; }
+n=0
+racer=
+exec 3< "$1"
+while read -r verb rest <&3; do
+  case "$verb" in '' | '#'*) continue ;; esac
+  n=$((n + 1))
+  echo "--- step $n: $verb $rest"
+  # shellcheck disable=SC2086
+  set -- $rest
+  case "$verb" in
+    say) ;;
+    run)
+      want=$1
+      shift
+      vfio-reconcile --state-dir "$state" "$@" < /dev/null > /tmp/out 2>&1
+      got=$?
+      cat /tmp/out
+      [ "$got" = "$want" ] || fail "exit $got, wanted $want"
+      ;;
+    output-has) grep -qF -- "$rest" /tmp/out || fail "output lacks '$rest'" ;;
+    output-lacks) grep -qF -- "$rest" /tmp/out && fail "output has '$rest'" ;;
+    expect)
+      d=$(readlink "/sys/bus/pci/devices/$1/driver") && d=${d##*/} || d=-
+      o=$(cat "/sys/bus/pci/devices/$1/driver_override") || fail "$1: no driver_override"
+      [ "$o" = "(null)" ] && o=-
+      [ "$d" = "$2" ] && [ "$o" = "$3" ] || fail "$1 is on $d with override $o, wanted $2 $3"
+      ;;
+    viable)
+      vfio-rk-check viable "$1"
+      got=$?
+      case "$2:$got" in yes:0 | no:1) ;; *) fail "viability is not $2 (checker exit $got)" ;; esac
+      ;;
+    write) printf '%b' "$2" > "/sys/$1" || fail "write '$2' to /sys/$1" ;;
+    remove-on-bind | reprobe-on-unbind)
+      [ -z "$racer" ] || fail "one listener at a time"
+      rm -f /run/rk-armed
+      # shellcheck disable=SC2068
+      vfio-rk-check "$verb" $@ 120 < /dev/null &
+      racer=$!
+      i=0
+      while [ ! -e /run/rk-armed ]; do
+        i=$((i + 1))
+        [ $i -gt 100 ] && fail "the uevent listener did not start"
+        usleep 50000
+      done
+      ;;
+    wait-racer)
+      [ -n "$racer" ] || fail "no uevent listener"
+      wait "$racer" || fail "the uevent listener did not act"
+      racer=
+      ;;
+    rescan) echo 1 > /sys/bus/pci/rescan || fail "rescan" ;;
+    modprobe) modprobe "$1" || fail "modprobe $1" ;;
+    rmmod) rmmod "$1" || fail "rmmod $1" ;;
+    status-agrees)
+      vfio-reconcile status --json < /dev/null > /tmp/status.json || fail "status exit $?"
+      vfio-rk-check status-agrees /tmp/status.json || fail "status disagrees with the kernel"
+      ;;
+    dump) vfio-rk-check dump "$1" ;;
+    *) fail "unknown step '$verb'" ;;
+  esac
+done
+echo "--- all $n steps held"

@@ -1,0 +1,267 @@
+#define BOOST_TEST_MODULE apply_boot
+#include <boost/test/unit_test.hpp>
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include "apply/run_lock.h"
+#include "cli/exit_codes.h"
+#include "cli/logging.h"
+#include "cli_support.h"
+#include "sim/kernel_simulator.h"
+#include "sim/simulated_modules.h"
+#include "test_support.h"
+
+// `vfio-reconcile apply --boot`, the boot unit's run, through the real entry point on the kernel
+// simulator: the manifests of the configuration directory, its exit codes, and its log lines as
+// the journal receives them.
+
+using namespace vfio;
+using test::contains;
+using test::Ran;
+using test::ScratchDir;
+namespace fs = test::fs;
+
+namespace {
+
+const PciAddress kGpu{0, 1, 0, 0};
+const PciAddress kIgpu{0, 0, 2, 0};
+
+std::string assignment(const std::string& name, const std::string& address) {
+  return "version: 1\nassignments:\n  - { name: " + name + ", state: vfio, match: { address: \"" +
+         address + "\" } }\n";
+}
+
+// A configuration directory like /etc/vfio-reconcile, with a state directory beside it.
+struct Host {
+  sim::KernelSimulator kernel{test::example_host("workstation")};
+  ScratchDir scratch{"vfio-boot"};
+  fs::path config = scratch.path() / "etc";
+  fs::path state = scratch.path() / "run";
+
+  Host() { fs::create_directories(config / "manifest.d"); }
+
+  void write(const std::string& name, const std::string& text) const {
+    std::ofstream((config / name).string(), std::ios::binary) << text;
+  }
+
+  // `vfio-reconcile --state-dir STATE apply --boot --config-dir CONFIG ARGS...`
+  Ran boot(std::vector<std::string> args = {}, std::optional<cli::LogStyle> style = std::nullopt) {
+    sim::SimulatedModules modules(kernel, true);
+    std::vector<std::string> all{"--state-dir", state.string(), "apply",
+                                 "--boot",      "--config-dir", config.string()};
+    all.insert(all.end(), args.begin(), args.end());
+    cli::Context context;
+    context.sysfs = &kernel;
+    context.modules = &modules;
+    context.boot_id = "apply-boot-test";
+    context.log_style = style;
+    return test::run_cli(all, context);
+  }
+
+  std::string driver(const PciAddress& address) const {
+    return kernel.driver_of(address).value_or("-");
+  }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(boot_reads_the_config_dirs_manifest_yaml) {
+  Host host;
+  host.write("manifest.yaml", assignment("gpu0", "0000:01:00.0"));
+  Ran ran = host.boot();
+  BOOST_TEST(ran.code == cli::kExitOk, ran.out + ran.err);
+  BOOST_TEST(host.driver(kGpu) == "vfio-pci");
+  BOOST_TEST(contains(ran.out, "claim for gpu0"), ran.out);
+}
+
+BOOST_AUTO_TEST_CASE(boot_reads_manifest_d_alone_when_there_is_no_manifest_yaml) {
+  Host host;
+  host.write("manifest.d/gpu.yaml", assignment("gpu0", "0000:01:00.0"));
+  Ran ran = host.boot();
+  BOOST_TEST(ran.code == cli::kExitOk, ran.out + ran.err);
+  BOOST_TEST(host.driver(kGpu) == "vfio-pci");
+}
+
+// The group is claimed for the first assignment, in reading order, that touches it: that shows
+// the order. manifest.yaml comes first, then manifest.d/*.yaml by name (not creation order);
+// other files, and hidden ones, are not manifests.
+BOOST_AUTO_TEST_CASE(manifest_yaml_then_manifest_d_in_name_order) {
+  {
+    Host host;
+    host.write("manifest.d/20-gpu.yaml", assignment("gpu", "0000:01:00.0"));
+    host.write("manifest.d/10-audio.yaml", assignment("audio", "0000:01:00.1"));
+    host.write("manifest.d/README", "not yaml: {{{");
+    host.write("manifest.d/.hidden.yaml", "not yaml: {{{");
+    host.write("manifest.d/05-typo.yml", "not yaml: {{{");
+    Ran ran = host.boot({"--dry-run"});
+    BOOST_TEST(ran.code == cli::kExitOk, ran.out + ran.err);
+    BOOST_TEST(contains(ran.out, "claim for audio"), ran.out);
+  }
+  {
+    Host host;
+    host.write("manifest.d/10-audio.yaml", assignment("audio", "0000:01:00.1"));
+    host.write("manifest.yaml", assignment("gpu", "0000:01:00.0"));
+    Ran ran = host.boot({"--dry-run"});
+    BOOST_TEST(ran.code == cli::kExitOk, ran.out + ran.err);
+    BOOST_TEST(contains(ran.out, "claim for gpu"), ran.out);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_yaml_error_in_any_file_exits_65_before_any_write) {
+  Host host;
+  host.write("manifest.yaml", assignment("gpu0", "0000:01:00.0"));
+  host.write("manifest.d/50-bad.yaml", "version: 1\nassignments:\n  - name: x\n    stat: vfio\n");
+  Ran ran = host.boot();
+  BOOST_TEST(ran.code == cli::kExitManifestInvalid, ran.out + ran.err);
+  BOOST_TEST(contains(ran.err, (host.config / "manifest.d/50-bad.yaml").string() + ":4:5: "),
+             ran.err);
+  BOOST_TEST(host.kernel.writes().empty());
+  BOOST_TEST(!fs::exists(host.state));  // not even the state directory or its lock
+  BOOST_TEST(host.driver(kGpu) == "nvidia");
+}
+
+BOOST_AUTO_TEST_CASE(no_manifest_at_all_is_nothing_to_do_and_exits_0) {
+  Host host;
+  host.write("manifest.d/README", "manifests go here");
+  Ran ran = host.boot();
+  BOOST_TEST(ran.code == cli::kExitOk, ran.out + ran.err);
+  BOOST_TEST(contains(ran.err, "no manifest in " + host.config.string()), ran.err);
+  BOOST_TEST(host.kernel.writes().empty());
+  BOOST_TEST(!fs::exists(host.state));
+
+  fs::remove_all(host.config);  // no configuration directory at all: the same
+  BOOST_TEST(host.boot().code == cli::kExitOk);
+}
+
+BOOST_AUTO_TEST_CASE(an_unreadable_manifest_exits_66) {
+  Host host;
+  fs::create_symlink(host.config / "gone.yaml", host.config / "manifest.yaml");
+  Ran ran = host.boot();
+  BOOST_TEST(ran.code == cli::kExitManifestMissing, ran.out + ran.err);
+  BOOST_TEST(contains(ran.err, (host.config / "manifest.yaml").string()), ran.err);
+  BOOST_TEST(host.kernel.writes().empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_blocked_group_is_logged_the_rest_applied_and_the_run_exits_78) {
+  Host host;
+  host.write("manifest.d/10-igpu.yaml", assignment("igpu", "0000:00:02.0"));
+  host.write("manifest.d/20-gpu.yaml", assignment("gpu0", "0000:01:00.0"));
+  Ran ran = host.boot();
+  BOOST_TEST(ran.code == cli::kExitBlocked, ran.out + ran.err);
+  BOOST_TEST(host.driver(kGpu) == "vfio-pci");
+  BOOST_TEST(host.driver(kIgpu) == "i915");
+  BOOST_TEST(contains(ran.err, "warning: IOMMU group 2: blocked (boot-display) for igpu: "),
+             ran.err);
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_group_is_logged_rolled_back_and_the_run_exits_1) {
+  Host host;
+  host.write("manifest.yaml", assignment("gpu0", "0000:01:00.0"));
+  host.kernel.fail_write(paths::pci_driver_file("nvidia", "unbind"), 1, EBUSY);
+  Ran ran = host.boot();
+  BOOST_TEST(ran.code == cli::kExitApplyFailed, ran.out + ran.err);
+  BOOST_TEST(contains(ran.err, "error: IOMMU group 1: 0000:01:00.0"), ran.err);
+  BOOST_TEST(host.driver(kGpu) == "nvidia");
+}
+
+BOOST_AUTO_TEST_CASE(named_manifests_replace_the_config_dir) {
+  Host host;
+  host.write("manifest.yaml", assignment("igpu", "0000:00:02.0"));  // would be blocked
+  sim::SimulatedModules modules(host.kernel, true);
+  cli::Context context;
+  context.sysfs = &host.kernel;
+  context.modules = &modules;
+  context.boot_id = "apply-boot-test";
+  const fs::path named = host.scratch.path() / "gpu.yaml";
+  std::ofstream(named.string()) << assignment("gpu0", "0000:01:00.0");
+  Ran ran = test::run_cli({"--state-dir", host.state.string(), "apply", "--boot", named.string()},
+                          context);
+  BOOST_TEST(ran.code == cli::kExitOk, ran.out + ran.err);
+  BOOST_TEST(host.driver(kGpu) == "vfio-pci");
+}
+
+BOOST_AUTO_TEST_CASE(usage_apply_needs_a_manifest_or_boot_and_config_dir_needs_boot) {
+  Ran bare = test::run_cli({"apply"});
+  BOOST_TEST(bare.code == cli::kExitUsage);
+  BOOST_TEST(contains(bare.err, "MANIFEST is required, or --boot"), bare.err);
+  Ran config_only = test::run_cli({"apply", "--config-dir", "/tmp"});
+  BOOST_TEST(config_only.code == cli::kExitUsage);
+  BOOST_TEST(contains(config_only.err, "--config-dir requires --boot"), config_only.err);
+  Ran both = test::run_cli({"apply", "--boot", "--config-dir", "/tmp", "m.yaml"});
+  BOOST_TEST(both.code == cli::kExitUsage);
+  BOOST_TEST(contains(both.err, "excludes --config-dir"), both.err);
+}
+
+// At boot there is nobody to run it again: a run holding the lock is waited for, not a reason
+// to give up (75).
+BOOST_AUTO_TEST_CASE(boot_waits_for_another_runs_lock) {
+  Host host;
+  host.write("manifest.yaml", assignment("gpu0", "0000:01:00.0"));
+  fs::create_directories(host.state);
+  auto held = RunLock::acquire(host.state, false);
+  BOOST_REQUIRE(held);
+  auto run = std::async(std::launch::async, [&] { return host.boot(); });
+  BOOST_TEST((run.wait_for(std::chrono::milliseconds(300)) == std::future_status::timeout));
+  BOOST_TEST(host.kernel.writes().empty());
+  held.reset();
+  Ran ran = run.get();
+  BOOST_TEST(ran.code == cli::kExitOk, ran.out + ran.err);
+  BOOST_TEST(host.driver(kGpu) == "vfio-pci");
+}
+
+// Under systemd every line on stderr carries its sd-daemon(3) priority, manifest diagnostics
+// included; the report on stdout is unchanged (journald gives it the default, info).
+BOOST_AUTO_TEST_CASE(journal_style_prefixes_each_stderr_line_with_its_priority) {
+  Host host;
+  host.write("manifest.d/10-igpu.yaml", assignment("igpu", "0000:00:02.0"));
+  host.write("manifest.d/20-gpu.yaml", assignment("gpu0", "0000:01:00.0"));
+  Ran blocked = host.boot({}, cli::LogStyle::Journal);
+  BOOST_TEST(blocked.code == cli::kExitBlocked);
+  BOOST_TEST(blocked.err.starts_with("<4>IOMMU group 2: blocked (boot-display) for igpu: "),
+             blocked.err);
+  BOOST_TEST(!contains(blocked.err, "warning:"), blocked.err);
+  BOOST_TEST(contains(blocked.out, "Applied: 1 claimed"), blocked.out);
+  BOOST_TEST(!blocked.out.starts_with("<"), blocked.out);
+  BOOST_TEST(!contains(blocked.out, "\n<"), blocked.out);
+
+  Host bad;
+  bad.write("manifest.yaml", "version: 1\nassignments:\n  - name: x\n    stat: vfio\n");
+  Ran invalid = bad.boot({}, cli::LogStyle::Journal);
+  BOOST_TEST(invalid.code == cli::kExitManifestInvalid);
+  const std::string file = (bad.config / "manifest.yaml").string();
+  BOOST_TEST(invalid.err.starts_with("<3>" + file + ":"), invalid.err);
+  BOOST_TEST(contains(invalid.err, "\n<3>" + file + ":4:5: unknown key 'stat'"), invalid.err);
+  for (std::size_t at = 0; (at = invalid.err.find('\n', at)) != std::string::npos; ++at) {
+    if (at + 1 < invalid.err.size()) BOOST_TEST(invalid.err.substr(at + 1, 3) == "<3>");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(journal_priorities_and_lines) {
+  BOOST_TEST(cli::journal_priority(spdlog::level::debug) == 7);
+  BOOST_TEST(cli::journal_priority(spdlog::level::info) == 6);
+  BOOST_TEST(cli::journal_priority(spdlog::level::warn) == 4);
+  BOOST_TEST(cli::journal_priority(spdlog::level::err) == 3);
+  BOOST_TEST(cli::journal_priority(spdlog::level::critical) == 2);
+  BOOST_TEST(cli::journal_lines(3, "one") == "<3>one\n");
+  BOOST_TEST(cli::journal_lines(4, "one\ntwo\n") == "<4>one\n<4>two\n");
+  BOOST_TEST(cli::journal_lines(6, "a\n\nb") == "<6>a\n<6>\n<6>b\n");
+}
+
+// systemd.exec(5): JOURNAL_STREAM is "DEVICE:INODE" of the stream it connected; only a match
+// with stderr's own fstat means stderr is the journal (a child whose stderr was redirected
+// inherits the variable, and must not write prefixes into a file).
+BOOST_AUTO_TEST_CASE(journal_stream_must_name_stderrs_device_and_inode) {
+  BOOST_TEST(cli::journal_stream_matches("2049:123456", 2049, 123456));
+  BOOST_TEST(!cli::journal_stream_matches("2049:123457", 2049, 123456));
+  BOOST_TEST(!cli::journal_stream_matches("2048:123456", 2049, 123456));
+  BOOST_TEST(!cli::journal_stream_matches(nullptr, 2049, 123456));
+  BOOST_TEST(!cli::journal_stream_matches("", 0, 0));
+  BOOST_TEST(!cli::journal_stream_matches("2049", 2049, 0));
+  BOOST_TEST(!cli::journal_stream_matches("2049:123456x", 2049, 123456));
+  BOOST_TEST(!cli::journal_stream_matches(":123456", 0, 123456));
+  BOOST_TEST(!cli::journal_stream_matches("-1:5", static_cast<dev_t>(-1), 5));
+}
