@@ -152,10 +152,17 @@ int run(int argc, const char* const* argv, const Context& context) {
   if (global.timeout_seconds) {
     timeout = std::chrono::milliseconds(std::llround(*global.timeout_seconds * 1000.0));
   }
-  const CommandEnv env{*sysfs,          *modules, global.state_dir,
-                       context.boot_id, timeout,  !context.sysfs && global.sysfs_root == "/sys",
-                       context.stop,    out,      err,
-                       style,           proc};
+  const CommandEnv env{.sysfs = *sysfs,
+                       .modules = *modules,
+                       .state_dir = global.state_dir,
+                       .boot_id = context.boot_id,
+                       .timeout = timeout,
+                       .live_sys = !context.sysfs && global.sysfs_root == "/sys",
+                       .stop = context.stop,
+                       .out = out,
+                       .err = err,
+                       .log_style = style,
+                       .proc = proc};
   if (plan_cmd->parsed()) return run_plan(plan, env);
   if (apply_cmd->parsed()) return run_apply(apply, env);
   return kExitUsage;  // unreachable: require_subcommand(1)
