@@ -371,7 +371,7 @@ class Planner {
                             "LVM volume group, RAID array or dm device on them first",
                             label(d), h.detail)};
       case Hazard::Kind::Console:
-      case Hazard::Kind::HeldOpen:
+      case Hazard::Kind::HeldOpen:  // refused before any overridable hazard: never met here
         break;
     }
     return {BlockReason::Console,
