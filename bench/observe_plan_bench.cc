@@ -105,10 +105,13 @@ using Stats = vfio::bench::SampleStats;
 int measure(const std::string& dir, unsigned reps) {
   const long startup_kib = peak_rss_kib();
   vfio::RealSysfs sysfs{fs::path(dir)};
+  // As `plan` does: the wider host from this machine's /proc (read only; the generated host has
+  // no interfaces, disks or VFIO nodes of its own, so this is the cost of looking).
+  vfio::RealSysfs proc{fs::path("/proc")};
 
   // The planning level: what `plan` reads before planning (status reads the full level).
   constexpr auto kDetail = vfio::ObserveDetail::Planning;
-  vfio::HostSnapshot warm = vfio::observe(sysfs, nullptr, kDetail);
+  vfio::HostSnapshot warm = vfio::observe(sysfs, nullptr, kDetail, &proc);
   const std::size_t devices = warm.devices.size();
   const std::size_t findings = warm.findings.size();
   const std::size_t planned_changes = vfio::bench::plan_step(warm);
@@ -118,7 +121,7 @@ int measure(const std::string& dir, unsigned reps) {
   std::size_t sink = 0;
   for (unsigned r = 0; r < reps; ++r) {
     const auto start = Clock::now();
-    vfio::HostSnapshot snapshot = vfio::observe(sysfs, nullptr, kDetail);
+    vfio::HostSnapshot snapshot = vfio::observe(sysfs, nullptr, kDetail, &proc);
     observe_ms.push_back(ms_since(start));
     sink += snapshot.devices.size();
     const auto plan_start = Clock::now();

@@ -1,10 +1,12 @@
 #include "apply/device_steps.h"
 
 #include <cerrno>
+#include <charconv>
 #include <thread>
 
 #include <fmt/format.h>
 
+#include "observe/vfio_holders.h"
 #include "sysfs/kernel_names.h"
 
 namespace vfio {
@@ -41,8 +43,26 @@ Result<Binding> read_binding(Sysfs& sysfs, const PciAddress& address) {
   return binding;
 }
 
-DeviceSteps::DeviceSteps(Sysfs& sysfs, std::chrono::milliseconds probe_timeout)
-    : sysfs_(sysfs), probe_timeout_(probe_timeout) {}
+DeviceSteps::DeviceSteps(Sysfs& sysfs, std::chrono::milliseconds probe_timeout, Sysfs* proc)
+    : sysfs_(sysfs), probe_timeout_(probe_timeout), proc_(proc) {}
+
+std::string DeviceSteps::holder_note(const PciAddress& address) {
+  if (!proc_) return "";
+  // The iommu_group link, not driver_override: reading a link takes no device lock.
+  auto link = sysfs_.read_link(paths::pci_device_file(address, "iommu_group"));
+  if (!link) return "";
+  unsigned group = 0;
+  const std::string_view leaf = link_leaf(*link);
+  auto [end, ec] = std::from_chars(leaf.data(), leaf.data() + leaf.size(), group, 10);
+  if (ec != std::errc() || end != leaf.data() + leaf.size()) return "";
+  const auto holders = holders_of_group(sysfs_, *proc_, group);
+  if (holders.empty()) {
+    return fmt::format("; no process holds /dev/vfio/{}, so a driver is stuck in the kernel",
+                       group);
+  }
+  return fmt::format("; held by {} (/dev/vfio/{}): stop it and the write completes",
+                     describe_holders(holders), group);
+}
 
 bool DeviceSteps::stuck(const PciAddress& address) const {
   std::lock_guard lock(mutex_);
@@ -58,10 +78,9 @@ std::optional<StepFailure> DeviceSteps::write(const PciAddress& address, std::st
   if (e.error == ETIMEDOUT) {
     std::lock_guard lock(mutex_);
     stuck_.insert(address);
-    message = fmt::format(
-        "{} (the write did not return within {} ms; a driver is stuck in the "
-        "kernel, so this device is left alone)",
-        message, sysfs_.write_timeout().count());
+    message =
+        fmt::format("{} (the write did not return within {} ms, so this device is left alone{})",
+                    message, sysfs_.write_timeout().count(), holder_note(address));
   }
   return StepFailure{address, std::move(step), std::move(message), e.error};
 }

@@ -27,8 +27,9 @@ Result<Binding> read_binding(Sysfs& sysfs, const PciAddress& address);
 
 class DeviceSteps {
  public:
-  // `probe_timeout`: how long a driver may take to bind after a probe (per device).
-  DeviceSteps(Sysfs& sysfs, std::chrono::milliseconds probe_timeout);
+  // `probe_timeout`: how long a driver may take to bind after a probe (per device). `proc`
+  // (/proc, may be null): to say who holds a device whose write did not return.
+  DeviceSteps(Sysfs& sysfs, std::chrono::milliseconds probe_timeout, Sysfs* proc = nullptr);
 
   // From `now` (read just before) to vfio-pci, override vfio-pci.
   std::optional<StepFailure> claim(const PciAddress& address, const Binding& now);
@@ -63,8 +64,12 @@ class DeviceSteps {
   std::optional<StepFailure> wait_for(const PciAddress& address, const std::string& step,
                                       const std::string& wanted, const Accept& accept);
 
+  // " It is held by pid 4242 (qemu-system-x86) ..." for a device whose write timed out.
+  std::string holder_note(const PciAddress& address);
+
   Sysfs& sysfs_;
   std::chrono::milliseconds probe_timeout_;
+  Sysfs* proc_;
   mutable std::mutex mutex_;
   std::set<PciAddress> stuck_;
 };

@@ -14,8 +14,8 @@ GroupOutcome DryRunExecutor::execute(const GroupChange& change) {
 }
 
 KernelExecutor::KernelExecutor(Sysfs& sysfs, OwnershipLedger& ledger,
-                               std::chrono::milliseconds probe_timeout)
-    : steps_(sysfs, probe_timeout), transaction_{sysfs, steps_, ledger} {}
+                               std::chrono::milliseconds probe_timeout, Sysfs* proc)
+    : steps_(sysfs, probe_timeout, proc), transaction_{sysfs, steps_, ledger, proc} {}
 
 GroupOutcome KernelExecutor::execute(const GroupChange& change) {
   switch (change.action) {

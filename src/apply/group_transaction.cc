@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "apply/ownership_journal.h"
+#include "observe/vfio_holders.h"
 #include "sysfs/kernel_names.h"
 
 namespace vfio {
@@ -53,11 +54,27 @@ std::optional<StepFailure> check_members(Sysfs& sysfs, const GroupChange& change
       0};
 }
 
+// A process that opened the group's VFIO node since the plan was made: the plan refuses a
+// held group, and so does the run. Checked before any binding is read, because reading a
+// held device's driver_override blocks while an unbind of it waits for the holder.
+std::optional<StepFailure> check_not_held(Sysfs& sysfs, Sysfs* proc, const GroupChange& change) {
+  if (!proc) return std::nullopt;
+  const auto holders = holders_of_group(sysfs, *proc, *change.group);
+  if (holders.empty()) return std::nullopt;
+  return StepFailure{change.devices.front().address, "check that no process holds the group",
+                     fmt::format("IOMMU group {} is now in use by {}, which hold{} /dev/vfio/{} "
+                                 "open; nothing was written: stop it first, then run again",
+                                 *change.group, describe_holders(holders),
+                                 holders.size() == 1 ? "s" : "", *change.group),
+                     EBUSY};
+}
+
 // What claim and release check before their first write: the group's members are still those
-// planned, and every endpoint's binding can be read (into `out`).
-std::optional<StepFailure> preflight(Sysfs& sysfs, const GroupChange& change,
+// planned, no process holds it open, and every endpoint's binding can be read (into `out`).
+std::optional<StepFailure> preflight(Sysfs& sysfs, Sysfs* proc, const GroupChange& change,
                                      std::map<PciAddress, Binding>& out) {
   if (auto f = check_members(sysfs, change)) return f;
+  if (auto f = check_not_held(sysfs, proc, change)) return f;
   for (const auto& d : change.devices) {
     auto binding = read_binding(sysfs, d.address);
     if (!binding) {
@@ -156,7 +173,8 @@ GroupOutcome GroupTransaction::claim(const GroupChange& change) {
   Transaction tx(*this, change);
   const unsigned group = *change.group;
   std::map<PciAddress, Binding> before;
-  if (auto f = preflight(sysfs, change, before)) return tx.failed_before_writing(std::move(*f));
+  if (auto f = preflight(sysfs, proc, change, before))
+    return tx.failed_before_writing(std::move(*f));
 
   const std::optional<OwnedGroup> prior = ledger.find(group);
   OwnedGroup entry =
@@ -219,7 +237,8 @@ GroupOutcome GroupTransaction::release(const GroupChange& change) {
   Transaction tx(*this, change);
   const unsigned group = *change.group;
   std::map<PciAddress, Binding> before;
-  if (auto f = preflight(sysfs, change, before)) return tx.failed_before_writing(std::move(*f));
+  if (auto f = preflight(sysfs, proc, change, before))
+    return tx.failed_before_writing(std::move(*f));
 
   const std::optional<OwnedGroup> prior = ledger.find(group);
   if (prior) {

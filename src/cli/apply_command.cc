@@ -180,7 +180,7 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
   }
   env.sysfs.set_write_timeout(timeout);
   OwnershipLedger ledger(owned.record, &*journal);
-  KernelExecutor executor(env.sysfs, ledger, timeout);
+  KernelExecutor executor(env.sysfs, ledger, timeout, env.proc);
   const ApplyOutcome outcome = execute_plan(plan, executor, jobs, env.stop);
   settle_ledger(ledger, host, outcome);
 

@@ -30,6 +30,8 @@ struct CommandEnv {
   std::ostream& out;
   std::ostream& err;
   LogStyle log_style = LogStyle::Plain;  // how lines written to `err` itself must look
+  // /proc (--proc-root): who holds VFIO groups, routes, mounts; none: unknown.
+  Sysfs* proc = nullptr;
 };
 
 }  // namespace vfio::cli

@@ -28,7 +28,7 @@ std::variant<Planned, int> observe_and_plan(const DesiredState& desired, const C
   Planned out;
   try {
     // The plan needs no status-only fields.
-    out.host = observe(env.sysfs, &names, ObserveDetail::Planning);
+    out.host = observe(env.sysfs, &names, ObserveDetail::Planning, env.proc);
   } catch (const ObserveError& e) {
     spdlog::error("{}", e.what());
     return kExitUnavailable;

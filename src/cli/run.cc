@@ -24,6 +24,7 @@ namespace {
 
 struct GlobalOptions {
   std::string sysfs_root = "/sys";
+  std::string proc_root = "/proc";
   std::string state_dir = "/run/vfio-reconcile";
   std::optional<double> timeout_seconds;
   int verbose = 0;
@@ -33,6 +34,11 @@ struct GlobalOptions {
 void add_global_options(CLI::App& app, GlobalOptions& options) {
   app.add_option("--sysfs-root", options.sysfs_root,
                  "Root of the sysfs tree to observe and change (a test host, say)")
+      ->check(CLI::ExistingDirectory)
+      ->capture_default_str();
+  app.add_option("--proc-root", options.proc_root,
+                 "Root of the procfs tree that says who holds VFIO groups, and which routes, "
+                 "mounts and swap the host uses")
       ->check(CLI::ExistingDirectory)
       ->capture_default_str();
   app.add_option("--state-dir", options.state_dir,
@@ -127,7 +133,14 @@ int run(int argc, const char* const* argv, const Context& context) {
     sysfs = owned.get();
   }
 
-  if (status_cmd->parsed()) return run_status(status, *sysfs, out);
+  std::unique_ptr<Sysfs> owned_proc;
+  Sysfs* proc = context.proc;
+  if (!proc && (!context.sysfs || app.get_option("--proc-root")->count() > 0)) {
+    owned_proc = std::make_unique<RealSysfs>(global.proc_root);
+    proc = owned_proc.get();
+  }
+
+  if (status_cmd->parsed()) return run_status(status, *sysfs, proc, out);
 
   std::unique_ptr<KernelModules> own_modules;
   KernelModules* modules = context.modules;
@@ -139,16 +152,17 @@ int run(int argc, const char* const* argv, const Context& context) {
   if (global.timeout_seconds) {
     timeout = std::chrono::milliseconds(std::llround(*global.timeout_seconds * 1000.0));
   }
-  const CommandEnv env{*sysfs,
-                       *modules,
-                       global.state_dir,
-                       context.boot_id,
-                       timeout,
-                       !context.sysfs && global.sysfs_root == "/sys",
-                       context.stop,
-                       out,
-                       err,
-                       style};
+  const CommandEnv env{.sysfs = *sysfs,
+                       .modules = *modules,
+                       .state_dir = global.state_dir,
+                       .boot_id = context.boot_id,
+                       .timeout = timeout,
+                       .live_sys = !context.sysfs && global.sysfs_root == "/sys",
+                       .stop = context.stop,
+                       .out = out,
+                       .err = err,
+                       .log_style = style,
+                       .proc = proc};
   if (plan_cmd->parsed()) return run_plan(plan, env);
   if (apply_cmd->parsed()) return run_apply(apply, env);
   return kExitUsage;  // unreachable: require_subcommand(1)

@@ -12,11 +12,11 @@
 
 namespace vfio::cli {
 
-int run_status(const StatusOptions& options, Sysfs& sysfs, std::ostream& out) {
+int run_status(const StatusOptions& options, Sysfs& sysfs, Sysfs* proc, std::ostream& out) {
   PciIdDatabase names;
   HostSnapshot snapshot;
   try {
-    snapshot = observe(sysfs, &names);
+    snapshot = observe(sysfs, &names, ObserveDetail::Full, proc);
   } catch (const ObserveError& e) {
     spdlog::error("{}", e.what());
     return kExitUnavailable;

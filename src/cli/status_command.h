@@ -14,7 +14,8 @@ struct StatusOptions {
 };
 
 // Returns the exit code: 0 once the host was observed (an IOMMU that is off is reported, not an
-// error), 69 when the root holds no PCI bus to observe.
-int run_status(const StatusOptions& options, Sysfs& sysfs, std::ostream& out);
+// error), 69 when the root holds no PCI bus to observe. `proc` (may be null): /proc, for what
+// makes each device unsafe to take.
+int run_status(const StatusOptions& options, Sysfs& sysfs, Sysfs* proc, std::ostream& out);
 
 }  // namespace vfio::cli

@@ -29,6 +29,10 @@ json device_json(const PciDevice& d) {
              {"enabled_vfs", d.sriov->enabled_vfs},
              {"vfs", std::move(vfs)}};
   }
+  json hazards = json::array();
+  for (const auto& h : d.hazards) {
+    hazards.push_back({{"kind", std::string(to_string(h.kind))}, {"detail", h.detail}});
+  }
   return {
       {"address", d.address.str()},
       {"vendor", hex4(d.ids.vendor)},
@@ -42,12 +46,14 @@ json device_json(const PciDevice& d) {
        {{"vendor", d.names.vendor}, {"device", d.names.device}, {"class", d.names.class_name}}},
       {"driver", optional_json(d.driver, identity)},
       {"driver_override", optional_json(d.driver_override, identity)},
+      {"driver_override_unread", d.driver_override_unread},
       {"iommu_group", optional_json(d.iommu_group, identity)},
       {"boot_vga", optional_json(d.boot_vga, identity)},
       {"numa_node", optional_json(d.numa_node, identity)},
       {"physfn", optional_json(d.physfn, address)},
       {"sriov", std::move(sriov)},
       {"label", optional_json(d.label, identity)},
+      {"hazards", std::move(hazards)},
   };
 }
 

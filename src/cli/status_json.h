@@ -7,7 +7,7 @@
 
 namespace vfio::cli {
 
-inline constexpr const char* kStatusFormatVersion = "1.0";
+inline constexpr const char* kStatusFormatVersion = "1.1";
 
 // One device as scripts see it; the plan's JSON reuses the id fields.
 nlohmann::ordered_json device_json(const PciDevice& device);

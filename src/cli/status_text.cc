@@ -17,7 +17,10 @@ namespace {
 std::vector<std::string> device_notes(const PciDevice& d) {
   std::vector<std::string> notes;
   if (d.boot_vga.value_or(false)) notes.emplace_back("boot display");
+  for (const auto& h : d.hazards) notes.push_back(h.detail);
   if (d.driver_override) notes.push_back(fmt::format("driver_override={}", *d.driver_override));
+  if (d.driver_override_unread)
+    notes.emplace_back("driver_override not read (it can block while the group is held open)");
   if (d.sriov) {
     notes.push_back(
         fmt::format("SR-IOV PF: {} of {} VFs enabled", d.sriov->enabled_vfs, d.sriov->total_vfs));

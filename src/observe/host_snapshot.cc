@@ -16,6 +16,20 @@ std::string_view to_string(DeviceKind kind) {
   return "unknown";
 }
 
+std::string_view to_string(Hazard::Kind kind) {
+  switch (kind) {
+    case Hazard::Kind::HeldOpen:
+      return "held-open";
+    case Hazard::Kind::NetworkInUse:
+      return "network-in-use";
+    case Hazard::Kind::StorageInUse:
+      return "storage-in-use";
+    case Hazard::Kind::Console:
+      return "console";
+  }
+  return "unknown";
+}
+
 const PciDevice* HostSnapshot::find(const PciAddress& address) const {
   auto it = std::lower_bound(devices.begin(), devices.end(), address,
                              [](const PciDevice& d, const PciAddress& a) { return d.address < a; });

@@ -51,6 +51,8 @@ struct Hazard {
   Kind kind = Kind::Console;
   std::string detail;  // "held open by pid 4242 (qemu-system-x86)", "default route on eth0"
 };
+using HazardsByDevice = std::map<PciAddress, std::vector<Hazard>>;
+std::string_view to_string(Hazard::Kind kind);  // "held-open", "network-in-use", ...
 
 struct PciDevice {
   PciAddress address{0, 0, 0, 0};
@@ -59,12 +61,15 @@ struct PciDevice {
   DeviceKind kind = DeviceKind::Endpoint;
   KindSource kind_source = KindSource::ConfigHeader;
   std::optional<std::string> driver;           // none: no driver bound
-  std::optional<std::string> driver_override;  // none: reads "(null)"
-  std::optional<unsigned> iommu_group;         // none: not translated by an IOMMU
-  std::optional<bool> boot_vga;                // VGA devices only
-  std::optional<int> numa_node;                // none: unknown or -1
-  std::optional<PciAddress> physfn;            // SR-IOV VF: its PF
-  std::optional<SriovInfo> sriov;              // SR-IOV PF
+  std::optional<std::string> driver_override;  // none: reads "(null)", or not read (below)
+  // driver_override was not read: the group's VFIO node is held open, and reading it blocks
+  // for as long as an unbind of the device is waiting for the holder to let go.
+  bool driver_override_unread = false;
+  std::optional<unsigned> iommu_group;  // none: not translated by an IOMMU
+  std::optional<bool> boot_vga;         // VGA devices only
+  std::optional<int> numa_node;         // none: unknown or -1
+  std::optional<PciAddress> physfn;     // SR-IOV VF: its PF
+  std::optional<SriovInfo> sriov;       // SR-IOV PF
   std::optional<std::string> label;
   std::vector<Hazard> hazards;
 

@@ -8,6 +8,7 @@
 #include <iterator>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string_view>
 #include <system_error>
 #include <thread>
@@ -15,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "observe/host_context.h"
 #include "observe/pci_id_database.h"
 #include "sysfs/kernel_names.h"
 #include "sysfs/sysfs.h"
@@ -114,11 +116,12 @@ void for_each_index(std::size_t n, const F& f) {
 // Reads one device. A device whose directory disappears part-way is signalled by `vanished`.
 class DeviceReader {
  public:
-  DeviceReader(Sysfs& sysfs, const PciAddress& address, ObserveDetail detail,
+  DeviceReader(Sysfs& sysfs, const PciAddress& address, ObserveDetail detail, bool held,
                std::vector<Finding>& findings)
       : sysfs_(sysfs),
         address_(address),
         detail_(detail),
+        held_(held),
         device_path_(paths::pci_device(address)),
         findings_(findings) {}
 
@@ -141,7 +144,9 @@ class DeviceReader {
     }
     read_kind(d);
     if (!from_uevent) d.driver = optional_link_name("driver");
-    if (auto text = text_attribute("driver_override"); text && *text != kUnsetOverride) {
+    if (held_) {
+      d.driver_override_unread = true;
+    } else if (auto text = text_attribute("driver_override"); text && *text != kUnsetOverride) {
       d.driver_override = std::string(*text);
     }
     if (auto group = optional_link_name("iommu_group")) {
@@ -381,6 +386,7 @@ class DeviceReader {
   Sysfs& sysfs_;
   PciAddress address_;
   ObserveDetail detail_;
+  bool held_;            // its group's VFIO node is held open: driver_override is not read
   SysPath device_path_;  // bus/pci/devices/<address>
   std::vector<Finding>& findings_;
   bool vanished_ = false;
@@ -461,11 +467,19 @@ void cross_check_groups(Sysfs& sysfs, HostSnapshot& snapshot) {
 
 }  // namespace
 
-HostSnapshot observe(Sysfs& sysfs, const PciIdDatabase* names, ObserveDetail detail) {
+HostSnapshot observe(Sysfs& sysfs, const PciIdDatabase* names, ObserveDetail detail, Sysfs* proc) {
   HostSnapshot snapshot;
   // Groups first: a member that vanishes while the devices are read is then still listed by its
   // group, and the planner can refuse to claim the rest of a group it cannot see whole.
   read_groups(sysfs, snapshot);
+  // Then who holds which group open: reading a held device's driver_override blocks while an
+  // unbind of it waits for the holder, so the members of held groups are read without it.
+  const VfioHolders holders = read_vfio_holders(sysfs, proc);
+  std::set<PciAddress> held;
+  for (const auto& [group, who] : holders.by_group) {
+    if (auto it = snapshot.groups.find(group); it != snapshot.groups.end())
+      held.insert(it->second.members.begin(), it->second.members.end());
+  }
   auto entries = sysfs.list(paths::pci_devices());
   if (!entries) {
     throw ObserveError(fmt::format("cannot {}: is this a sysfs tree with a PCI bus?",
@@ -480,7 +494,8 @@ HostSnapshot observe(Sysfs& sysfs, const PciIdDatabase* names, ObserveDetail det
   std::vector<DeviceResult> results(entries->size());
   for_each_index(entries->size(), [&](std::size_t i) {
     if (!addresses[i]) return;
-    DeviceReader reader(sysfs, *addresses[i], detail, results[i].findings);
+    DeviceReader reader(sysfs, *addresses[i], detail, held.count(*addresses[i]) > 0,
+                        results[i].findings);
     results[i].device = reader.read();
     results[i].vanished = reader.vanished();
   });
@@ -514,6 +529,7 @@ HostSnapshot observe(Sysfs& sysfs, const PciIdDatabase* names, ObserveDetail det
   auto drivers = list_or_empty(sysfs, paths::pci_drivers(), snapshot.findings);
   snapshot.vfio_pci_loaded =
       std::find(drivers.begin(), drivers.end(), kVfioPciDriver) != drivers.end();
+  add_host_hazards(sysfs, proc, holders, snapshot);
   return snapshot;
 }
 

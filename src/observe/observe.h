@@ -23,8 +23,10 @@ enum class ObserveDetail { Full, Planning };
 
 // Reads every device under bus/pci/devices. A device that vanishes while being read is left out
 // and a missing or malformed attribute leaves its field unset; both are recorded as findings.
-// `names` may be null (no pci.ids names).
+// `names` may be null (no pci.ids names). With `proc` (a gateway rooted at /proc), the wider host
+// is read too and each device's hazards filled in (host_context.h); without it, only what sysfs
+// alone shows (network interfaces that are up or enslaved, framebuffer consoles).
 HostSnapshot observe(Sysfs& sysfs, const PciIdDatabase* names,
-                     ObserveDetail detail = ObserveDetail::Full);
+                     ObserveDetail detail = ObserveDetail::Full, Sysfs* proc = nullptr);
 
 }  // namespace vfio

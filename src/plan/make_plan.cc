@@ -344,6 +344,42 @@ class Planner {
     return std::nullopt;
   }
 
+  // "0000:01:00.0 [10de:2684] (vfio-pci): in use by pid 4242 (qemu-system-x86), ..." for the
+  // first endpoint of the change whose group a process holds open.
+  std::optional<std::string> held_open(const GroupChange& c) const {
+    for (const auto& p : c.devices) {
+      const PciDevice& d = device(p);
+      for (const auto& h : d.hazards) {
+        if (h.kind == Hazard::Kind::HeldOpen) return fmt::format("{}: {}", label(d), h.detail);
+      }
+    }
+    return std::nullopt;
+  }
+
+  // A hazard as a refusal: what was found, and what to do about it.
+  static Block refusal(const PciDevice& d, const Hazard& h) {
+    switch (h.kind) {
+      case Hazard::Kind::NetworkInUse:
+        return {BlockReason::NetworkInUse,
+                fmt::format("{}: {}: the host's network goes through it; move that traffic off it "
+                            "first (take the interface down, remove its addresses and routes, or "
+                            "take it out of its bridge or bond)",
+                            label(d), h.detail)};
+      case Hazard::Kind::StorageInUse:
+        return {BlockReason::StorageInUse,
+                fmt::format("{}: {}: the host uses these disks; unmount them, swapoff, or stop the "
+                            "LVM volume group, RAID array or dm device on them first",
+                            label(d), h.detail)};
+      case Hazard::Kind::Console:
+      case Hazard::Kind::HeldOpen:  // refused before any overridable hazard: never met here
+        break;
+    }
+    return {BlockReason::Console,
+            fmt::format("{}: {}: taking it can leave the host without a console; move the "
+                        "console to another display (fbcon=map:) or a serial console first",
+                        label(d), h.detail)};
+  }
+
   GroupChange plan_claim(GroupChange c, const GroupIntent& intent, bool listed) const {
     std::vector<const PlannedDevice*> companions;
     for (const auto& p : c.devices) {
@@ -358,6 +394,20 @@ class Planner {
                              label(d), *c.group)}});
       return c;
     }
+    const bool all_on_vfio = std::all_of(c.devices.begin(), c.devices.end(),
+                                         [&](const auto& p) { return on_vfio(device(p)); });
+    // A claim that would write into a group a process holds open: not even `force` (a rollback
+    // would unbind from vfio-pci and hang, and so can reading the held members' bindings).
+    if (!all_on_vfio) {
+      if (auto held = held_open(c)) {
+        block(c, {{BlockReason::HeldOpen,
+                   fmt::format("{}; claiming the rest of IOMMU group {} would write to a group in "
+                               "use (and a rollback would hang): stop that process first (force "
+                               "does not override this)",
+                               *held, *c.group)}});
+        return c;
+      }
+    }
     // Safety refusals, overridable by `force`.
     std::vector<Block> refusals;
     std::vector<std::string> forced;
@@ -367,12 +417,13 @@ class Planner {
       if (d.boot_vga.value_or(false)) {
         found.push_back({BlockReason::BootDisplay,
                          fmt::format("{} is the firmware's boot display (boot_vga=1): taking it "
-                                     "can leave the host without a console",
+                                     "can leave the host without a console; keep it for the host "
+                                     "or make another GPU the boot display in the firmware",
                                      label(d))});
       }
       for (const auto& h : d.hazards) {
-        if (h.kind == Hazard::Kind::HeldOpen) continue;  // only matters for a release
-        found.push_back({BlockReason::Hazard, fmt::format("{}: {}", label(d), h.detail)});
+        if (h.kind == Hazard::Kind::HeldOpen) continue;  // above
+        found.push_back(refusal(d, h));
       }
       if (found.empty()) continue;
       if (auto reason = force_for(p, intent)) {
@@ -387,13 +438,11 @@ class Planner {
     c.explain.insert(c.explain.end(), forced.begin(), forced.end());
     if (!refusals.empty()) {
       refusals.front().message +=
-          fmt::format("; add force: \"<reason>\" to {} to take it anyway", c.assignment);
+          fmt::format("; or add force: \"<reason>\" to {} to take it anyway", c.assignment);
       block(c, refusals);
       return c;
     }
 
-    const bool all_on_vfio = std::all_of(c.devices.begin(), c.devices.end(),
-                                         [&](const auto& p) { return on_vfio(device(p)); });
     if (all_on_vfio) {
       if (const OwnedGroup* owned = owned_.find(*c.group)) {
         c.action = GroupAction::Noop;
@@ -443,15 +492,15 @@ class Planner {
                                label(device(*p)), *c.group)}});
         return c;
       }
-      for (const auto& h : device(*p).hazards) {
-        if (h.kind != Hazard::Kind::HeldOpen) continue;
-        // Not overridable: the unbind would sleep in the kernel until the holder lets go.
-        block(c, {{BlockReason::HeldOpen,
-                   fmt::format("{}: {}; releasing it would block until that process lets "
-                               "go: stop the VM first",
-                               label(device(*p)), h.detail)}});
-        return c;
-      }
+    }
+    // Not overridable: the unbind would sleep in the kernel until the holder lets go.
+    if (auto held = held_open(c)) {
+      block(c, {{BlockReason::HeldOpen,
+                 fmt::format("{}; releasing it would block until that process lets go: stop the "
+                             "VM (or whatever holds it) first, then run again (force does not "
+                             "override this)",
+                             *held)}});
+      return c;
     }
     for (PlannedDevice* p : leaving) {
       const PciDevice& d = device(*p);

@@ -3,7 +3,8 @@
 namespace vfio {
 
 bool is_safety_refusal(BlockReason reason) {
-  return reason == BlockReason::BootDisplay || reason == BlockReason::Hazard;
+  return reason == BlockReason::BootDisplay || reason == BlockReason::Console ||
+         reason == BlockReason::NetworkInUse || reason == BlockReason::StorageInUse;
 }
 
 std::string_view to_string(GroupAction action) {
@@ -42,8 +43,12 @@ std::string_view to_string(BlockReason reason) {
       return "vanished";
     case BlockReason::BootDisplay:
       return "boot-display";
-    case BlockReason::Hazard:
-      return "in-use";
+    case BlockReason::Console:
+      return "console";
+    case BlockReason::NetworkInUse:
+      return "network-in-use";
+    case BlockReason::StorageInUse:
+      return "storage-in-use";
     case BlockReason::HeldOpen:
       return "held-open";
   }

@@ -28,8 +28,10 @@ enum class BlockReason {
   NotAnEndpoint,  // a bridge was selected; vfio-pci cannot bind it
   Vanished,       // a group member disappeared while the host was observed
   BootDisplay,    // safety: the firmware's boot display (boot_vga)
-  Hazard,         // safety: found in the wider host (in use, mounted, routed...)
-  HeldOpen,       // a process holds the group's /dev/vfio node: releasing would hang
+  Console,        // safety: the text console is on its framebuffer
+  NetworkInUse,   // safety: a NIC that is up, routed, addressed or enslaved
+  StorageInUse,   // safety: a controller whose disks are mounted, swap or held
+  HeldOpen,       // a process holds the group's /dev/vfio node: a write could hang; never forced
 };
 bool is_safety_refusal(BlockReason reason);  // overridable by `force`
 std::string_view to_string(GroupAction action);

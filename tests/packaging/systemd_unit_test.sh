@@ -26,8 +26,9 @@ sed "s|^ExecStart=$sbindir/|ExecStart=$stage$sbindir/|" "$installed" >"$unit"
 verify=$(MANPATH=$stage$mandir systemd-analyze verify "$unit" 2>&1)
 [ $? -eq 0 ] && [ -z "$verify" ] || fail "systemd-analyze verify: $verify"
 
-# Exposure 3.0 today ("OK"); a change that loosens the sandbox has to say so here.
-exposure=$(systemd-analyze security --offline=true --threshold=30 "$unit" 2>&1 | tail -1)
+# Exposure 3.2 today ("OK"): 3.0, plus CAP_SYS_PTRACE to see which process holds a VFIO group
+# (issue 7). A change that loosens the sandbox has to say so here.
+exposure=$(systemd-analyze security --offline=true --threshold=32 "$unit" 2>&1 | tail -1)
 [ "${PIPESTATUS[0]}" -eq 0 ] || fail "hardening got worse: $exposure"
 
 # Every value given for KEY in the unit, one per word.
@@ -52,6 +53,8 @@ has ConditionDirectoryNotEmpty /sys/kernel/iommu_groups
 has ConditionPathExists "|/etc/vfio-reconcile/manifest.yaml"
 has ConditionPathExistsGlob "|/etc/vfio-reconcile/manifest.d/*.yaml"
 has CapabilityBoundingSet CAP_SYS_MODULE
+# Who holds a VFIO group is read from other processes' /proc/<pid>/fd.
+has CapabilityBoundingSet CAP_SYS_PTRACE
 has RuntimeDirectory vfio-reconcile
 grep -qx "RuntimeDirectoryPreserve=yes" "$unit" || fail "the ownership record must outlive a stop"
 # Each of these would stop it from binding: /sys read-only, no module loading, another network

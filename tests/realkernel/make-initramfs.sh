@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# make-initramfs.sh KERNEL_DIR TOOL CHECKER OUT.cpio: the guest's base initramfs (cpio newc,
+# make-initramfs.sh KERNEL_DIR TOOL CHECKER HOLDER OUT.cpio: the guest's base initramfs (cpio newc,
 # uncompressed: the kernel unpacks it faster than gzip under TCG). It holds busybox-static with
 # its applet links, the modules the scenarios need (with their dependencies and a modules.dep
 # of their own, so libkmod in the tool can load vfio-pci), the tool with the libraries ldd lists
-# at the same paths, the static checker, a fixed pci.ids and tests/realkernel/guest/{init,steps.sh}.
+# at the same paths, the static checker and vfio-holder, a fixed pci.ids and tests/realkernel/guest/{init,steps.sh}.
 # A scenario's own cpio (its steps and manifests under /scenario) is appended at boot.
 set -euo pipefail
-kdir=${1:?usage: make-initramfs.sh KERNEL_DIR TOOL CHECKER OUT.cpio}
-tool=${2:?} checker=${3:?} out=${4:?}
+kdir=${1:?usage: make-initramfs.sh KERNEL_DIR TOOL CHECKER HOLDER OUT.cpio}
+tool=${2:?} checker=${3:?} holder=${4:?} out=${5:?}
 here=$(cd "$(dirname "$0")" && pwd)
 kver=$(basename "$kdir")
 root=$kdir/root
@@ -52,6 +52,7 @@ ldd "$tool" | awk '/=> \// { print $3 } /^[[:space:]]*\/lib/ { print $1 }' | whi
   strip -o "$stage/$lib" "$lib"
 done
 strip -o "$stage/usr/bin/vfio-rk-check" "$checker"
+strip -o "$stage/usr/bin/vfio-holder" "$holder"
 cp "$here/../data/pci.ids" "$stage/rk/pci.ids"
 cp "$here/guest/init" "$stage/init"
 cp "$here/guest/steps.sh" "$stage/rk/steps.sh"

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# prepare.sh CACHE_DIR OUT_DIR TOOL CHECKER: what every boot of the suite shares. The kernel
+# prepare.sh CACHE_DIR OUT_DIR TOOL CHECKER HOLDER: what every boot of the suite shares. The kernel
 # (prepare-kernel.sh, cached in CACHE_DIR) is linked as OUT_DIR/kernel, and the base initramfs is
 # built afresh as OUT_DIR/base.cpio, since the tool may have been rebuilt.
 set -euo pipefail
-cache=${1:?usage: prepare.sh CACHE_DIR OUT_DIR TOOL CHECKER} out=${2:?} tool=${3:?} checker=${4:?}
+cache=${1:?usage: prepare.sh CACHE_DIR OUT_DIR TOOL CHECKER HOLDER} out=${2:?} tool=${3:?}
+checker=${4:?} holder=${5:?}
 here=$(cd "$(dirname "$0")" && pwd)
 for command in qemu-system-x86_64 busybox cpio xz depmod modprobe apt-get dpkg; do
   command -v "$command" > /dev/null || {
@@ -15,6 +16,6 @@ start=$EPOCHREALTIME
 kdir=$("$here/prepare-kernel.sh" "$cache" | tail -n1)
 mkdir -p "$out"
 ln -sfn "$kdir" "$out/kernel"
-"$here/make-initramfs.sh" "$kdir" "$tool" "$checker" "$out/base.cpio"
+"$here/make-initramfs.sh" "$kdir" "$tool" "$checker" "$holder" "$out/base.cpio"
 secs=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
 echo "prepare: kernel $(basename "$kdir") and base initramfs ready in $secs s"

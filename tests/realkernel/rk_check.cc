@@ -1,12 +1,14 @@
 // vfio-rk-check: what the real-kernel suite asks the guest's kernel directly, without the tool.
-// Built static, so the guest needs nothing else to run it; it reads /sys and /dev only.
+// Built static, so the guest needs nothing else to run it; it reads /sys, /proc and /dev only.
 //
 //   vfio-rk-check viable BDF                    open /dev/vfio/<group of BDF>, ask
 //                                               VFIO_GROUP_GET_STATUS: exit 0 viable, 1 not
 //   vfio-rk-check dump LABEL                    every PCI device's driver and driver_override,
 //                                               and the /dev/vfio/N nodes, in the normalized
 //                                               form the simulator's side prints too
-//   vfio-rk-check status-agrees FILE            FILE (`status --json`) says what /sys says
+//   vfio-rk-check status-agrees FILE            FILE (`status --json`) says what /sys says, and
+//                                               names as held open exactly the groups whose
+//                                               /dev/vfio/N some process in /proc holds
 //   vfio-rk-check remove-on-bind TRIGGER VICTIM SECONDS
 //                                               listen to the kernel's uevents; when TRIGGER
 //                                               binds to vfio-pci, remove VICTIM at once
@@ -128,6 +130,21 @@ std::optional<std::string> text_of(const nlohmann::json& value) {
   return value.get<std::string>();
 }
 
+// The IOMMU groups whose /dev/vfio/N a process holds open now (its /proc/<pid>/fd links).
+std::set<std::string> held_groups() {
+  std::set<std::string> held;
+  std::error_code ec;
+  for (const auto& process : fs::directory_iterator("/proc", ec)) {
+    std::error_code gone;  // a process that exits meanwhile
+    for (const auto& fd : fs::directory_iterator(process.path() / "fd", gone)) {
+      const fs::path target = fs::read_symlink(fd.path(), gone);
+      if (!gone && target.parent_path() == "/dev/vfio" && target.filename() != "vfio")
+        held.insert(target.filename().string());
+    }
+  }
+  return held;
+}
+
 int status_agrees(const std::string& file) {
   std::ifstream in(file);
   const nlohmann::json status = nlohmann::json::parse(in);
@@ -147,6 +164,7 @@ int status_agrees(const std::string& file) {
   differ("vfio_pci.loaded", status["vfio_pci"]["loaded"].get<bool>() ? "true" : "false",
          fs::exists("/sys/bus/pci/drivers/vfio-pci") ? "true" : "false");
 
+  const std::set<std::string> held = held_groups();
   std::set<std::string> seen;
   for (const auto& device : status["devices"]) {
     const std::string bdf = device["address"].get<std::string>();
@@ -160,8 +178,16 @@ int status_agrees(const std::string& file) {
     differ(bdf + " device", text_of(device["device"]), read_trimmed(dir / "device").substr(2));
     differ(bdf + " class", text_of(device["class"]), read_trimmed(dir / "class"));
     differ(bdf + " driver", text_of(device["driver"]), link_leaf(dir / "driver"));
-    differ(bdf + " driver_override", text_of(device["driver_override"]), override_of(bdf));
-    differ(bdf + " iommu_group", text_of(device["iommu_group"]), link_leaf(dir / "iommu_group"));
+    // The tool does not read a held group's driver_override (that read can block) and says so.
+    if (!device.value("driver_override_unread", false))
+      differ(bdf + " driver_override", text_of(device["driver_override"]), override_of(bdf));
+    const auto group = link_leaf(dir / "iommu_group");
+    differ(bdf + " iommu_group", text_of(device["iommu_group"]), group);
+    bool says_held = false;
+    for (const auto& hazard : device.value("hazards", nlohmann::json::array()))
+      says_held = says_held || hazard["kind"] == "held-open";
+    differ(bdf + " held open", says_held ? "yes" : "no",
+           group && held.count(*group) ? "yes" : "no");
   }
   for (const auto& bdf : device_addresses()) {
     if (!seen.count(bdf)) problems.push_back(bdf + ": in the kernel, not in status");

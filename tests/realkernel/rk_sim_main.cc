@@ -7,13 +7,17 @@
 // (cli::run) on a simulated host that mirrors the QEMU guest. `dump` prints the state in the
 // guest's normalized form (vfio-rk-check dump), so the host can compare the two. Steps that only
 // the guest can take are noted and skipped: `status-agrees` (the simulator is not a kernel to
-// agree with) and `wait-racer`. Exits 0 when every expectation held, 1 at the first that did not.
+// agree with) and `wait-racer`. `hold` starts a simulated process holding the device's VFIO fd
+// (the simulator then blocks its unbind, as the kernel does), and each run reads a /proc
+// written from the simulator's processes. Exits 0 when every expectation held, 1 at the first that
+// did not.
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -22,7 +26,9 @@
 #include "cli/run.h"
 #include "sim/kernel_simulator.h"
 #include "sim/simulated_modules.h"
+#include "sim/sysfs_tree_writer.h"
 #include "sim/topology_yaml.h"
+#include "sysfs/real_sysfs.h"
 
 namespace {
 
@@ -49,7 +55,8 @@ vfio::SysPath sys_path(const std::string& text) {
 
 class Runner {
  public:
-  Runner(KernelSimulator& kernel, fs::path state) : kernel_(kernel), state_(std::move(state)) {}
+  Runner(KernelSimulator& kernel, fs::path state)
+      : kernel_(kernel), state_(std::move(state)), proc_dir_(state_.string() + "-proc") {}
 
   void step(const std::string& verb, const std::vector<std::string>& a, const std::string& rest) {
     if (verb == "say") return;
@@ -90,6 +97,24 @@ class Runner {
       }
       return;
     }
+    if (verb == "hold") {
+      if (holder_) throw Failed("one holder at a time");
+      const auto a0 = address(a.at(0));
+      std::optional<unsigned> group;
+      for (const auto& d : kernel_.topology().devices)
+        if (d.address == a0) group = d.iommu_group;
+      if (!group) throw Failed(a.at(0) + " has no IOMMU group");
+      holder_ = kHolderPid;
+      // As vfio-holder does in the guest: the group's node and one device fd.
+      kernel_.start_process({kHolderPid, "vfio-holder", {*group}, 1});
+      return;
+    }
+    if (verb == "let-go") {
+      if (!holder_) throw Failed("no holder");
+      kernel_.end_process(*holder_);
+      holder_.reset();
+      return;
+    }
     if (verb == "dump") return dump(a.at(0));
     if (verb == "status-agrees") return run(0, {"status", "--json"});
     if (verb == "wait-racer") {
@@ -112,6 +137,10 @@ class Runner {
     context.out = &out;
     context.err = &out;
     context.boot_id = "vfio-rk-sim";
+    // The simulated host's /proc as the guest's would read now (who holds which group).
+    vfio::sim::write_proc_tree(kernel_.topology(), proc_dir_);
+    vfio::RealSysfs proc(proc_dir_);
+    context.proc = &proc;
     const int code = vfio::cli::run(static_cast<int>(argv.size()), argv.data(), context);
     output_ = out.str();
     std::cout << output_;
@@ -148,7 +177,10 @@ class Runner {
   KernelSimulator& kernel_;
   vfio::sim::SimulatedModules modules_{kernel_, true};
   fs::path state_;
+  boost::filesystem::path proc_dir_;
+  std::optional<unsigned> holder_;  // the pid of `hold`'s process
   std::string output_;
+  static constexpr unsigned kHolderPid = 4321;
 };
 
 }  // namespace
@@ -183,5 +215,6 @@ int main(int argc, char** argv) {
   }
   std::error_code ec;
   fs::remove_all(state, ec);
+  fs::remove_all(state.string() + "-proc", ec);
   return code;
 }

@@ -2,6 +2,7 @@
 // blocked unbind holds), the write log and the fault plan.
 #include "sim/kernel_simulator.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <stdexcept>
 #include <thread>
@@ -108,7 +109,13 @@ KernelSimulator::KernelSimulator(Topology topology)
     : state_(std::make_unique<State>(std::move(topology))) {}
 
 KernelSimulator::~KernelSimulator() {
-  // Writes whose callers timed out are still running on simulator threads that use the state.
+  // Writes whose callers timed out are still running on simulator threads that use the state;
+  // those waiting for a VM to let go of a device get their wish.
+  {
+    std::lock_guard lock(mutex_);
+    state_->meta.host.processes.clear();
+    state_->processes_changed.notify_all();
+  }
   wait_for_blocked_writes();
 }
 
@@ -244,10 +251,10 @@ int KernelSimulator::State::store(std::unique_lock<std::mutex>& lock, const SysP
     settle();
   }
 
-  auto block = take_planned(blocks, path, nth);
-  if (!block) return apply_write(canonical, value, false);
   // An unbind (or a removal) of a bound device takes the device lock and drops the `driver` link
-  // before the driver's remove() blocks; the write then sleeps in the kernel.
+  // before the driver's remove() blocks; the write then sleeps in the kernel: for a planned
+  // block's duration, or, for a device a process holds, until that process ends.
+  auto block = take_planned(blocks, path, nth);
   SimDevice* locked = nullptr;
   const bool unbind =
       canonical.size() == 5 && canonical[2] == "drivers" && canonical[4] == "unbind";
@@ -258,9 +265,24 @@ int KernelSimulator::State::store(std::unique_lock<std::mutex>& lock, const SysP
     SimDevice* d = present_device(canonical[1]);
     if (d && d->driver) locked = d;
   }
+  const bool held = !block && locked && held_by_process(*locked);
+  if (!block && !held) return apply_write(canonical, value, false);
   if (locked) {
     locked->lock_owner = number;
     locked->unbinding = true;
+  }
+  if (held) {
+    auto let_go = [this, locked] { return !held_by_process(*locked); };
+    if (!deadline) {
+      processes_changed.wait(lock, let_go);
+    } else if (!processes_changed.wait_until(lock, *deadline, let_go)) {
+      return time_out([this, mutex = lock.mutex(), canonical, value, locked, let_go] {
+        std::unique_lock relock(*mutex);
+        processes_changed.wait(relock, let_go);
+        finish_blocked_write(canonical, value, locked);
+      });
+    }
+    return finish_blocked_write(canonical, value, locked);
   }
   const auto done = SimClock::now() + block->duration;
   if (deadline && done > *deadline) {
@@ -291,6 +313,17 @@ int KernelSimulator::State::finish_blocked_write(const Components& canonical,
   }
   device_unlocked.notify_all();
   return error;
+}
+
+bool KernelSimulator::State::held_by_process(const SimDevice& device) const {
+  if (device.driver != "vfio-pci") return false;
+  const auto group = group_of(device);
+  if (!group) return false;
+  for (const auto& p : meta.host.processes) {
+    if (p.device_fds > 0 && std::count(p.vfio_groups.begin(), p.vfio_groups.end(), *group) > 0)
+      return true;
+  }
+  return false;
 }
 
 // --- what tests look at ---
@@ -418,6 +451,20 @@ void KernelSimulator::rescan() {
 void KernelSimulator::fail_write(const SysPath& path, unsigned nth, int error) {
   std::lock_guard lock(mutex_);
   state_->failures.push_back(PlannedFault{path.str(), nth, error, {}});
+}
+
+void KernelSimulator::start_process(TopologyProcess process) {
+  std::lock_guard lock(mutex_);
+  auto& processes = state_->meta.host.processes;
+  std::erase_if(processes, [&](const auto& p) { return p.pid == process.pid; });
+  processes.push_back(std::move(process));
+  state_->processes_changed.notify_all();
+}
+
+void KernelSimulator::end_process(unsigned pid) {
+  std::lock_guard lock(mutex_);
+  std::erase_if(state_->meta.host.processes, [&](const auto& p) { return p.pid == pid; });
+  state_->processes_changed.notify_all();
 }
 
 void KernelSimulator::block_write(const SysPath& path, unsigned nth,

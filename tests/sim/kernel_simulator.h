@@ -108,6 +108,13 @@ class KernelSimulator final : public Sysfs {
   // The moment `address` is next unbound from any driver, it is probed again (as a hotplug agent
   // writing it to drivers_probe would): its driver_override at that moment decides who takes it.
   void reprobe_on_unbind(const PciAddress& address);
+  // A process (a VM) starts holding VFIO nodes, or ends (the topology's host.processes, which
+  // /proc shows through host_files.h). While a process holds a group with a device fd, an unbind
+  // or `remove` of that group's devices on vfio-pci blocks until it ends, as a real kernel's
+  // vfio-pci waits for the user to let go ("A device in use by a VM"); a group fd alone blocks
+  // nothing. ~KernelSimulator ends every process first, so no write waits for ever.
+  void start_process(TopologyProcess process);
+  void end_process(unsigned pid);
   // Write number k (1-based, counting every write) takes effect, then throws SimulatedCrash.
   void crash_after_write(unsigned k);
 

@@ -1,4 +1,5 @@
 // The simulator's sysfs tree: what exists at each path, and how paths walk through links.
+#include <algorithm>
 #include <cerrno>
 #include <set>
 
@@ -64,7 +65,69 @@ std::optional<unsigned> parse_group(const std::string& text) {
   return value;
 }
 
+Components split(std::string_view path) {
+  Components out;
+  while (!path.empty()) {
+    const auto slash = path.find('/');
+    out.emplace_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
+// The node at `rel` ("net/eno1/operstate") among `entries`: an entry itself, or a directory
+// that some entries lie in.
+Node extra(const std::map<std::string, HostEntry>& entries, const Components& rel) {
+  std::string key;
+  for (const auto& c : rel) key += (key.empty() ? "" : "/") + c;
+  if (auto it = entries.find(key); it != entries.end()) {
+    const HostEntry& e = it->second;
+    if (e.kind == HostEntry::Kind::File) return file(e.text, false);
+    if (e.kind == HostEntry::Kind::Link) {
+      Components target = split(e.target);
+      if (e.device) target.insert(target.begin(), {std::string(kDeviceDir), e.device->str()});
+      return link(e.text, std::move(target));
+    }
+  }
+  const std::string prefix = key.empty() ? "" : key + "/";
+  std::set<std::string> names;
+  for (auto it = entries.lower_bound(prefix); it != entries.end(); ++it) {
+    if (it->first.compare(0, prefix.size(), prefix) != 0) break;
+    const std::string rest = it->first.substr(prefix.size());
+    names.insert(rest.substr(0, rest.find('/')));
+  }
+  if (names.empty() && !(entries.count(key) && entries.at(key).kind == HostEntry::Kind::Dir))
+    return {};
+  return dir({names.begin(), names.end()});
+}
+
 }  // namespace
+
+HostFiles KernelSimulator::State::host_files_now(const SimDevice* only) const {
+  Topology now;
+  now.host = meta.host;
+  now.vfio_pci = Topology::VfioPci::Missing;  // class/vfio is vfio_nodes()'s
+  for (const auto& [address, d] : devices) {
+    if (!d.present || (only && only != &d)) continue;
+    if (d.info.net.empty() && d.info.disks.empty() && !d.info.framebuffer) continue;
+    now.devices.push_back(current(d));
+  }
+  if (only) now.host = TopologyHost{};
+  return host_files(
+      now, [&](const TopologyDevice& d) { return device_sys_path(devices.at(d.address)); });
+}
+
+std::set<unsigned> KernelSimulator::State::vfio_nodes() const {
+  std::set<unsigned> out;
+  if (!registered_driver(kVfioPci)) return out;
+  for (const auto& [address, d] : devices) {
+    if (d.present && d.driver == kVfioPci) {
+      if (auto g = group_of(d)) out.insert(*g);
+    }
+  }
+  return out;
+}
 
 std::string KernelSimulator::State::device_sys_path(const SimDevice& device) const {
   std::vector<const SimDevice*> chain{&device};
@@ -92,7 +155,7 @@ std::string KernelSimulator::State::device_sys_path(const SimDevice& device) con
 
 Node KernelSimulator::State::lookup(const Components& c) const {
   const std::size_t n = c.size();
-  if (n == 0) return dir({"bus", "class", "kernel", "module"});
+  if (n == 0) return dir({"bus", "class", "devices", "kernel", "module"});
 
   if (c[0] == kDeviceDir) {
     if (n < 2) return {};
@@ -112,9 +175,17 @@ Node KernelSimulator::State::lookup(const Components& c) const {
       if (group) entries.emplace_back("iommu_group");
       if (d->info.physfn) entries.emplace_back("physfn");
       for (std::size_t i = 0; i < vfs.size(); ++i) entries.push_back(fmt::format("virtfn{}", i));
+      if (!d->info.net.empty() || !d->info.disks.empty() || d->info.framebuffer) {
+        const Node more = extra(host_files_now(d).in_device[d->info.address], {});
+        entries.insert(entries.end(), more.entries.begin(), more.entries.end());
+      }
       return dir(std::move(entries));
     }
-    if (n > 3) return {};
+    if (n > 3) {
+      if (d->info.net.empty() && d->info.disks.empty() && !d->info.framebuffer) return {};
+      return extra(host_files_now(d).in_device[d->info.address],
+                   Components(c.begin() + 2, c.end()));
+    }
     const std::string& name = c[2];
     if (auto it = attributes.find(name); it != attributes.end()) {
       const bool writable =
@@ -139,7 +210,8 @@ Node KernelSimulator::State::lookup(const Components& c) const {
         return link("../" + vfs[i]->info.address.str(), device_dir(*vfs[i]));
       }
     }
-    return {};
+    if (d->info.net.empty() && d->info.disks.empty() && !d->info.framebuffer) return {};
+    return extra(host_files_now(d).in_device[d->info.address], {name});
   }
 
   if (c[0] == "bus") {
@@ -228,9 +300,24 @@ Node KernelSimulator::State::lookup(const Components& c) const {
     return {};
   }
 
+  if (c[0] == "devices") return extra(host_files_now().sysfs, c);
   if (c[0] == "class") {
-    if (n == 1) return dir({"iommu"});
-    if (c[1] != "iommu") return {};
+    if (n == 1) {
+      Node classes = extra(host_files_now().sysfs, c);
+      classes.entries.insert(classes.entries.end(), {"iommu", "vfio"});
+      return dir(std::move(classes.entries));
+    }
+    if (c[1] == "vfio") {
+      // The vfio class while vfio-pci is loaded: the container, and one node per group in use.
+      if (!registered_driver(kVfioPci)) return {};
+      std::vector<std::string> entries{"vfio"};
+      for (unsigned g : vfio_nodes()) entries.push_back(std::to_string(g));
+      if (n == 2) return dir(std::move(entries));
+      if (n > 3 || std::find(entries.begin(), entries.end(), c[2]) == entries.end()) return {};
+      const std::string target = c[2] == "vfio" ? "misc/vfio" : "vfio/" + c[2];
+      return link("../../devices/virtual/" + target, split("devices/virtual/" + target));
+    }
+    if (c[1] != "iommu") return extra(host_files_now().sysfs, c);
     const std::vector<std::string> units =
         meta.iommu ? meta.iommu_units : std::vector<std::string>{};
     if (n == 2) return dir(units);

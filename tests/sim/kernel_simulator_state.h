@@ -17,6 +17,7 @@
 #include <variant>
 #include <vector>
 
+#include "sim/host_files.h"
 #include "sim/kernel_simulator.h"
 
 namespace vfio::sim {
@@ -105,6 +106,7 @@ struct KernelSimulator::State {
   std::set<PciAddress> reprobe_on_unbind;
   std::optional<unsigned> crash_at;
   std::condition_variable device_unlocked;
+  std::condition_variable processes_changed;  // start_process, end_process
   // The rest of each write whose caller timed out, still in the kernel; ~KernelSimulator joins
   // them.
   std::vector<std::thread> in_kernel;
@@ -118,6 +120,8 @@ struct KernelSimulator::State {
   // there with ETIMEDOUT and the rest of the write goes on in `in_kernel`.
   int store(std::unique_lock<std::mutex>& lock, const SysPath& path, const std::string& value,
             unsigned number, unsigned nth, std::optional<SimClock::time_point> deadline);
+  // A process holds `device`'s group with a device fd: its unbind from vfio-pci would block.
+  bool held_by_process(const SimDevice& device) const;
   // A blocked write's end: it acts, then releases the device lock it took (if any).
   int finish_blocked_write(const Components& canonical, std::string_view value, SimDevice* locked);
 
@@ -127,6 +131,10 @@ struct KernelSimulator::State {
   // on failure.
   std::variant<Resolved, int> resolve(const Components& path, bool follow_last) const;
   std::string device_sys_path(const SimDevice& device) const;  // devices/pci0000:00/.../<bdf>
+  // The wider host now (host_files.h): only devices with interfaces, disks or a framebuffer.
+  HostFiles host_files_now(const SimDevice* only = nullptr) const;
+  // Groups with a /dev/vfio node: a device on vfio-pci, or one whose unbind from it is blocked.
+  std::set<unsigned> vfio_nodes() const;
 
   // --- kernel_simulator_driver_core.cc: the PCI core's semantics ---
   SimDevice* present_device(std::string_view bdf);

@@ -1,5 +1,5 @@
-// vfio-sim-host TOPOLOGY.yaml DIR: writes a topology as an on-disk sysfs tree, for running the
-// real binary with --sysfs-root DIR.
+// vfio-sim-host TOPOLOGY.yaml DIR [PROC_DIR]: writes a topology as an on-disk sysfs tree, and
+// its /proc, for running the real binary with --sysfs-root DIR --proc-root PROC_DIR.
 #include <cstdio>
 #include <fstream>
 #include <set>
@@ -22,9 +22,10 @@ constexpr int kCantCreate = 73;
 constexpr int kIoError = 74;
 
 constexpr const char* kUsageText =
-    "usage: vfio-sim-host TOPOLOGY.yaml DIR\n"
-    "Writes the host described by TOPOLOGY.yaml to DIR in the sysfs layout, for\n"
-    "vfio-reconcile --sysfs-root DIR. DIR must be missing, empty or written by an earlier run.\n";
+    "usage: vfio-sim-host TOPOLOGY.yaml DIR [PROC_DIR]\n"
+    "Writes the host described by TOPOLOGY.yaml to DIR in the sysfs layout, and its /proc to\n"
+    "PROC_DIR, for vfio-reconcile --sysfs-root DIR --proc-root PROC_DIR. Each directory must be\n"
+    "missing, empty or written by an earlier run.\n";
 
 }  // namespace
 
@@ -33,7 +34,7 @@ int main(int argc, char** argv) {
     fmt::print("{}", kUsageText);
     return 0;
   }
-  if (argc != 3) {
+  if (argc != 3 && argc != 4) {
     fmt::print(stderr, "{}", kUsageText);
     return kUsage;
   }
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
   }
   try {
     vfio::sim::write_sysfs_tree(topology, dir);
+    if (argc == 4) vfio::sim::write_proc_tree(topology, argv[3]);
   } catch (const vfio::sim::RefusedDirectory& e) {
     fmt::print(stderr, "vfio-sim-host: {}\n", e.what());
     return kCantCreate;

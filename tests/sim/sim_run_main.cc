@@ -5,10 +5,11 @@
 //                -- ARGS... [-- ARGS...]...
 //
 // Runs each `vfio-reconcile ARGS...` in turn, N times in a row (default 1), on one simulated host
-// with one scratch state directory (--state-dir is added). After each run it prints the run's
-// stdout, with --show-writes every write of the run (by IOMMU group), and a "[run K: exit C,
-// W writes]" line; it exits with the last run's code. Durations ("(0.12 s)", "elapsed_ms") are
-// printed as zeros so golden files do not depend on the machine's speed.
+// with one scratch state directory (--state-dir is added) and the topology's /proc written to a
+// scratch directory (as --proc-root; processes and mounts do not change as the host does). After
+// each run it prints the run's stdout, with --show-writes every write of the run (by IOMMU group),
+// and a "[run K: exit C, W writes]" line; it exits with the last run's code. Durations ("(0.12 s)",
+// "elapsed_ms") are printed as zeros so golden files do not depend on the machine's speed.
 #include <cerrno>
 #include <iostream>
 #include <map>
@@ -23,7 +24,9 @@
 #include "cli/run.h"
 #include "sim/kernel_simulator.h"
 #include "sim/simulated_modules.h"
+#include "sim/sysfs_tree_writer.h"
 #include "sim/topology_yaml.h"
+#include "sysfs/real_sysfs.h"
 
 namespace {
 
@@ -107,7 +110,11 @@ int main(int argc, char** argv) {
   }
   if (commands.empty()) return usage("missing -- before the vfio-reconcile arguments");
 
-  vfio::sim::KernelSimulator kernel(vfio::sim::load_topology(topology_file));
+  const vfio::sim::Topology topology = vfio::sim::load_topology(topology_file);
+  vfio::sim::KernelSimulator kernel(topology);
+  const fs::path proc_dir = fs::temp_directory_path() / fs::unique_path("vfio-sim-proc-%%%%-%%%%");
+  vfio::sim::write_proc_tree(topology, proc_dir);
+  vfio::RealSysfs proc(proc_dir);
   for (const auto& [path, nth, error] : failures) {
     vfio::SysPath sys_path;
     std::istringstream parts(path);
@@ -130,6 +137,7 @@ int main(int argc, char** argv) {
       const std::size_t writes_before = kernel.writes().size();
       vfio::cli::Context context;
       context.sysfs = &kernel;
+      context.proc = &proc;
       context.modules = &modules;
       context.out = &out;
       context.boot_id = "vfio-sim-run";
@@ -142,5 +150,6 @@ int main(int argc, char** argv) {
   }
   boost::system::error_code ec;
   fs::remove_all(state, ec);
+  fs::remove_all(proc_dir, ec);
   return code;
 }

@@ -10,6 +10,7 @@
 #include <boost/filesystem/operations.hpp>
 
 #include "sim/device_attributes.h"
+#include "sim/host_files.h"
 #include "sysfs/sys_path.h"
 
 namespace vfio::sim {
@@ -147,6 +148,21 @@ class TopologyIndex {
   std::map<PciAddress, std::vector<std::size_t>> vf_positions_;  // per PF, in list order
 };
 
+void write_entries(const fs::path& root, const std::map<std::string, HostEntry>& entries) {
+  for (const auto& [path, entry] : entries) {
+    const fs::path at = root / path;
+    if (entry.kind == HostEntry::Kind::Dir) {
+      fs::create_directories(at);
+      continue;
+    }
+    fs::create_directories(at.parent_path());
+    if (entry.kind == HostEntry::Kind::File)
+      write_file(at, entry.text);
+    else
+      fs::create_symlink(entry.text, at);
+  }
+}
+
 }  // namespace
 
 bool is_multifunction(const Topology& topology, const TopologyDevice& device) {
@@ -169,6 +185,14 @@ unsigned enabled_vfs(const Topology& topology, const PciAddress& pf) {
 
 fs::path device_dir(const Topology& topology, const TopologyDevice& device) {
   return device_dir_via(device, [&](const PciAddress& a) { return topology.find(a); });
+}
+
+void write_proc_tree(const Topology& topology, const fs::path& root) {
+  prepare_root(root);
+  write_file(root / kHostMarker, fmt::format("vfio-sim-host: {} (/proc)\n", topology.name));
+  const HostFiles files = host_files(
+      topology, [&](const TopologyDevice& d) { return device_dir(topology, d).string(); });
+  write_entries(root, files.proc);
 }
 
 void write_sysfs_tree(const Topology& topology, const fs::path& root) {
@@ -256,6 +280,12 @@ void write_sysfs_tree(const Topology& topology, const fs::path& root) {
       }
     }
   }
+
+  const HostFiles files = host_files(
+      topology, [&](const TopologyDevice& d) { return device_dir_via(d, find).string(); });
+  for (const auto& [address, entries] : files.in_device)
+    write_entries(root / device_dir_via(*index.find(address), find), entries);
+  write_entries(root, files.sysfs);
 }
 
 }  // namespace vfio::sim

@@ -8,6 +8,8 @@
 //   kernel/iommu_groups/<N>/{type,devices/<bdf>}    (the directory exists even with no IOMMU)
 //   class/iommu/<unit> -> ../../devices/virtual/iommu/<unit>
 //   module/<module>/
+//   what lies below devices and around them: net/, block devices, graphics/, class/net,
+//   class/block, class/graphics, class/vtconsole, class/vfio, devices/virtual/ (host_files.h)
 //
 // Every link is relative, as in /sys, so the tree can be moved and never points outside itself.
 // Attribute files come from device_attributes(), so the tree matches the kernel simulator.
@@ -36,6 +38,11 @@ inline constexpr const char* kHostMarker = ".vfio-sim-host";
 // path component throws std::invalid_argument before anything is written. I/O failures throw
 // boost::filesystem_error.
 void write_sysfs_tree(const Topology& topology, const boost::filesystem::path& root);
+
+// Writes the topology's /proc (processes and their VFIO fds, mountinfo as /proc/self/mountinfo,
+// swaps, net/route, net/ipv6_route, net/if_inet6, cmdline; see host_files.h) under `root`, with
+// the same rules for the directory as write_sysfs_tree. Used with --proc-root.
+void write_proc_tree(const Topology& topology, const boost::filesystem::path& root);
 
 // Another present device shares the slot (domain, bus, device): the header's multifunction bit.
 bool is_multifunction(const Topology& topology, const TopologyDevice& device);

@@ -18,6 +18,20 @@ namespace vfio::sim {
 // Byte 0x0e of config space, low 7 bits.
 enum class HeaderType : uint8_t { Endpoint = 0, Bridge = 1, CardBus = 2 };
 
+// What lies below a device in the wider host (host_files.h lays it out in sysfs and /proc).
+struct TopologyInterface {  // a network interface: class/net/<name>
+  std::string name;
+  std::string operstate = "down";
+  std::optional<std::string> master;  // the bridge or bond it is a port of
+  bool bond = false;                  // the master is a bond (else a bridge)
+};
+struct TopologyDisk {  // a block device: class/block/<name>
+  std::string name;
+  std::string dev;                       // "259:1"
+  std::vector<std::string> holders;      // block devices built on it (dm-0, md0)
+  std::vector<TopologyDisk> partitions;  // a disk's partitions (none below a partition)
+};
+
 struct TopologyDevice {
   PciAddress address{0, 0, 0, 0};
   std::optional<PciAddress> parent;  // the upstream bridge; none: on the root bus
@@ -34,9 +48,46 @@ struct TopologyDevice {
   std::optional<std::string> driver_override;  // none reads back as "(null)"
   std::optional<bool> boot_vga;                // present on VGA devices only
   int numa_node = -1;
-  std::optional<PciAddress> physfn;  // SR-IOV VFs: their PF
-  unsigned sriov_total_vfs = 0;      // SR-IOV PFs: the capability's TotalVFs
-  std::optional<std::string> label;  // firmware label ("Onboard LAN"), when the slot has one
+  std::optional<PciAddress> physfn;        // SR-IOV VFs: their PF
+  unsigned sriov_total_vfs = 0;            // SR-IOV PFs: the capability's TotalVFs
+  std::optional<std::string> label;        // firmware label ("Onboard LAN"), when the slot has one
+  std::vector<TopologyInterface> net;      // a NIC's interfaces (while its driver is bound)
+  std::vector<TopologyDisk> disks;         // a storage controller's disks
+  std::optional<std::string> framebuffer;  // "fb0": a display's framebuffer
+};
+
+// The host around the devices: /proc, and virtual devices in sysfs.
+struct TopologyProcess {
+  unsigned pid = 0;
+  std::string command;
+  std::vector<unsigned> vfio_groups;  // /dev/vfio/<N> it holds open
+  unsigned device_fds = 0;            // anon_inode:[vfio-device] fds it holds
+};
+struct TopologyMount {
+  std::string source;  // "/dev/nvme0n1p2"
+  std::string target;  // "/"
+  std::string fstype = "ext4";
+  std::string dev;  // major:minor as mountinfo shows it
+};
+struct TopologyRoute {
+  std::string dev;  // interface
+  std::string to;   // "default" or "192.168.1.0/24"
+  std::optional<std::string> via;
+};
+struct TopologyVirtualBlock {  // dm-0 (LVM, dm-crypt), md0 (RAID)
+  std::string name;
+  std::string dev;
+  std::optional<std::string> dm_name;  // "vg0-root"
+};
+struct TopologyHost {
+  bool fbcon = false;  // the framebuffer console is bound to the virtual terminals
+  std::vector<TopologyProcess> processes;
+  std::vector<TopologyMount> mounts;
+  std::vector<std::string> swaps;                                   // sources ("/dev/nvme0n1p3")
+  std::vector<TopologyRoute> routes;                                // IPv4
+  std::vector<std::pair<std::string, std::string>> ipv6_addresses;  // (dev, "2001:db8::10/64")
+  std::vector<std::string> virtual_interfaces;                      // bridges and bonds (br0)
+  std::vector<TopologyVirtualBlock> virtual_blocks;
 };
 
 struct TopologyDriver {
@@ -54,6 +105,7 @@ struct Topology {
   VfioPci vfio_pci = VfioPci::Loaded;
   std::vector<TopologyDevice> devices;  // SR-IOV VFs included, sorted by address
   std::vector<TopologyDriver> drivers;  // every driver a device names, vfio-pci when loaded
+  TopologyHost host;
 
   const TopologyDevice* find(const PciAddress& address) const;
   const TopologyDriver* find_driver(std::string_view driver) const;

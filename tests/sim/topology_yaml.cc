@@ -14,6 +14,7 @@
 #include "util/hex.h"
 
 #include "sim/device_attributes.h"
+#include "sim/host_files.h"
 #include "sysfs/sys_path.h"
 #include "util/did_you_mean.h"
 
@@ -138,6 +139,15 @@ class Parser {
   void parse_device(const YAML::Node& node, const Topology& topology,
                     std::vector<Located>& out) const;
   void check_links(const std::vector<Located>& devices) const;
+  // The wider host: a device's net/disks/framebuffer, and the top-level `host`.
+  std::string name_of(const YAML::Node& node, std::string_view key) const;
+  std::string dev_of(const YAML::Node& node, std::string_view key) const;
+  std::vector<std::string> names_of(const YAML::Node& node, std::string_view key) const;
+  template <class F>
+  void each(const YAML::Node& list, std::string_view key, const F& f) const;
+  TopologyDisk disk_of(const YAML::Node& node, bool partition) const;
+  void parse_host_facts(const YAML::Node& node, TopologyDevice& d) const;
+  TopologyHost parse_host(const YAML::Node& node) const;
 
   std::string file_;
 };
@@ -239,6 +249,162 @@ std::string Parser::driver_of(const YAML::Node& node, std::string_view key) cons
   return name;
 }
 
+std::string Parser::name_of(const YAML::Node& node, std::string_view key) const {
+  std::string name = string_of(node, key);
+  if (!SysPath::is_valid_component(name) || name.find(' ') != std::string::npos)
+    fail(node, fmt::format("'{}': '{}' is not a usable name", key, name));
+  return name;
+}
+
+std::string Parser::dev_of(const YAML::Node& node, std::string_view key) const {
+  const std::string text = string_of(node, key);
+  const auto colon = text.find(':');
+  auto digits = [](std::string_view s) {
+    return !s.empty() && s.size() <= 7 && s.find_first_not_of("0123456789") == std::string::npos;
+  };
+  if (colon == std::string::npos || !digits(text.substr(0, colon)) ||
+      !digits(text.substr(colon + 1)))
+    fail(node, fmt::format("'{}' must be major:minor, like \"259:1\", not '{}'", key, text));
+  return text;
+}
+
+std::vector<std::string> Parser::names_of(const YAML::Node& node, std::string_view key) const {
+  std::vector<std::string> out;
+  each(node, key, [&](const YAML::Node& item) { out.push_back(name_of(item, key)); });
+  return out;
+}
+
+template <class F>
+void Parser::each(const YAML::Node& list, std::string_view key, const F& f) const {
+  if (!list.IsSequence())
+    fail(list, fmt::format("'{}' must be a list, not {}", key, node_kind(list)));
+  for (const auto& item : list) f(item);
+}
+
+TopologyDisk Parser::disk_of(const YAML::Node& node, bool partition) const {
+  check_map(node, partition ? "a partition" : "a disk",
+            partition ? std::vector<std::string_view>{"name", "dev", "holders"}
+                      : std::vector<std::string_view>{"name", "dev", "holders", "partitions"},
+            {"name", "dev"});
+  TopologyDisk disk{name_of(node["name"], "name"), dev_of(node["dev"], "dev"), {}, {}};
+  if (const auto n = node["holders"]) disk.holders = names_of(n, "holders");
+  if (const auto n = node["partitions"])
+    each(n, "partitions",
+         [&](const YAML::Node& p) { disk.partitions.push_back(disk_of(p, true)); });
+  return disk;
+}
+
+void Parser::parse_host_facts(const YAML::Node& node, TopologyDevice& d) const {
+  if (const auto list = node["net"]) {
+    each(list, "net", [&](const YAML::Node& n) {
+      check_map(n, "a network interface", {"name", "state", "master", "bond"}, {"name"});
+      TopologyInterface i;
+      i.name = name_of(n["name"], "name");
+      if (const auto s = n["state"]) {
+        i.operstate = string_of(s, "state");
+        if (i.operstate != "up" && i.operstate != "down" && i.operstate != "unknown")
+          fail(s, fmt::format("'state' must be up, down or unknown, not '{}'", i.operstate));
+      }
+      if (const auto m = n["master"]) i.master = name_of(m, "master");
+      if (const auto b = n["bond"]) i.bond = bool_of(b, "bond");
+      d.net.push_back(std::move(i));
+    });
+  }
+  if (const auto list = node["disks"])
+    each(list, "disks", [&](const YAML::Node& n) { d.disks.push_back(disk_of(n, false)); });
+  if (const auto n = node["framebuffer"]) d.framebuffer = name_of(n, "framebuffer");
+}
+
+TopologyHost Parser::parse_host(const YAML::Node& node) const {
+  check_map(node, "'host'",
+            {"fbcon", "processes", "mounts", "swaps", "routes", "ipv6-addresses",
+             "virtual-interfaces", "virtual-blocks"},
+            {});
+  TopologyHost host;
+  if (const auto n = node["fbcon"]) host.fbcon = bool_of(n, "fbcon");
+  if (const auto list = node["processes"]) {
+    each(list, "processes", [&](const YAML::Node& n) {
+      check_map(n, "a process", {"pid", "command", "vfio-groups", "device-fds"},
+                {"pid", "command"});
+      TopologyProcess p;
+      p.pid = static_cast<unsigned>(integer_of(n["pid"], "pid", 2, 4194304));
+      p.command = string_of(n["command"], "command");
+      if (p.command.empty() || p.command.size() > 15 || p.command.find('\n') != std::string::npos)
+        fail(n["command"], "'command' must be one line of 1 to 15 characters, as comm is");
+      if (const auto g = n["vfio-groups"]) {
+        each(g, "vfio-groups", [&](const YAML::Node& v) {
+          p.vfio_groups.push_back(static_cast<unsigned>(integer_of(v, "vfio-groups", 0, 0xffffff)));
+        });
+      }
+      if (const auto f = n["device-fds"])
+        p.device_fds = static_cast<unsigned>(integer_of(f, "device-fds", 0, 64));
+      host.processes.push_back(std::move(p));
+    });
+  }
+  if (const auto list = node["mounts"]) {
+    each(list, "mounts", [&](const YAML::Node& n) {
+      check_map(n, "a mount", {"source", "target", "fstype", "dev"}, {"source", "target", "dev"});
+      TopologyMount m;
+      m.source = string_of(n["source"], "source");
+      m.target = string_of(n["target"], "target");
+      m.dev = dev_of(n["dev"], "dev");
+      if (const auto t = n["fstype"]) m.fstype = name_of(t, "fstype");
+      for (const auto* text : {&m.source, &m.target}) {
+        if (text->empty() || text->front() != '/' || text->find('\n') != std::string::npos)
+          fail(n, fmt::format("a mount's source and target are absolute paths, not '{}'", *text));
+      }
+      host.mounts.push_back(std::move(m));
+    });
+  }
+  if (const auto list = node["swaps"]) {
+    each(list, "swaps", [&](const YAML::Node& n) {
+      std::string source = string_of(n, "swaps");
+      if (source.empty() || source.front() != '/' ||
+          source.find_first_of(" \n") != std::string::npos)
+        fail(n, fmt::format("'swaps' are absolute paths without blanks, not '{}'", source));
+      host.swaps.push_back(std::move(source));
+    });
+  }
+  if (const auto list = node["routes"]) {
+    each(list, "routes", [&](const YAML::Node& n) {
+      check_map(n, "a route", {"dev", "to", "via"}, {"dev", "to"});
+      TopologyRoute r{name_of(n["dev"], "dev"), string_of(n["to"], "to"), std::nullopt};
+      if (r.to != "default" && !ipv4_route(r.to, true))
+        fail(n["to"],
+             fmt::format("'to' must be default or an IPv4 prefix like 192.168.1.0/24, not '{}'",
+                         r.to));
+      if (const auto v = n["via"]) {
+        r.via = string_of(v, "via");
+        if (!ipv4_route(*r.via, false))
+          fail(v, fmt::format("'via' must be an IPv4 address, not '{}'", *r.via));
+      }
+      host.routes.push_back(std::move(r));
+    });
+  }
+  if (const auto list = node["ipv6-addresses"]) {
+    each(list, "ipv6-addresses", [&](const YAML::Node& n) {
+      check_map(n, "an IPv6 address", {"dev", "address"}, {"dev", "address"});
+      const std::string address = string_of(n["address"], "address");
+      if (!ipv6_hex(address))
+        fail(n["address"], fmt::format("'address' must be a full IPv6 address with a prefix, like "
+                                       "2001:db8:0:0:0:0:0:10/64, not '{}'",
+                                       address));
+      host.ipv6_addresses.emplace_back(name_of(n["dev"], "dev"), address);
+    });
+  }
+  if (const auto n = node["virtual-interfaces"])
+    host.virtual_interfaces = names_of(n, "virtual-interfaces");
+  if (const auto list = node["virtual-blocks"]) {
+    each(list, "virtual-blocks", [&](const YAML::Node& n) {
+      check_map(n, "a virtual block device", {"name", "dev", "dm-name"}, {"name", "dev"});
+      TopologyVirtualBlock b{name_of(n["name"], "name"), dev_of(n["dev"], "dev"), std::nullopt};
+      if (const auto m = n["dm-name"]) b.dm_name = name_of(m, "dm-name");
+      host.virtual_blocks.push_back(std::move(b));
+    });
+  }
+  return host;
+}
+
 void Parser::parse_drivers(const YAML::Node& list, Topology& topology,
                            std::map<std::string, TopologyDriver>& drivers) const {
   if (!list.IsSequence())
@@ -276,7 +442,8 @@ void Parser::parse_device(const YAML::Node& node, const Topology& topology,
                           std::vector<Located>& out) const {
   check_map(node, "a device",
             {"address", "ids", "subsystem", "class", "revision", "kind", "parent", "group",
-             "driver", "bound", "override", "boot-vga", "numa-node", "label", "sriov"},
+             "driver", "bound", "override", "boot-vga", "numa-node", "label", "sriov", "net",
+             "disks", "framebuffer"},
             {"address", "ids", "class"});
   TopologyDevice d;
   d.address = address_of(node["address"], "address");
@@ -362,6 +529,8 @@ void Parser::parse_device(const YAML::Node& node, const Topology& topology,
       fail(n, "'label' must be one line");
     d.label = label;
   }
+
+  parse_host_facts(node, d);
 
   const YAML::Node sriov = node["sriov"];
   if (sriov) {
@@ -475,9 +644,10 @@ Topology Parser::parse(const std::string& text) {
     fail(e.mark, e.msg);
   }
   if (!root.IsDefined() || root.IsNull()) fail(YAML::Mark(), "the topology is empty");
-  check_map(root, "the topology",
-            {"name", "description", "iommu", "iommu-units", "vfio-pci", "drivers", "devices"},
-            {"name", "devices"});
+  check_map(
+      root, "the topology",
+      {"name", "description", "iommu", "iommu-units", "vfio-pci", "drivers", "devices", "host"},
+      {"name", "devices"});
 
   Topology topology;
   topology.name = string_of(root["name"], "name");
@@ -513,6 +683,7 @@ Topology Parser::parse(const std::string& text) {
 
   std::map<std::string, TopologyDriver> drivers;
   if (const auto n = root["drivers"]) parse_drivers(n, topology, drivers);
+  if (const auto n = root["host"]) topology.host = parse_host(n);
 
   const YAML::Node list = root["devices"];
   if (!list.IsSequence())

@@ -15,7 +15,20 @@
 //       class: "0x030000"        # required
 //       subsystem, revision, kind (endpoint|bridge|cardbus), parent, group, driver,
 //       bound (default = driver; "none"), override, boot-vga, numa-node, label,
-//       sriov: { total-vfs, vfs, vf-ids, vf-driver, vf-offset, vf-stride, vf-group }
+//       sriov: { total-vfs, vfs, vf-ids, vf-driver, vf-offset, vf-stride, vf-group },
+//       net: [{ name: eno1, state: up|down|unknown, master: br0, bond: false }],
+//       disks: [{ name: nvme0n1, dev: "259:0", holders: [dm-0],
+//                 partitions: [{ name: nvme0n1p1, dev: "259:1", holders: [] }] }],
+//       framebuffer: fb0
+//   host:                        # optional: the wider host (see sim/host_files.h)
+//     fbcon: true                # the framebuffer console is bound (else the VGA text console)
+//     processes: [{ pid: 4242, command: qemu-system-x86, vfio-groups: [1], device-fds: 2 }]
+//     mounts: [{ dev: "259:2", source: /dev/nvme0n1p2, target: /, fstype: ext4 }]
+//     swaps: [/dev/nvme0n1p3]
+//     routes: [{ dev: br0, to: default, via: 192.168.1.1 }, { dev: br0, to: 192.168.1.0/24 }]
+//     ipv6-addresses: [{ dev: eno2, address: "2001:db8:0:0:0:0:0:10/64" }]
+//     virtual-interfaces: [br0]  # bridges and bonds that interfaces name as master
+//     virtual-blocks: [{ name: dm-0, dev: "254:0", dm-name: vg0-root }]
 //
 // Enabled SR-IOV VFs are expanded into devices of their own (address = PF routing ID + vf-offset
 // + i * vf-stride; group vf-group + i). Every error is a TopologyError whose what() reads

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +17,8 @@
 #include "observe/observe.h"
 #include "plan/plan.h"
 #include "sim/kernel_simulator.h"
+#include "sim/sysfs_tree_writer.h"
+#include "sysfs/real_sysfs.h"
 #include "test_support.h"
 
 namespace vfio::test {
@@ -29,14 +32,25 @@ inline std::string example_manifest(const std::string& name) {
   return (source_dir() / "examples" / (name + ".yaml")).string();
 }
 
+// A simulated kernel's /proc is read as `apply` reads the real one: written from the simulator's
+// processes now, so that a group a simulated VM holds is refused, not unbound (which would block
+// until the VM ends, as in the kernel).
 inline std::unique_ptr<Applied> apply_manifest(
     Sysfs& kernel, const std::string& manifest, OwnershipLedger& ledger,
     std::chrono::milliseconds probe_timeout = std::chrono::milliseconds(300), unsigned jobs = 4) {
+  std::optional<ScratchDir> proc_dir;
+  std::optional<RealSysfs> proc;
+  if (auto* simulator = dynamic_cast<sim::KernelSimulator*>(&kernel)) {
+    proc_dir.emplace("sim-proc");
+    sim::write_proc_tree(simulator->topology(), proc_dir->path());
+    proc.emplace(proc_dir->path());
+  }
+  Sysfs* proc_gateway = proc ? &*proc : nullptr;
   auto applied = std::make_unique<Applied>();
-  HostSnapshot host = observe(kernel, nullptr, ObserveDetail::Planning);
+  HostSnapshot host = observe(kernel, nullptr, ObserveDetail::Planning, proc_gateway);
   host.vfio_pci_loadable = true;
   applied->plan = make_plan(load_manifests({manifest}), host, ledger.record());
-  KernelExecutor executor(kernel, ledger, probe_timeout);
+  KernelExecutor executor(kernel, ledger, probe_timeout, proc_gateway);
   applied->outcome = execute_plan(applied->plan, executor, jobs);
   settle_ledger(ledger, host, applied->outcome);  // as `apply` does after every run
   return applied;

@@ -376,6 +376,51 @@ BOOST_AUTO_TEST_CASE(a_block_within_the_timeout_or_without_one_behaves_as_before
   }
 }
 
+// A VM holding the NIC's device fd: its unbind from vfio-pci blocks until the VM ends, with the
+// `driver` link gone and driver_override unreadable meanwhile; a group fd alone blocks nothing.
+BOOST_AUTO_TEST_CASE(an_unbind_of_a_device_a_process_holds_blocks_until_the_process_ends) {
+  BOOST_REQUIRE(sim.write(override_path(kNic), "vfio-pci"));
+  BOOST_REQUIRE(sim.write(drv_file("e1000e", "unbind"), kNic.str()));
+  BOOST_REQUIRE(sim.write(paths::drivers_probe(), kNic.str()));
+  sim.start_process({4242, "qemu-system-x86", {2}, 1});
+  BOOST_TEST(sim.topology().host.processes.size() == 1u);
+
+  sim.set_write_timeout(50ms);
+  BOOST_TEST(error_of(sim.write(drv_file("vfio-pci", "unbind"), kNic.str())) == ETIMEDOUT);
+  BOOST_TEST(!sim.driver_of(kNic));
+  BOOST_TEST((sim.vfio_group_nodes() == std::set<unsigned>{2}));
+  auto reader = std::async(std::launch::async, [&] { return read_text(sim, override_path(kNic)); });
+  BOOST_TEST((reader.wait_for(100ms) == std::future_status::timeout));
+  // Nothing ends it but the process: no time limit of the simulator's.
+  std::this_thread::sleep_for(100ms);
+  BOOST_TEST(sim.vfio_group_nodes().size() == 1u);
+
+  sim.end_process(4242);
+  BOOST_TEST(reader.get() == "vfio-pci\n");
+  BOOST_TEST(eventually([&] { return sim.vfio_group_nodes().empty(); }));
+  BOOST_TEST(!sim.driver_of(kNic));
+
+  // Holding the group alone (no device fd) blocks no unbind.
+  BOOST_REQUIRE(sim.write(paths::drivers_probe(), kNic.str()));
+  BOOST_REQUIRE(sim.driver_of(kNic) == "vfio-pci");
+  sim.start_process({4300, "vfio-holder", {2}, 0});
+  BOOST_TEST(sim.write(drv_file("vfio-pci", "unbind"), kNic.str()).ok());
+  BOOST_TEST(!sim.driver_of(kNic));
+}
+
+BOOST_AUTO_TEST_CASE(a_process_still_holding_a_device_ends_with_the_simulator) {
+  {
+    KernelSimulator host{test_host()};
+    BOOST_REQUIRE(host.write(override_path(kNic), "vfio-pci"));
+    BOOST_REQUIRE(host.write(drv_file("e1000e", "unbind"), kNic.str()));
+    BOOST_REQUIRE(host.write(paths::drivers_probe(), kNic.str()));
+    host.start_process({4242, "qemu-system-x86", {2}, 1});
+    host.set_write_timeout(20ms);
+    BOOST_TEST(error_of(host.write(drv_file("vfio-pci", "unbind"), kNic.str())) == ETIMEDOUT);
+  }
+  // Reaching here is the test: the destructor ended the process instead of waiting for ever.
+}
+
 BOOST_AUTO_TEST_CASE(the_simulator_outlives_a_write_left_in_the_kernel) {
   const auto block = 300ms;
   const auto start = Clock::now();

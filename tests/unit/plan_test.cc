@@ -284,7 +284,7 @@ BOOST_AUTO_TEST_CASE(hazards_refuse_claims_unless_forced_and_held_releases_alway
   auto& nic = const_cast<PciDevice&>(*s.find(addr("0000:5e:00.0")));
   nic.hazards.push_back({Hazard::Kind::NetworkInUse, "default route on ens1f0"});
   Plan p = make_plan(desired({A("nic").address("0000:5e:00.0")}), s, {});
-  BOOST_TEST((change_for(p, 22).blocked_by == BlockReason::Hazard));
+  BOOST_TEST((change_for(p, 22).blocked_by == BlockReason::NetworkInUse));
   BOOST_TEST(contains(change_for(p, 22).reason, "default route on ens1f0"));
   Plan forced = make_plan(desired({A("nic").address("0000:5e:00.0").force("lab")}), s, {});
   BOOST_TEST((change_for(forced, 22).action == GroupAction::Claim));
@@ -299,6 +299,105 @@ BOOST_AUTO_TEST_CASE(hazards_refuse_claims_unless_forced_and_held_releases_alway
   BOOST_TEST(
       (change_for(make_plan(desired({A("gpu4").address("0000:86:00.0")}), s, {}), 14).action ==
        GroupAction::Adopt));
+}
+
+BOOST_AUTO_TEST_CASE(each_safety_refusal_says_what_and_what_to_do_and_force_overrides_it) {
+  test::DiskHost host(test::example_host("busy-host"));
+  const HostSnapshot s = observe(host.sys, nullptr, ObserveDetail::Planning, &host.proc);
+  struct Case {
+    const char* address;
+    unsigned group;
+    BlockReason reason;
+    const char* found;
+    const char* advice;
+  };
+  const Case cases[] = {
+      {"0000:03:00.0", 2, BlockReason::BootDisplay, "boot display (boot_vga=1)",
+       "make another GPU the boot display"},
+      {"0000:5e:00.0", 20, BlockReason::NetworkInUse,
+       "enp94s0f0: up, port of bridge br0 (default route via 192.168.1.1",
+       "take it out of its bridge or bond"},
+      {"0000:5e:00.1", 21, BlockReason::NetworkInUse, "address 2001:db8::10/64",
+       "remove its addresses and routes"},
+      {"0000:5f:00.0", 30, BlockReason::StorageInUse, "/boot mounted from nvme0n1p2",
+       "unmount them, swapoff, or stop the LVM volume group"},
+  };
+  for (const Case& c : cases) {
+    const Plan p = make_plan(desired({A("take").address(c.address)}), s, {});
+    const GroupChange& blocked = change_for(p, c.group);
+    BOOST_TEST((blocked.blocked_by == c.reason), c.address);
+    BOOST_TEST(is_safety_refusal(c.reason));
+    BOOST_TEST(contains(blocked.reason, c.found), blocked.reason);
+    BOOST_TEST(contains(blocked.reason, c.advice), blocked.reason);
+    BOOST_TEST(contains(blocked.reason, "add force: \"<reason>\" to take"), blocked.reason);
+    const Plan forced = make_plan(desired({A("take").address(c.address).force("lab")}), s, {});
+    const GroupChange& claim = change_for(forced, c.group);
+    BOOST_TEST((claim.action == GroupAction::Claim), c.address);
+    BOOST_TEST(claim.forced.value_or("") == "lab");
+    BOOST_TEST(std::any_of(claim.explain.begin(), claim.explain.end(),
+                           [&](const std::string& e) {
+                             return contains(e, "forced (\"lab\")") && contains(e, c.found);
+                           }),
+               c.address);
+  }
+  // The console on its own (a GPU that is not the boot display but carries fbcon).
+  HostSnapshot console = s;
+  const_cast<PciDevice*>(console.find(addr("0000:03:00.0")))->boot_vga = false;
+  const Plan fb_plan = make_plan(desired({A("fb").address("0000:03:00.0")}), console, {});
+  const GroupChange& fb = change_for(fb_plan, 2);
+  BOOST_TEST((fb.blocked_by == BlockReason::Console));
+  BOOST_TEST(contains(fb.reason, "console on fb0 (fbcon)"), fb.reason);
+  BOOST_TEST(contains(fb.reason, "move the console to another display"), fb.reason);
+  BOOST_TEST(
+      (change_for(make_plan(desired({A("fb").address("0000:03:00.0").force("x")}), console, {}), 2)
+           .action == GroupAction::Claim));
+  // What nothing uses is claimed.
+  BOOST_TEST(
+      (change_for(make_plan(desired({A("nic").address("0000:61:00.0")}), s, {}), 22).action ==
+       GroupAction::Claim));
+}
+
+BOOST_AUTO_TEST_CASE(a_companions_hazard_refuses_the_group_and_its_assignments_force_covers_it) {
+  Host host("workstation");
+  HostSnapshot s = observe(host.kernel, nullptr);
+  const_cast<PciDevice*>(s.find(addr("0000:01:00.1")))
+      ->hazards.push_back({Hazard::Kind::StorageInUse, "storage: /srv mounted from sdb1"});
+  const Plan p = make_plan(desired({A("gpu0").address("0000:01:00.0")}), s, {});
+  const GroupChange& c = change_for(p, 1);
+  BOOST_TEST((c.blocked_by == BlockReason::StorageInUse));
+  BOOST_TEST(contains(c.reason, "0000:01:00.1"), c.reason);
+  BOOST_TEST((
+      change_for(make_plan(desired({A("gpu0").address("0000:01:00.0").force("vm disk")}), s, {}), 1)
+          .action == GroupAction::Claim));
+}
+
+BOOST_AUTO_TEST_CASE(a_held_group_is_never_written_to_not_even_forced) {
+  test::DiskHost host(test::example_host("busy-host"));
+  const HostSnapshot s = observe(host.sys, nullptr, ObserveDetail::Planning, &host.proc);
+  const Plan released = make_plan(
+      desired({A("vm-gpu", WantedState::Host).address("0000:86:00.0").force("now")}), s, {});
+  const GroupChange& release = change_for(released, 14);
+  BOOST_TEST((release.blocked_by == BlockReason::HeldOpen));
+  BOOST_TEST(!is_safety_refusal(BlockReason::HeldOpen));
+  BOOST_TEST(contains(release.reason, "pid 4242 (qemu-system-x86)"), release.reason);
+  BOOST_TEST(contains(release.reason, "stop the VM"), release.reason);
+  // A prune of a group this tool bound is a release too.
+  OwnershipRecord owned;
+  owned.groups[14] = OwnedGroup{14, OwnedGroup::How::Bound, "old", {}};
+  const Plan prune = make_plan(desired({}), s, owned);
+  BOOST_TEST((change_for(prune, 14).blocked_by == BlockReason::HeldOpen));
+  // Keeping it is fine: nothing is written.
+  BOOST_TEST(
+      (change_for(make_plan(desired({A("vm-gpu").address("0000:86:00.0")}), s, {}), 14).action ==
+       GroupAction::Adopt));
+  // A claim that would write into the held group (its audio is back on the host) is refused.
+  HostSnapshot partly = s;
+  const_cast<PciDevice*>(partly.find(addr("0000:86:00.1")))->driver = "snd_hda_intel";
+  const Plan claimed =
+      make_plan(desired({A("vm-gpu").address("0000:86:00.0").force("please")}), partly, {});
+  const GroupChange& claim = change_for(claimed, 14);
+  BOOST_TEST((claim.blocked_by == BlockReason::HeldOpen));
+  BOOST_TEST(contains(claim.reason, "force does not override this"), claim.reason);
 }
 
 BOOST_AUTO_TEST_CASE(a_device_that_vanished_while_observed_is_blocked) {

@@ -106,7 +106,7 @@ BOOST_AUTO_TEST_CASE(a_device_whose_group_does_not_list_it_is_still_shown) {
 
 BOOST_AUTO_TEST_CASE(json_has_the_documented_shape) {
   auto j = cli::status_json(workstation());
-  BOOST_TEST(j["format_version"] == "1.0");
+  BOOST_TEST(j["format_version"] == "1.1");
   BOOST_TEST(j["iommu"]["active"] == true);
   BOOST_TEST(j["iommu"]["units"].size() == 2u);
   BOOST_TEST(j["vfio_pci"]["loaded"] == true);

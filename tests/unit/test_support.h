@@ -9,8 +9,10 @@
 
 #include <boost/filesystem.hpp>
 
+#include "sim/sysfs_tree_writer.h"
 #include "sim/topology.h"
 #include "sim/topology_yaml.h"
+#include "sysfs/real_sysfs.h"
 
 namespace vfio::test {
 
@@ -92,6 +94,19 @@ inline std::vector<std::pair<fs::path, std::string>> example_manifests() {
 inline sim::Topology example_host(const std::string& name) {
   return sim::load_topology((source_dir() / "examples/hosts" / (name + ".yaml")).string());
 }
+
+// A topology laid out on disk as a sysfs tree and a /proc tree, with a gateway over each (as
+// --sysfs-root and --proc-root give the real binary).
+struct DiskHost {
+  explicit DiskHost(const sim::Topology& t) : sys_dir("host-sys"), proc_dir("host-proc") {
+    sim::write_sysfs_tree(t, sys_dir.path());
+    sim::write_proc_tree(t, proc_dir.path());
+  }
+  fs::path proc_path(const std::string& rel) const { return proc_dir.path() / rel; }
+  ScratchDir sys_dir, proc_dir;
+  RealSysfs sys{sys_dir.path()};
+  RealSysfs proc{proc_dir.path()};
+};
 
 inline bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;

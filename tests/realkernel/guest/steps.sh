@@ -12,6 +12,9 @@
 #   remove-on-bind BDF VICTIM   from now on, when BDF binds to vfio-pci, VICTIM is removed
 #   reprobe-on-unbind BDF       from now on, when BDF is unbound, it is probed again at once
 #   wait-racer                  the listener (remove-on-bind, reprobe-on-unbind) must have fired
+#   hold BDF                    vfio-holder opens BDF's group and device fd, as QEMU does, and
+#                               keeps them open (an unbind of BDF would block until let-go)
+#   let-go                      the holder exits
 #   rescan                      /sys/bus/pci/rescan
 #   modprobe MODULE             load a module (vfio-pci, or one the guest unloaded)
 #   rmmod MODULE                unload a module (its devices are left driverless)
@@ -22,6 +25,7 @@ export VFIO_RECONCILE_PCI_IDS=/rk/pci.ids
 fail() { echo "STEP FAILED: $*"; exit 1; }
 n=0
 racer=
+holder=
 exec 3< "$1"
 while read -r verb rest <&3; do
   case "$verb" in '' | '#'*) continue ;; esac
@@ -70,6 +74,26 @@ while read -r verb rest <&3; do
       [ -n "$racer" ] || fail "no uevent listener"
       wait "$racer" || fail "the uevent listener did not act"
       racer=
+      ;;
+    hold)
+      [ -z "$holder" ] || fail "one holder at a time"
+      group=$(readlink "/sys/bus/pci/devices/$1/iommu_group") || fail "$1 has no IOMMU group"
+      vfio-holder "${group##*/}" "$1" < /dev/null > /tmp/holder 2>&1 &
+      holder=$!
+      i=0
+      until grep -q '^holding' /tmp/holder; do
+        kill -0 "$holder" 2> /dev/null || { cat /tmp/holder; fail "vfio-holder ended"; }
+        i=$((i + 1))
+        [ $i -gt 100 ] && fail "vfio-holder did not start"
+        usleep 50000
+      done
+      cat /tmp/holder
+      ;;
+    let-go)
+      [ -n "$holder" ] || fail "no holder"
+      kill "$holder"
+      wait "$holder" || fail "vfio-holder exit $?"
+      holder=
       ;;
     rescan) echo 1 > /sys/bus/pci/rescan || fail "rescan" ;;
     modprobe) modprobe "$1" || fail "modprobe $1" ;;

@@ -1,0 +1,124 @@
+#include "observe/vfio_holders.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "observe/class_devices.h"
+#include "sysfs/sysfs.h"
+
+namespace vfio {
+namespace {
+
+constexpr std::string_view kVfioDeviceFd = "anon_inode:[vfio-device]";
+constexpr std::string_view kNoIommuPrefix = "noiommu-";
+
+std::optional<unsigned> parse_unsigned(std::string_view text) {
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 10);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return value;
+}
+
+// "/dev/vfio/12" or "/dev/vfio/noiommu-12" -> 12.
+std::optional<unsigned> group_of_node(std::string_view target) {
+  constexpr std::string_view kPrefix = "/dev/vfio/";
+  if (target.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  target.remove_prefix(kPrefix.size());
+  if (target.substr(0, kNoIommuPrefix.size()) == kNoIommuPrefix)
+    target.remove_prefix(kNoIommuPrefix.size());
+  return parse_unsigned(target);
+}
+
+}  // namespace
+
+std::set<unsigned> vfio_group_nodes(Sysfs& sysfs) {
+  std::set<unsigned> groups;
+  auto entries = sysfs.list(SysPath() / "class" / "vfio");
+  if (!entries) return groups;  // vfio not loaded: no node at all
+  for (std::string_view name : *entries) {
+    if (name.substr(0, kNoIommuPrefix.size()) == kNoIommuPrefix)
+      name.remove_prefix(kNoIommuPrefix.size());
+    if (auto group = parse_unsigned(name)) groups.insert(*group);  // not "vfio", the container
+  }
+  return groups;
+}
+
+VfioHolders find_vfio_holders(Sysfs& proc, const std::set<unsigned>& groups) {
+  VfioHolders out;
+  if (groups.empty()) return out;
+  auto entries = proc.list(SysPath());
+  if (!entries) {
+    out.findings.push_back({proc.display(SysPath()),
+                            fmt::format("cannot {}; processes holding a VFIO group are not known",
+                                        entries.error().to_string())});
+    return out;
+  }
+  std::vector<int> pids;
+  for (const auto& name : *entries) {
+    if (auto pid = parse_unsigned(name); pid && *pid > 0 && *pid <= 0x7fffffff)
+      pids.push_back(static_cast<int>(*pid));
+  }
+  std::sort(pids.begin(), pids.end());
+  unsigned unreadable = 0;
+  for (const int pid : pids) {
+    const SysPath dir = SysPath() / std::to_string(pid);
+    auto fds = proc.list(dir / "fd");
+    if (!fds) {
+      if (fds.error().error == EACCES || fds.error().error == EPERM) ++unreadable;
+      continue;  // otherwise it exited while we looked
+    }
+    std::set<unsigned> held;
+    unsigned device_fds = 0;
+    for (const auto& fd : *fds) {
+      if (!SysPath::is_valid_component(fd)) continue;
+      auto target = proc.read_link(dir / "fd" / fd);
+      if (!target) continue;  // closed meanwhile
+      if (*target == kVfioDeviceFd) {
+        ++device_fds;
+      } else if (auto group = group_of_node(*target); group && groups.count(*group)) {
+        held.insert(*group);
+      }
+    }
+    if (held.empty()) {
+      if (device_fds > 0) {
+        out.findings.push_back(
+            {proc.display(dir / "fd"),
+             fmt::format("pid {} holds {} VFIO device fd{} but no group node: which device cannot "
+                         "be told from /proc; releasing a device it uses would block",
+                         pid, device_fds, device_fds == 1 ? "" : "s")});
+      }
+      continue;
+    }
+    std::string command = "?";
+    if (auto comm = proc.read(dir / "comm")) command = std::string(trimmed(*comm));
+    for (const unsigned group : held)
+      out.by_group[group].push_back(VfioHolder{pid, command, device_fds});
+  }
+  if (unreadable > 0) {
+    out.findings.push_back(
+        {proc.display(SysPath()),
+         fmt::format("the open files of {} process{} could not be read (not permitted): a VFIO "
+                     "group they hold is not seen; run as root to see every holder",
+                     unreadable, unreadable == 1 ? "" : "es")});
+  }
+  return out;
+}
+
+std::vector<VfioHolder> holders_of_group(Sysfs& sysfs, Sysfs& proc, unsigned group) {
+  if (!vfio_group_nodes(sysfs).count(group)) return {};
+  VfioHolders found = find_vfio_holders(proc, {group});
+  auto it = found.by_group.find(group);
+  return it == found.by_group.end() ? std::vector<VfioHolder>{} : std::move(it->second);
+}
+
+std::string describe_holders(const std::vector<VfioHolder>& holders) {
+  std::vector<std::string> each;
+  for (const auto& h : holders) each.push_back(fmt::format("{} ({})", h.pid, h.command));
+  return fmt::format("pid{} {}", holders.size() == 1 ? "" : "s", fmt::join(each, " and "));
+}
+
+}  // namespace vfio

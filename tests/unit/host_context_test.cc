@@ -1,0 +1,215 @@
+#define BOOST_TEST_MODULE host_context
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+
+#include "observe/observe.h"
+#include "observe/vfio_holders.h"
+#include "sim/kernel_simulator.h"
+#include "sim/sysfs_tree_writer.h"
+#include "sim/topology_yaml.h"
+#include "sysfs/real_sysfs.h"
+#include "test_support.h"
+
+// The wider host in the observation (observe/host_context.h): who holds a VFIO group, busy NICs,
+// disks in use, the framebuffer console - on on-disk sysfs and /proc trees, and on the kernel
+// simulator with the same /proc, which must agree.
+
+using namespace vfio;
+using test::contains;
+namespace fs = boost::filesystem;
+
+namespace {
+
+PciAddress addr(const char* text) {
+  return *PciAddress::parse(text);
+}
+
+using test::DiskHost;
+
+std::vector<std::string> hazards(const HostSnapshot& s, const char* address) {
+  std::vector<std::string> out;
+  const PciDevice* d = s.find(addr(address));
+  BOOST_REQUIRE_MESSAGE(d, std::string(address) + " not observed");
+  for (const auto& h : d->hazards) out.push_back(std::string(to_string(h.kind)) + ": " + h.detail);
+  return out;
+}
+
+std::string one(const HostSnapshot& s, const char* address) {
+  const auto all = hazards(s, address);
+  BOOST_REQUIRE_MESSAGE(all.size() == 1u,
+                        std::string(address) + " has " + std::to_string(all.size()) + " hazards");
+  return all.front();
+}
+
+bool has_finding(const HostSnapshot& s, const std::string& text) {
+  for (const auto& f : s.findings)
+    if (contains(f.path + ": " + f.message, text)) return true;
+  return false;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(every_hazard_of_the_busy_host_is_found) {
+  DiskHost host(test::example_host("busy-host"));
+  const HostSnapshot s = observe(host.sys, nullptr, ObserveDetail::Full, &host.proc);
+  BOOST_TEST(one(s, "0000:03:00.0") == "console: console on fb0 (fbcon)");
+  const std::string uplink = one(s, "0000:5e:00.0");
+  BOOST_TEST(contains(uplink, "network-in-use: network interface enp94s0f0: up"), uplink);
+  BOOST_TEST(contains(uplink,
+                      "port of bridge br0 (default route via 192.168.1.1, route to "
+                      "192.168.1.0/24)"),
+             uplink);
+  BOOST_TEST(one(s, "0000:5e:00.1") ==
+             "network-in-use: network interface enp94s0f1: up, address 2001:db8::10/64");
+  const std::string boot = one(s, "0000:5f:00.0");
+  for (const char* use :
+       {"/boot/efi mounted from nvme0n1p1", "/boot mounted from nvme0n1p2",
+        "nvme0n1p3 held by dm-0 (vg0-root)", "/ mounted from dm-0", "swap on nvme0n1p4"}) {
+    BOOST_TEST(contains(boot, use), boot << " lacks " << use);
+  }
+  // What nothing uses is not a hazard: a NIC that is down, a drive with nothing mounted.
+  BOOST_TEST(hazards(s, "0000:61:00.0").empty());
+  BOOST_TEST(hazards(s, "0000:60:00.0").empty());
+  for (const char* gpu : {"0000:86:00.0", "0000:86:00.1"}) {
+    BOOST_TEST(one(s, gpu) ==
+               "held-open: in use by pid 4242 (qemu-system-x86), which holds /dev/vfio/14 open");
+    BOOST_TEST(s.find(addr(gpu))->driver_override_unread);
+    BOOST_TEST(!s.find(addr(gpu))->driver_override.has_value());
+  }
+  BOOST_TEST(!s.find(addr("0000:61:00.0"))->driver_override_unread);
+  BOOST_TEST(s.findings.empty());
+}
+
+BOOST_AUTO_TEST_CASE(the_simulator_shows_the_same_wider_host_as_the_disk) {
+  const sim::Topology t = test::example_host("busy-host");
+  DiskHost host(t);
+  sim::KernelSimulator kernel(t);
+  const HostSnapshot disk = observe(host.sys, nullptr, ObserveDetail::Full, &host.proc);
+  const HostSnapshot simulated = observe(kernel, nullptr, ObserveDetail::Full, &host.proc);
+  BOOST_REQUIRE(disk.devices.size() == simulated.devices.size());
+  std::size_t with_hazards = 0;
+  for (std::size_t i = 0; i < disk.devices.size(); ++i) {
+    const auto address = disk.devices[i].address.str();
+    BOOST_TEST(hazards(disk, address.c_str()) == hazards(simulated, address.c_str()), address);
+    if (!disk.devices[i].hazards.empty()) ++with_hazards;
+  }
+  BOOST_TEST(with_hazards == 6u);
+}
+
+BOOST_AUTO_TEST_CASE(a_claimed_nic_has_no_interfaces_left_in_the_simulator) {
+  const sim::Topology t = test::example_host("busy-host");
+  DiskHost host(t);
+  sim::KernelSimulator kernel(t);
+  const auto nic = addr("0000:5e:00.1");
+  BOOST_REQUIRE(kernel.write(paths::pci_device_file(nic, "driver_override"), "vfio-pci").ok());
+  BOOST_REQUIRE(kernel.write(paths::pci_driver_file("ice", "unbind"), nic.str()).ok());
+  BOOST_REQUIRE(kernel.write(paths::drivers_probe(), nic.str()).ok());
+  const HostSnapshot s = observe(kernel, nullptr, ObserveDetail::Full, &host.proc);
+  BOOST_TEST(hazards(s, "0000:5e:00.1").empty());
+  // ... and its group now has a VFIO node nobody holds.
+  BOOST_TEST(vfio_group_nodes(kernel).count(21) == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(without_proc_only_what_sysfs_shows_is_known) {
+  DiskHost host(test::example_host("busy-host"));
+  const HostSnapshot s = observe(host.sys, nullptr, ObserveDetail::Full, nullptr);
+  BOOST_TEST(one(s, "0000:5e:00.0") ==
+             "network-in-use: network interface enp94s0f0: up, port of bridge br0");
+  // Holders are sysfs's; mounts and swap are /proc's.
+  BOOST_TEST(one(s, "0000:5f:00.0") ==
+             "storage-in-use: storage: nvme0n1p3 held by dm-0 (vg0-root)");
+  BOOST_TEST(hazards(s, "0000:86:00.0").empty());
+  BOOST_TEST(!s.find(addr("0000:86:00.0"))->driver_override_unread);
+}
+
+const char* const kSmallHost = R"(
+name: small
+devices:
+  - { address: "0000:00:17.0", ids: "8086:a352", class: "0x010601", group: 1, driver: ahci,
+      disks: [{ name: sda, dev: "8:0", partitions: [{ name: sda1, dev: "8:1" },
+                                                    { name: sda2, dev: "8:2" }] }] }
+  - { address: "0000:02:00.0", ids: "8086:10d3", class: "0x020000", group: 2, driver: e1000e,
+      net: [{ name: eth0, state: down }], framebuffer: fb1 }
+  - { address: "0000:03:00.0", ids: "10de:2684", class: "0x030000", group: 3, driver: nvidia,
+      bound: vfio-pci, override: vfio-pci }
+host:
+  fbcon: true
+)";
+
+BOOST_AUTO_TEST_CASE(proc_files_are_read_as_the_kernel_writes_them) {
+  DiskHost host(sim::parse_topology(kSmallHost, "small.yaml"));
+  // btrfs mounts show an anonymous device number: only the source names the partition.
+  std::ofstream(host.proc_path("1/mountinfo").string(), std::ios::app)
+      << "30 21 0:35 /@home /home\\040dir rw,relatime shared:5 - btrfs /dev/sda2 rw\n";
+  std::ofstream(host.proc_path("net/ipv6_route").string())
+      << "fe800000000000000000000000000000 40 00000000000000000000000000000000 00 "
+         "00000000000000000000000000000000 00000100 00000001 00000000 00000001     eth0\n"
+      << "00000000000000000000000000000000 00 00000000000000000000000000000000 00 "
+         "fe800000000000000000000000000001 00000400 00000001 00000000 00000003     eth0\n";
+  std::ofstream(host.proc_path("net/if_inet6").string())
+      << "fe80000000000000021b21fffe3a4b5c 02 40 20 80     eth0\n";
+  const HostSnapshot s = observe(host.sys, nullptr, ObserveDetail::Full, &host.proc);
+  BOOST_TEST(one(s, "0000:00:17.0") == "storage-in-use: storage: /home dir mounted from sda2");
+  // The IPv6 default route counts; the link-local route and address every interface has do not.
+  // fb1 is not where fbcon puts the console (fb0, unless fbcon=map: says otherwise).
+  BOOST_TEST(one(s, "0000:02:00.0") ==
+             "network-in-use: network interface eth0: IPv6 default route via fe80::1");
+
+  std::ofstream(host.proc_path("cmdline").string()) << "ro quiet fbcon=map:1\n";
+  const HostSnapshot mapped = observe(host.sys, nullptr, ObserveDetail::Full, &host.proc);
+  BOOST_TEST(hazards(mapped, "0000:02:00.0").size() == 2u);
+  BOOST_TEST(hazards(mapped, "0000:02:00.0").back() == "console: console on fb1 (fbcon)");
+}
+
+BOOST_AUTO_TEST_CASE(processes_that_race_or_hide_are_skipped_and_holders_are_exact) {
+  sim::Topology t = sim::parse_topology(kSmallHost, "small.yaml");
+  t.host.processes = {{500, "qemu-system-x86", {3}, 1}, {501, "vfio-only", {}, 0}};
+  DiskHost host(t);
+  // 600 exited while we looked (its fd directory is gone); 601 has a closed fd (a dangling
+  // entry is still a link) and no comm; 602 holds a device fd without the group: told, not
+  // guessed; 603 holds only the container.
+  fs::create_directories(host.proc_path("600"));
+  fs::create_directories(host.proc_path("601/fd"));
+  fs::create_symlink("/dev/vfio/3", host.proc_path("601/fd/7"));
+  fs::create_directories(host.proc_path("602/fd"));
+  fs::create_symlink("anon_inode:[vfio-device]", host.proc_path("602/fd/9"));
+  std::ofstream(host.proc_path("602/comm").string()) << "orphan\n";
+  fs::create_directories(host.proc_path("603/fd"));
+  fs::create_symlink("/dev/vfio/vfio", host.proc_path("603/fd/3"));
+  fs::create_symlink("/dev/vfio/devices/vfio0", host.proc_path("603/fd/4"));
+
+  const HostSnapshot s = observe(host.sys, nullptr, ObserveDetail::Full, &host.proc);
+  BOOST_TEST(one(s, "0000:03:00.0") ==
+             "held-open: in use by pids 500 (qemu-system-x86) and 601 (?), which hold "
+             "/dev/vfio/3 open");
+  BOOST_TEST(has_finding(s, "pid 602 holds 1 VFIO device fd but no group node"));
+  BOOST_TEST(s.findings.size() == 1u);
+  // A group with no node is never looked for, and with no node at all /proc is not read.
+  BOOST_TEST(holders_of_group(host.sys, host.proc, 2).empty());
+  BOOST_TEST(find_vfio_holders(host.proc, {}).by_group.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_held_devices_driver_override_is_not_read_while_its_unbind_hangs) {
+  // The kernel: an unbind of a device a VM holds sleeps until the VM lets go, and reading the
+  // device's driver_override blocks meanwhile. The observation must not wait for it.
+  sim::Topology t = test::example_host("busy-host");
+  DiskHost host(t);
+  sim::KernelSimulator kernel(t);
+  kernel.set_write_timeout(std::chrono::milliseconds(20));
+  kernel.block_write(paths::pci_driver_file("vfio-pci", "unbind"), 1, std::chrono::seconds(3));
+  const auto gpu = addr("0000:86:00.0");
+  const auto hung = kernel.write(paths::pci_driver_file("vfio-pci", "unbind"), gpu.str());
+  BOOST_REQUIRE(!hung && hung.error().error == ETIMEDOUT);
+
+  const auto start = std::chrono::steady_clock::now();
+  const HostSnapshot s = observe(kernel, nullptr, ObserveDetail::Planning, &host.proc);
+  const auto took = std::chrono::steady_clock::now() - start;
+  BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(took).count() < 1500);
+  // Its driver link is gone, but /dev/vfio/14 is still there and still held.
+  BOOST_TEST(!s.find(gpu)->driver.has_value());
+  BOOST_TEST(s.find(gpu)->driver_override_unread);
+  BOOST_TEST(one(s, "0000:86:00.0") ==
+             "held-open: in use by pid 4242 (qemu-system-x86), which holds /dev/vfio/14 open");
+  kernel.wait_for_blocked_writes();
+}
