@@ -129,10 +129,13 @@ required[claim]="driver.0000:01:00.0 vfio-node.0000:01:00.0 driver.0000:02:00.0 
   driver.0000:00:05.1 driver.0000:00:05.2 driver.0000:00:06.0 unit.enabled unit.success
   unit.condition journal.no-ordering-cycle journal.priorities journal.no-errors
   order.libvirtd.service order.systemd-udev-trigger.service order.vfio-rb-check.service
-  order.sysinit.target libvirtd.saw-vfio sandbox sandbox.syscall-filter"
+  order.sysinit.target libvirtd.saw-vfio sandbox sandbox.syscall-filter journal.claim.nvme
+  journal.claim.nic journal.claim.audio status.description status.loaded status.docs status.plain
+  status.active status.exit status.report status.summary"
 required[release]="driver.0000:01:00.0 driver.0000:02:00.0 driver.0000:00:05.0 driver.0000:00:05.1
   driver.0000:00:05.2 override.0000:01:00.0 unit.enabled journal.no-ordering-cycle
-  manifest.removed unit.skipped"
+  manifest.removed unit.skipped status.description status.loaded status.docs status.plain
+  status.active status.condition"
 
 boot() { # boot PHASE
   local phase=$1 console=$out/$1.console.log start code missing name
