@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# make-rootfs.sh CACHE_DIR PACKAGE...: a minimal Debian 12 root file system with systemd as PID 1,
+# made by debootstrap from Debian's registry and cached in CACHE_DIR/rootfs-KEY, where KEY is a
+# hash of the suite, the mirror and the package list: a warm run with the same list costs
+# nothing, a changed list builds a new tree (older trees are removed). Prints the tree's path last.
+# Needs root (debootstrap, chroot). The mirror is the first deb.debian.org-style URI apt knows, or
+# $VFIO_RB_MIRROR.
+set -euo pipefail
+cache=${1:?usage: make-rootfs.sh CACHE_DIR PACKAGE...}
+shift
+mkdir -p "$cache"
+cache=$(cd "$cache" && pwd)
+suite=bookworm
+
+die() { echo "make-rootfs: $*" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || die "debootstrap and chroot need root"
+
+mirror=${VFIO_RB_MIRROR:-}
+if [ -z "$mirror" ]; then
+  # deb822 sources (URIs: ...) or one-line sources (deb URI suite ...), Debian's main archive.
+  mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
+    /etc/apt/sources.list.d/*.sources 2>/dev/null |
+    awk '/^URIs:/ { for (i = 2; i <= NF; i++) print $i }
+         /^deb / { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; break } }' |
+    grep -E '/debian/?$' | head -n1 || true)
+  mirror=${mirror:-http://deb.debian.org/debian}
+fi
+
+mapfile -t packages < <(printf '%s\n' "$@" | LC_ALL=C sort -u)
+key=$(printf '%s\n' "$suite" "$mirror" minbase "${packages[@]}" | sha256sum | cut -c1-16)
+dir=$cache/rootfs-$key
+if [ -f "$dir/.complete" ]; then
+  echo "make-rootfs: cached $(basename "$dir") (${#packages[@]} packages)" >&2
+  echo "$dir"
+  exit 0
+fi
+
+command -v debootstrap > /dev/null || die "debootstrap is missing (tools/install-deps installs it)"
+# Trees made for another package list are stale: a root file system is ~300 MB.
+for old in "$cache"/rootfs-*; do
+  [ -e "$old" ] && [ "$old" != "$dir" ] && rm -rf "$old"
+done
+rm -rf "$dir" "$dir.tmp"
+include=$(IFS=,; echo "${packages[*]}")
+echo "make-rootfs: debootstrap $suite from $mirror (minbase + ${#packages[@]} packages)" >&2
+start=$SECONDS
+if ! debootstrap --variant=minbase --include="$include" "$suite" "$dir.tmp" "$mirror" \
+  > "$cache/debootstrap.log" 2>&1; then
+  tail -n 30 "$cache/debootstrap.log" >&2
+  die "debootstrap failed (log: $cache/debootstrap.log)"
+fi
+# Downloaded packages are not part of the system.
+rm -rf "$dir.tmp"/var/cache/apt/archives/*.deb "$dir.tmp"/var/lib/apt/lists/*_Packages
+touch "$dir.tmp/.complete"
+mv "$dir.tmp" "$dir"
+echo "make-rootfs: $(basename "$dir") made in $((SECONDS - start)) s ($(du -sh "$dir" | cut -f1))" >&2
+echo "$dir"

@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# run.sh [BUILD_DIR [DEB]]: the boot test (README.md here says what it proves).
+#
+# A minimal Debian 12 with systemd as PID 1 (debootstrap, cached in BUILD_DIR/realboot-cache)
+# gets the package DEB installed with dpkg in a chroot, so its maintainer scripts enable the boot
+# unit as on a real install, plus a manifest in /etc/vfio-reconcile and the test's units. The
+# tree becomes an ext4 disk image (mkfs.ext4 -d: no loop mount), booted twice in QEMU (TCG, the
+# emulated Intel IOMMU and devices of qemu.args) with Debian's kernel (from the real-kernel
+# suite's cache, BUILD_DIR/realkernel-cache) and a small initramfs of our own:
+#   claim    the manifest's devices must end on vfio-pci, the unit must succeed before the units
+#            ordered after it start; the guest then removes the manifest and reboots;
+#   release  the same disk again: the devices must be on their host drivers, the unit skipped.
+# The guest's checker prints `VFIO-RB CHECK ...` lines and a `VFIO-RB RESULT:` sentinel on the
+# serial console; each boot runs under `timeout` and a failed boot prints its whole console.
+# Without DEB, the package is built first (tools/build-deb --no-lintian, ~2 min). Needs root.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+build=$(realpath -m "${1:-$repo/build}")
+deb=${2:-}
+out=$build/realboot
+timeout_s=${VFIO_RB_BOOT_TIMEOUT:-300} # a boot takes 30-90 s under TCG
+total_start=$EPOCHREALTIME
+
+die() {
+  echo "realboot: FAIL: $*"
+  exit 1
+}
+since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }'; }
+
+[ "$(id -u)" -eq 0 ] || die "debootstrap, chroot and dpkg --root need root"
+for command in qemu-system-x86_64 busybox cpio debootstrap mkfs.ext4 depmod modprobe dpkg-deb; do
+  command -v "$command" > /dev/null ||
+    die "$command is missing (tools/install-deps installs what the test needs)"
+done
+mkdir -p "$out"
+
+# The package: given, or built from this tree (tools/build-deb builds without sanitizers).
+if [ -z "$deb" ]; then
+  start=$EPOCHREALTIME
+  "$repo/tools/build-deb" --no-lintian "$out/deb" > "$out/build-deb.log" 2>&1 ||
+    { tail -n 40 "$out/build-deb.log"; die "tools/build-deb failed (log: $out/build-deb.log)"; }
+  deb=$out/deb/vfio-reconcile.deb
+  echo "realboot: built $(basename "$(readlink -f "$deb")") in $(since "$start") s"
+fi
+deb=$(realpath "$deb")
+[ -f "$deb" ] || die "no package at $deb"
+
+start=$EPOCHREALTIME
+kdir=$("$repo/tests/realkernel/prepare-kernel.sh" "$build/realkernel-cache" | tail -n1)
+kver=$(basename "$kdir")
+echo "realboot: kernel $kver ready in $(since "$start") s"
+
+# The system: systemd as PID 1, udev, kmod, and the libraries the package depends on (from its
+# Depends:, so the cache follows them), pci.ids for the names it recommends.
+# debootstrap knows no virtual packages (libspdlog1.10-fmt9): such a name becomes its provider.
+real_package() {
+  local policy
+  policy=$(apt-cache policy "$1" 2> /dev/null)
+  if grep -q 'Candidate: (none)' <<< "$policy"; then
+    apt-cache showpkg "$1" | awk '/^Reverse Provides:/ { on = 1; next } on && NF { print $1; exit }'
+  else
+    echo "$1"
+  fi
+}
+mapfile -t deps < <(dpkg-deb -f "$deb" Depends | tr ',' '\n' |
+  sed -e 's/|.*//' -e 's/(.*)//' -e 's/[[:space:]]//g' -e '/^$/d' |
+  while read -r package; do real_package "$package"; done)
+start=$EPOCHREALTIME
+rootfs=$("$here/make-rootfs.sh" "$build/realboot-cache" systemd-sysv udev kmod pci.ids \
+  "${deps[@]}" | tail -n1)
+echo "realboot: root file system $(basename "$rootfs") ready in $(since "$start") s"
+
+# The image: a copy of the cached tree, the kernel's modules (less the drivers no emulated
+# device needs), the package, the manifest, the test's units.
+start=$EPOCHREALTIME
+stage=$out/root
+rm -rf "$stage" "$out/disk.img"
+trap 'rm -rf "$stage"' EXIT
+cp -a "$rootfs" "$stage"
+rm -f "$stage/.complete"
+tar -C "$kdir/root/lib" -cf - --exclude="modules/$kver/kernel/drivers/gpu" \
+  --exclude="modules/$kver/kernel/drivers/media" \
+  --exclude="modules/$kver/kernel/drivers/net/wireless" \
+  --exclude="modules/$kver/kernel/drivers/infiniband" \
+  --exclude="modules/$kver/kernel/drivers/staging" \
+  --exclude="modules/$kver/kernel/drivers/iio" \
+  --exclude="modules/$kver/kernel/sound/soc" "modules/$kver" | tar -C "$stage/usr/lib" -xf -
+depmod -b "$stage" "$kver"
+
+cp "$deb" "$stage/tmp/vfio-reconcile.deb"
+# As on a real install: dpkg runs the package's maintainer scripts, which enable the unit.
+chroot "$stage" dpkg -i /tmp/vfio-reconcile.deb > "$out/dpkg.log" 2>&1 ||
+  { cat "$out/dpkg.log"; die "dpkg -i failed in the image"; }
+rm "$stage/tmp/vfio-reconcile.deb"
+[ -L "$stage/etc/systemd/system/sysinit.target.wants/vfio-reconcile.service" ] ||
+  { cat "$out/dpkg.log"; die "installing the package did not enable vfio-reconcile.service"; }
+echo "realboot: vfio-reconcile $(dpkg-deb -f "$deb" Version) installed; its postinst enabled the unit"
+
+install -D -m 644 "$here/guest/manifest.yaml" "$stage/etc/vfio-reconcile/manifest.yaml"
+install -D -m 644 -t "$stage/etc/vfio-rb" "$here/guest/expect-claim" "$here/guest/expect-release"
+install -D -m 755 -t "$stage/usr/local/sbin" "$here/guest/vfio-rb-check" "$here/guest/vfio-rb-libvirtd"
+install -m 644 -t "$stage/etc/systemd/system" "$here/guest/libvirtd.service" \
+  "$here/guest/vfio-rb-check.service"
+chroot "$stage" systemctl enable --quiet libvirtd.service vfio-rb-check.service
+# The serial console is the checker's; a login prompt there would only interleave with it.
+chroot "$stage" systemctl mask --quiet serial-getty@ttyS0.service
+echo vfio-rb > "$stage/etc/hostname"
+
+size_mb=$(($(du -sm "$stage" | cut -f1) + 256))
+mkfs.ext4 -q -F -L vfio-rb -d "$stage" "$out/disk.img" "${size_mb}M" > /dev/null ||
+  die "mkfs.ext4 -d failed"
+rm -rf "$stage"
+"$here/make-initramfs.sh" "$kdir" "$out/initrd.cpio" > /dev/null
+echo "realboot: disk image (${size_mb} MiB, sparse) and initramfs made in $(since "$start") s"
+
+# KVM only where it can really run a kernel (as in the real-kernel suite); TCG otherwise.
+accel=(-accel "tcg,thread=multi")
+if [ -z "${VFIO_RK_FORCE_TCG:-}" ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] &&
+  grep -qwE 'vmx|svm' /proc/cpuinfo; then
+  accel=(-accel kvm)
+fi
+mapfile -t devices < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$here/qemu.args" |
+  tr -s '[:space:]' '\n' | sed '/^$/d')
+
+# Checks each phase must have passed, by name (a checker that skipped one fails the boot).
+declare -A required
+required[claim]="driver.0000:01:00.0 vfio-node.0000:01:00.0 driver.0000:02:00.0 driver.0000:00:05.0
+  driver.0000:00:05.1 driver.0000:00:05.2 driver.0000:00:06.0 unit.enabled unit.success
+  unit.condition journal.no-ordering-cycle journal.priorities journal.no-errors
+  order.libvirtd.service order.systemd-udev-trigger.service order.vfio-rb-check.service
+  order.sysinit.target libvirtd.saw-vfio sandbox sandbox.syscall-filter journal.claim.nvme
+  journal.claim.nic journal.claim.audio status.description status.loaded status.docs status.plain
+  status.active status.exit status.report status.summary"
+required[release]="driver.0000:01:00.0 driver.0000:02:00.0 driver.0000:00:05.0 driver.0000:00:05.1
+  driver.0000:00:05.2 override.0000:01:00.0 unit.enabled journal.no-ordering-cycle
+  manifest.removed unit.skipped status.description status.loaded status.docs status.plain
+  status.active status.condition"
+
+boot() { # boot PHASE
+  local phase=$1 console=$out/$1.console.log start code missing name
+  start=$EPOCHREALTIME
+  set +e
+  timeout --kill-after=5 "$timeout_s" qemu-system-x86_64 "${accel[@]}" -cpu max \
+    -machine q35,kernel-irqchip=split -smp 2 -m 1G \
+    -nodefaults -no-user-config -display none -serial stdio -no-reboot \
+    -kernel "$kdir/vmlinux" -initrd "$out/initrd.cpio" \
+    -append "console=ttyS0 intel_iommu=on iommu=pt root=/dev/vda quiet panic=-1 vfio_rb.phase=$phase" \
+    -drive "file=$out/disk.img,format=raw,if=none,id=root" \
+    -device virtio-blk-pci,drive=root,bus=pcie.0,addr=0x6 \
+    "${devices[@]}" < /dev/null 2>&1 | tr -d '\r' > "$console"
+  code=${PIPESTATUS[0]}
+  set -e
+  local secs
+  secs=$(since "$start")
+  missing=""
+  for name in ${required[$phase]}; do
+    grep -qF "VFIO-RB CHECK ok $name:" "$console" || missing+=" $name"
+  done
+  if ! grep -q "^VFIO-RB RESULT: PASS ($phase" "$console" || [ -n "$missing" ] ||
+    grep -q '^VFIO-RB CHECK FAIL' "$console"; then
+    echo "----- guest console, $phase boot ($console) -----"
+    cat "$console"
+    echo "-----"
+    [ "$code" = 124 ] && die "the $phase boot did not finish within ${timeout_s} s"
+    grep -q '^VFIO-RB CHECK FAIL' "$console" && die "checks failed in the $phase boot (CHECK FAIL above)"
+    [ -n "$missing" ] && grep -q '^VFIO-RB RESULT:' "$console" &&
+      die "the $phase boot did not run these checks:$missing"
+    die "the $phase boot ended without a result (QEMU exit $code)"
+  fi
+  echo "realboot: $phase boot PASS in $secs s (${accel[1]%%,*}, QEMU exit $code)"
+  sed -n -e '/^VFIO-RB BEGIN status/,/^VFIO-RB END status/p' \
+    -e '/^VFIO-RB BEGIN journal/,/^VFIO-RB END journal/p' \
+    -e '/^VFIO-RB\( CHECK\|:\| RESULT\)/p' "$console" | sed 's/^/  guest| /'
+}
+
+boot claim
+grep -q 'manifest removed, rebooting' "$out/claim.console.log" ||
+  die "the claim boot did not remove the manifest and reboot"
+boot release
+echo "realboot: PASS in $(since "$total_start") s"
