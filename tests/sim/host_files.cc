@@ -5,20 +5,10 @@
 
 #include <fmt/format.h>
 
+#include "sim/relative_link.h"
+
 namespace vfio::sim {
 namespace {
-
-std::string up(std::size_t levels) {
-  std::string out;
-  for (std::size_t i = 0; i < levels; ++i) out += "../";
-  return out;
-}
-
-std::size_t depth(std::string_view path) {
-  std::size_t n = 1;
-  for (char c : path) n += c == '/' ? 1 : 0;
-  return n;
-}
 
 HostEntry file(std::string text) {
   return {HostEntry::Kind::File, std::move(text), std::nullopt, {}};

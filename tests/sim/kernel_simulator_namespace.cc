@@ -7,6 +7,7 @@
 
 #include "sim/device_attributes.h"
 #include "sim/kernel_simulator_state.h"
+#include "sim/relative_link.h"
 
 namespace vfio::sim {
 namespace {
@@ -35,18 +36,6 @@ Node link(std::string text, Components target) {
   n.kind = Node::Kind::Link;
   n.link_text = std::move(text);
   n.target = std::move(target);
-  return n;
-}
-
-std::string up(std::size_t levels) {
-  std::string out;
-  for (std::size_t i = 0; i < levels; ++i) out += "../";
-  return out;
-}
-
-std::size_t depth(std::string_view path) {
-  std::size_t n = 1;
-  for (char c : path) n += c == '/' ? 1 : 0;
   return n;
 }
 
