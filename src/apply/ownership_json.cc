@@ -14,6 +14,7 @@
 
 #include "manifest/manifest_values.h"
 #include "sysfs/sys_path.h"
+#include "util/strict_json.h"
 #include "util/utf8.h"
 
 namespace vfio {
@@ -147,33 +148,6 @@ std::optional<std::string> decode_group(const json& entry, OwnedGroup& group, bo
   return group_problem(group);
 }
 
-// nlohmann reports how many bytes it had read, the offending one last; a person wants that
-// byte's line and column (1-based, columns in bytes as compilers count them).
-std::pair<std::size_t, std::size_t> line_and_column(std::string_view text, std::size_t bytes_read) {
-  const std::size_t offset = std::min(bytes_read == 0 ? 0 : bytes_read - 1, text.size());
-  std::size_t line = 1;
-  std::size_t line_start = 0;
-  for (std::size_t i = 0; i < offset; ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      line_start = i + 1;
-    }
-  }
-  return {line, offset - line_start + 1};
-}
-
-// what() is "[json.exception.parse_error.101] parse error at line 1, column 2: syntax error
-// ..."; the location is given our way, so only what follows it is kept.
-std::string parse_error_detail(const json::parse_error& error) {
-  std::string_view what = error.what();
-  if (auto column = what.find("column "); column != std::string_view::npos) {
-    if (auto colon = what.find(": ", column); colon != std::string_view::npos) {
-      what.remove_prefix(colon + 2);
-    }
-  }
-  return std::string(what);
-}
-
 // A boot id from the file is shown bare when it looks like one, quoted when it does not.
 std::string shown_boot_id(const json* value) {
   if (!value) return "none";
@@ -239,30 +213,11 @@ LoadedRecord decode_ownership(std::string_view bytes, const std::string& file,
     return unusable(fmt::format("corrupt ({}): ignoring it; {}", what, kOwnsNothing));
   };
 
-  // nlohmann keeps the last of two equal keys without a word; which of two records of a device
-  // is the true one cannot be told, so the file is treated as damaged.
-  std::vector<std::set<std::string>> open_objects;
-  std::optional<std::string> duplicate_key;
-  json::parser_callback_t note_keys = [&](int, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::object_start) {
-      open_objects.emplace_back();
-    } else if (event == json::parse_event_t::object_end) {
-      open_objects.pop_back();
-    } else if (event == json::parse_event_t::key && !duplicate_key &&
-               !open_objects.back().insert(parsed.get<std::string>()).second) {
-      duplicate_key = parsed.get<std::string>();
-    }
-    return true;
-  };
-
-  json doc;
-  try {
-    doc = json::parse(bytes, note_keys, /*allow_exceptions=*/true, /*ignore_comments=*/false);
-  } catch (const json::parse_error& error) {
-    const auto [line, column] = line_and_column(bytes, error.byte);
-    return corrupt(fmt::format("line {}, column {}: {}", line, column, parse_error_detail(error)));
-  }
-  if (duplicate_key) return corrupt(fmt::format("key {} appears twice", as_json(*duplicate_key)));
+  // A key given twice: which of two records of a device is the true one cannot be told, so the
+  // file is treated as damaged, like any other JSON problem.
+  auto parsed = parse_strict_json(bytes);
+  if (auto* problem = std::get_if<JsonProblem>(&parsed)) return corrupt(problem->to_string());
+  const json doc = std::move(std::get<json>(parsed));
   if (!doc.is_object()) return corrupt("not a JSON object");
 
   const json* version = member(doc, "format_version");

@@ -42,7 +42,8 @@ std::vector<ClassDevice> class_devices(Sysfs& sysfs, std::string_view class_name
   auto names = sysfs.list(dir);
   if (!names) {
     if (names.error().error != ENOENT) {
-      findings.push_back({sysfs.display(dir), fmt::format("cannot {}", names.error().to_string())});
+      findings.emplace_back(Finding::Kind::Unreadable, sysfs.display(dir),
+                            fmt::format("cannot {}", names.error().to_string()));
     }
     return {};
   }
@@ -56,8 +57,8 @@ std::vector<ClassDevice> class_devices(Sysfs& sysfs, std::string_view class_name
       // EINVAL: not a link (class/vtconsole's entries are directories on some kernels);
       // ENOENT: it went while we looked. Neither is a PCI device's class entry.
       if (target.error().error != EINVAL && target.error().error != ENOENT) {
-        findings.push_back(
-            {sysfs.display(dir / name), fmt::format("cannot {}", target.error().to_string())});
+        findings.emplace_back(Finding::Kind::Unreadable, sysfs.display(dir / name),
+                              fmt::format("cannot {}", target.error().to_string()));
       }
       continue;
     }

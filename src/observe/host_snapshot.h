@@ -82,10 +82,24 @@ struct IommuGroup {
 };
 
 // Something odd met while observing: a device that vanished mid-read, an unreadable or
-// malformed attribute. Reported, never fatal.
+// malformed attribute. Reported, never fatal. Code that acts on a finding branches on its kind
+// and device, never on its message, which is for people.
 struct Finding {
-  std::string path;     // the sysfs path involved, as a person would type it
-  std::string message;  // what was wrong
+  enum class Kind {
+    Unreadable,      // a file, link or directory could not be read
+    Malformed,       // what was read is not what the kernel writes there
+    DeviceVanished,  // a listed device went away while it was being read; it is left out
+    GroupMismatch,   // a device's iommu_group link and the group's member list disagree
+    HoldersUnknown,  // some process's open VFIO files could not be attributed or read
+  };
+  Finding(Kind kind_, std::string path_, std::string message_,
+          std::optional<PciAddress> device_ = std::nullopt)
+      : kind(kind_), device(device_), path(std::move(path_)), message(std::move(message_)) {}
+
+  Kind kind;
+  std::optional<PciAddress> device;  // the device it concerns, where there is one
+  std::string path;                  // the sysfs or /proc path involved, as a person types it
+  std::string message;               // what was wrong, for people
 };
 
 struct HostSnapshot {

@@ -131,8 +131,9 @@ Facts proc_facts(Sysfs& proc, std::vector<Finding>& findings) {
     if (text) {
       parse(*text, facts);
     } else if (text.error().error != ENOENT) {  // no IPv6 in this kernel: nothing to say
-      findings.push_back({proc.display(net / name), fmt::format("cannot {}; routes are not known",
-                                                                text.error().to_string())});
+      findings.emplace_back(
+          Finding::Kind::Unreadable, proc.display(net / name),
+          fmt::format("cannot {}; routes are not known", text.error().to_string()));
     }
   };
   read("route", ipv4_routes);

@@ -188,8 +188,11 @@ class DeviceReader {
   // paths::pci_device_file(address_, name), without formatting the address for every file.
   SysPath path(std::string_view name) const { return device_path_ / name; }
 
-  void note(std::string_view name, std::string message) {
-    findings_.push_back({sysfs_.display(path(name)), std::move(message)});
+  // Something odd about one of this device's files: what was read is not what the kernel
+  // writes there, unless told otherwise.
+  void note(std::string_view name, std::string message,
+            Finding::Kind kind = Finding::Kind::Malformed) {
+    findings_.emplace_back(kind, sysfs_.display(path(name)), std::move(message), address_);
   }
 
   // A failed read: the device left (reported once, by the caller) or the attribute is odd.
@@ -198,7 +201,7 @@ class DeviceReader {
       vanished_ = true;
       return;
     }
-    note(name, fmt::format("cannot {}", error.to_string()));
+    note(name, fmt::format("cannot {}", error.to_string()), Finding::Kind::Unreadable);
   }
 
   bool device_gone() {
@@ -404,7 +407,8 @@ std::vector<std::string> list_or_empty(Sysfs& sysfs, const SysPath& dir,
   auto entries = sysfs.list(dir);
   if (entries) return std::move(entries).value();
   if (entries.error().error != ENOENT) {
-    findings.push_back({sysfs.display(dir), fmt::format("cannot {}", entries.error().to_string())});
+    findings.emplace_back(Finding::Kind::Unreadable, sysfs.display(dir),
+                          fmt::format("cannot {}", entries.error().to_string()));
   }
   return {};
 }
@@ -429,7 +433,8 @@ void read_groups(Sysfs& sysfs, HostSnapshot& snapshot) {
       if (auto address = PciAddress::parse(member, &why)) {
         r.group.members.push_back(*address);
       } else {
-        r.findings.push_back({sysfs.display(paths::iommu_group_devices(id) / member), why});
+        r.findings.emplace_back(Finding::Kind::Malformed,
+                                sysfs.display(paths::iommu_group_devices(id) / member), why);
       }
     }
     std::sort(r.group.members.begin(), r.group.members.end());
@@ -437,8 +442,9 @@ void read_groups(Sysfs& sysfs, HostSnapshot& snapshot) {
 
   for (std::size_t i = 0; i < entries.size(); ++i) {
     if (!ids[i]) {
-      snapshot.findings.push_back(
-          {sysfs.display(paths::iommu_groups() / entries[i]), "not an IOMMU group number"});
+      snapshot.findings.emplace_back(Finding::Kind::Malformed,
+                                     sysfs.display(paths::iommu_groups() / entries[i]),
+                                     "not an IOMMU group number");
       continue;
     }
     auto& r = results[i];
@@ -457,10 +463,12 @@ void cross_check_groups(Sysfs& sysfs, HostSnapshot& snapshot) {
     if (group == snapshot.groups.end() ||
         !std::binary_search(group->second.members.begin(), group->second.members.end(),
                             device.address)) {
-      snapshot.findings.push_back(
-          {sysfs.display(paths::pci_device_file(device.address, "iommu_group")),
-           fmt::format("{} links to IOMMU group {}, whose member list does not include it",
-                       device.address.str(), *device.iommu_group)});
+      snapshot.findings.emplace_back(
+          Finding::Kind::GroupMismatch,
+          sysfs.display(paths::pci_device_file(device.address, "iommu_group")),
+          fmt::format("{} links to IOMMU group {}, whose member list does not include it",
+                      device.address.str(), *device.iommu_group),
+          device.address);
     }
   }
 }
@@ -504,16 +512,17 @@ HostSnapshot observe(Sysfs& sysfs, const PciIdDatabase* names, ObserveDetail det
   for (std::size_t i = 0; i < entries->size(); ++i) {
     const auto& address = addresses[i];
     if (!address) {
-      snapshot.findings.push_back({sysfs.display(paths::pci_devices() / (*entries)[i]), whys[i]});
+      snapshot.findings.emplace_back(Finding::Kind::Malformed,
+                                     sysfs.display(paths::pci_devices() / (*entries)[i]), whys[i]);
       continue;
     }
     auto& r = results[i];
     snapshot.findings.insert(snapshot.findings.end(), std::make_move_iterator(r.findings.begin()),
                              std::make_move_iterator(r.findings.end()));
     if (r.vanished) {
-      snapshot.findings.push_back(
-          {sysfs.display(paths::pci_device(*address)),
-           fmt::format("{} vanished while being read; left out", address->str())});
+      snapshot.findings.emplace_back(
+          Finding::Kind::DeviceVanished, sysfs.display(paths::pci_device(*address)),
+          fmt::format("{} vanished while being read; left out", address->str()), *address);
       continue;
     }
     PciDevice device = std::move(r.device);

@@ -137,9 +137,9 @@ class StorageScan {
     auto read = [&](const SysPath& path) -> std::optional<std::string> {
       auto text = proc_->read(path, kProcFileLimit);
       if (text) return std::move(text).value();
-      findings_.push_back(
-          {proc_->display(path),
-           fmt::format("cannot {}; disks in use are not known", text.error().to_string())});
+      findings_.emplace_back(
+          Finding::Kind::Unreadable, proc_->display(path),
+          fmt::format("cannot {}; disks in use are not known", text.error().to_string()));
       return std::nullopt;
     };
     if (auto text = read(SysPath() / "self" / "mountinfo")) mounts_ = parse_mountinfo(*text);

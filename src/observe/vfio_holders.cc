@@ -52,9 +52,9 @@ VfioHolders find_vfio_holders(Sysfs& proc, const std::set<unsigned>& groups) {
   if (groups.empty()) return out;
   auto entries = proc.list(SysPath());
   if (!entries) {
-    out.findings.push_back({proc.display(SysPath()),
-                            fmt::format("cannot {}; processes holding a VFIO group are not known",
-                                        entries.error().to_string())});
+    out.findings.emplace_back(Finding::Kind::HoldersUnknown, proc.display(SysPath()),
+                              fmt::format("cannot {}; processes holding a VFIO group are not known",
+                                          entries.error().to_string()));
     return out;
   }
   std::vector<int> pids;
@@ -85,11 +85,11 @@ VfioHolders find_vfio_holders(Sysfs& proc, const std::set<unsigned>& groups) {
     }
     if (held.empty()) {
       if (device_fds > 0) {
-        out.findings.push_back(
-            {proc.display(dir / "fd"),
-             fmt::format("pid {} holds {} VFIO device fd{} but no group node: which device cannot "
-                         "be told from /proc; releasing a device it uses would block",
-                         pid, device_fds, device_fds == 1 ? "" : "s")});
+        out.findings.emplace_back(
+            Finding::Kind::HoldersUnknown, proc.display(dir / "fd"),
+            fmt::format("pid {} holds {} VFIO device fd{} but no group node: which device cannot "
+                        "be told from /proc; releasing a device it uses would block",
+                        pid, device_fds, device_fds == 1 ? "" : "s"));
       }
       continue;
     }
@@ -99,11 +99,11 @@ VfioHolders find_vfio_holders(Sysfs& proc, const std::set<unsigned>& groups) {
       out.by_group[group].push_back(VfioHolder{pid, command, device_fds});
   }
   if (unreadable > 0) {
-    out.findings.push_back(
-        {proc.display(SysPath()),
-         fmt::format("the open files of {} process{} could not be read (not permitted): a VFIO "
-                     "group they hold is not seen; run as root to see every holder",
-                     unreadable, unreadable == 1 ? "" : "es")});
+    out.findings.emplace_back(
+        Finding::Kind::HoldersUnknown, proc.display(SysPath()),
+        fmt::format("the open files of {} process{} could not be read (not permitted): a VFIO "
+                    "group they hold is not seen; run as root to see every holder",
+                    unreadable, unreadable == 1 ? "" : "es"));
   }
   return out;
 }

@@ -113,9 +113,9 @@ class Planner {
   }
 
   bool vanished_while_observed(const PciAddress& address) const {
-    const std::string text = address.str() + " vanished";
-    return std::any_of(host_.findings.begin(), host_.findings.end(),
-                       [&](const Finding& f) { return f.message.find(text) != std::string::npos; });
+    return std::any_of(host_.findings.begin(), host_.findings.end(), [&](const Finding& f) {
+      return f.kind == Finding::Kind::DeviceVanished && f.device == address;
+    });
   }
 
   // A change for devices outside any group (or for nothing at all), blocked.

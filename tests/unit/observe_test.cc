@@ -214,6 +214,9 @@ BOOST_AUTO_TEST_CASE(a_device_that_vanishes_mid_read_is_left_out_and_reported) {
   BOOST_TEST(!s.find(gpu));
   BOOST_TEST(s.devices.size() == 3u);
   BOOST_TEST(has_finding(s, "0000:01:00.0", "vanished while being read"));
+  BOOST_TEST(std::any_of(s.findings.begin(), s.findings.end(), [&](const Finding& f) {
+    return f.kind == Finding::Kind::DeviceVanished && f.device == gpu;
+  }));
   // Its group was listed before it went, so the snapshot still shows the group was not whole.
   BOOST_TEST(s.groups.at(1).members.size() == 3u);
 }

@@ -71,10 +71,7 @@ BOOST_AUTO_TEST_CASE(broken_json_is_reported_with_line_and_column) {
 
   // The column is that of the byte the parser stopped at: 'o', where "null" was expected.
   auto loaded = load(dir, "{\n  \"format_version\": 1,\n  \"boot_id\": nope\n}\n", &file);
-  check_unusable(loaded, file +
-                             ": corrupt (line 3, column 15: syntax error while parsing value - "
-                             "invalid literal; last read: '\"boot_id\": no'): " +
-                             suffix);
+  check_unusable(loaded, file + ": corrupt (line 3, column 15: unexpected 'o'): " + suffix);
 
   loaded = load(dir, file_with(kGroup12).substr(0, 60), &file);
   BOOST_TEST(loaded.unusable_file);
@@ -83,17 +80,34 @@ BOOST_AUTO_TEST_CASE(broken_json_is_reported_with_line_and_column) {
              loaded.problems[0]);
 
   loaded = load(dir, "", &file);
-  check_unusable(loaded, file +
-                             ": corrupt (line 1, column 1: syntax error while parsing value - "
-                             "unexpected end of input; expected '[', '{', or a literal): " +
-                             suffix);
+  check_unusable(loaded,
+                 file + ": corrupt (line 1, column 1: the text ends inside a value): " + suffix);
 
   loaded = load(dir, "[]\n", &file);
   check_unusable(loaded, file + ": corrupt (not a JSON object): " + suffix);
 
   loaded = load(dir, file_with(kGroup12) + "{}", &file);
   BOOST_TEST(loaded.unusable_file);
-  BOOST_TEST(contains(loaded.problems.at(0), ": corrupt (line 2, column 1: "), loaded.problems[0]);
+  BOOST_TEST(contains(loaded.problems.at(0), ": corrupt (line 2, column 1: unexpected '{')"),
+             loaded.problems[0]);
+
+  // A control byte is named, not printed.
+  loaded = load(dir, "{\"format_version\": \x01}", &file);
+  check_unusable(loaded, file + ": corrupt (line 1, column 20: unexpected byte 0x01): " + suffix);
+}
+
+// A number past a double's range made nlohmann throw out_of_range, which nothing caught: every
+// command aborted until the file was deleted (found by a fuzzer). It is corrupt like any other.
+BOOST_AUTO_TEST_CASE(a_number_out_of_a_doubles_range_is_corrupt_not_an_abort) {
+  ScratchDir dir("journal");
+  std::string file;
+  const std::string suffix = "ignoring it; this run owns nothing it bound earlier";
+  auto loaded = load(dir, "4e444444{\"", &file);
+  check_unusable(loaded, file + ": corrupt (line 1, column 1: number \"4e444444\" is out of " +
+                             "range): " + suffix);
+  loaded = load(dir, "{\"format_version\": 1,\n \"boot_id\": 1e999}", &file);
+  check_unusable(loaded, file + ": corrupt (line 2, column 13: number \"1e999\" is out of " +
+                             "range): " + suffix);
 }
 
 BOOST_AUTO_TEST_CASE(a_key_given_twice_makes_the_file_unusable) {

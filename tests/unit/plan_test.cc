@@ -408,6 +408,26 @@ BOOST_AUTO_TEST_CASE(a_device_that_vanished_while_observed_is_blocked) {
   BOOST_TEST((p.changes[0].blocked_by == BlockReason::Vanished));
 }
 
+// The planner reads the finding's kind and device, not its wording: a vanished device is
+// recognised whatever the message says, and a message that mentions "vanished" is not one.
+BOOST_AUTO_TEST_CASE(vanished_is_read_from_the_findings_kind_not_its_text) {
+  Host host("workstation");
+  host.plan(desired({}));
+  HostSnapshot gone = host.snapshot;
+  std::erase_if(gone.devices, [](const PciDevice& d) { return d.address == addr("0000:01:00.1"); });
+  gone.findings.emplace_back(Finding::Kind::DeviceVanished, "/sys/bus/pci/devices/0000:01:00.1",
+                             "went away", addr("0000:01:00.1"));
+  const Plan p = make_plan(desired({A("audio").address("0000:01:00.1")}), gone, {});
+  BOOST_REQUIRE(p.changes.size() == 1u);
+  BOOST_TEST((p.changes[0].blocked_by == BlockReason::Vanished));
+
+  gone.findings.back().kind = Finding::Kind::Malformed;
+  gone.findings.back().message = "0000:01:00.1 vanished while being read";
+  const Plan q = make_plan(desired({A("audio").address("0000:01:00.1")}), gone, {});
+  BOOST_REQUIRE(q.changes.size() == 1u);
+  BOOST_TEST((q.changes[0].blocked_by == BlockReason::NotFound));
+}
+
 BOOST_AUTO_TEST_CASE(a_group_whose_member_vanished_is_not_claimed_in_part) {
   Host host("workstation");
   host.kernel.vanish_after(addr("0000:01:00.1"), 2);

@@ -44,7 +44,8 @@ HostSnapshot workstation() {
   s.groups[1] = IommuGroup{1, {port.address, gpu.address, audio.address}};
   s.iommu_units = {"dmar0", "dmar1"};
   s.vfio_pci_loaded = true;
-  s.findings.push_back({"/sys/bus/pci/devices/0000:07:00.0", "0000:07:00.0 vanished"});
+  s.findings.emplace_back(Finding::Kind::DeviceVanished, "/sys/bus/pci/devices/0000:07:00.0",
+                          "0000:07:00.0 vanished", PciAddress::parse("0000:07:00.0"));
   return s;
 }
 
