@@ -1,7 +1,7 @@
 // The kernel sequences that move one device, each write checked and each result verified by
 // reading the `driver` link back (drivers_probe "succeeds" even when nothing binds).
 //
-// Sequences from ../shared/docs/kernel-pci-sysfs.md ("Sequences that are known to be right"):
+// Sequences from docs/kernel-pci-sysfs.md ("Sequences that are known to be right"):
 //   claim:   driver_override <- vfio-pci; <driver>/unbind <- BDF; drivers_probe <- BDF; wait
 //   release: vfio-pci/unbind <- BDF; driver_override <- "\n"; drivers_probe <- BDF; wait
 //   restore: back to exactly a recorded binding, pinning the probe to the recorded driver

@@ -1,4 +1,4 @@
-// Exit codes of the contract (../shared/docs/contract.md), sysexits.h values where they exist.
+// Exit codes of the contract (docs/contract.md), sysexits.h values where they exist.
 #pragma once
 
 namespace vfio::cli {

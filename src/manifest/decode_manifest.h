@@ -1,6 +1,6 @@
 // Manifest text -> DesiredState, with every problem reported at its FILE:LINE:COLUMN.
 //
-// The format is version 1 of ../../shared/docs/contract.md, described for editors by
+// The format is version 1 of docs/contract.md, described for editors by
 // schemas/manifest.schema.json. Decoding reads no files and no sysfs.
 #pragma once
 

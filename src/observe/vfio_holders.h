@@ -3,7 +3,7 @@
 //
 // A device whose VFIO fd a process (QEMU) holds cannot be released: the unbind sleeps in the
 // kernel until the process lets go, and meanwhile even reading the device's driver_override
-// blocks. See ../shared/docs/kernel-pci-sysfs.md, "A device in use by a VM".
+// blocks. See docs/kernel-pci-sysfs.md, "A device in use by a VM".
 #pragma once
 
 #include <map>

@@ -1,6 +1,6 @@
 // KernelSimulator: the Sysfs gateway in memory, with the Linux PCI core's semantics.
 //
-// It behaves as ../shared/docs/kernel-pci-sysfs.md says the kernel does (driver_override,
+// It behaves as docs/kernel-pci-sysfs.md says the kernel does (driver_override,
 // unbind, drivers_probe, bind, new_id, vfio-pci's refusals, /dev/vfio/N), records every write
 // with its result, and injects faults so that rollback and recovery can be proven. Where it and
 // the real kernel disagree, the kernel is right: fix the simulator and add the fact to its tests.

@@ -1,6 +1,6 @@
 // The PCI driver core as the simulator models it: matching (driver_override, dynamic ids, the
 // static ID tables), probing (vfio-pci's refusals), bind/unbind/drivers_probe/new_id/remove_id,
-// driver_override's parsing, removal and rescan. See ../shared/docs/kernel-pci-sysfs.md.
+// driver_override's parsing, removal and rescan. See docs/kernel-pci-sysfs.md.
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>

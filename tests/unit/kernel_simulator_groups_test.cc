@@ -15,7 +15,7 @@ namespace {
 struct Host {
   KernelSimulator sim{test_host()};
 
-  // kernel-pci-sysfs.md's claim sequence.
+  // docs/kernel-pci-sysfs.md's claim sequence.
   void claim(const PciAddress& a) {
     BOOST_REQUIRE(sim.write(override_path(a), "vfio-pci"));
     if (auto target = sim.read_link(dev_file(a, "driver")); target.ok()) {

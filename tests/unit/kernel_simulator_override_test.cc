@@ -1,4 +1,4 @@
-// driver_override, as kernel-pci-sysfs.md says the kernel parses and applies it.
+// driver_override, as docs/kernel-pci-sysfs.md says the kernel parses and applies it.
 #define BOOST_TEST_MODULE kernel_simulator_override
 #include <boost/test/unit_test.hpp>
 
