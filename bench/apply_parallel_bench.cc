@@ -9,13 +9,13 @@
 // drivers_probe write, as asynchronous probing does, so each claim has to wait for it.
 //
 // Three cases, each claiming NICs through a manifest loaded from a temporary file:
-//   one       1 NIC,  execute_plan with J jobs (8 by default): the time of one group
+//   one       1 NIC,  the pipeline's execute with J jobs (8 by default): the time of one group
 //   parallel  G NICs, J jobs: what the target is about
 //   serial    G NICs, 1 job: the cost parallelism hides, for contrast
-// Only execute_plan is timed; every repetition starts from a fresh simulator (all NICs back on
-// ice), observes and plans untimed first. The repetitions of the three cases are interleaved,
-// so a noisy moment on the machine is shared by all of them rather than skewing one. One
-// untimed warm-up round comes first.
+// Only Reconciler::execute (execute_plan, then settling the record) is timed; every repetition
+// starts from a fresh simulator (all NICs back on ice), observes and plans untimed first. The
+// repetitions of the three cases are interleaved, so a noisy moment on the machine is shared by all
+// of them rather than skewing one. One untimed warm-up round comes first.
 //
 // Prints median, min and max per case, each group's own elapsed time (median over groups and
 // repetitions), the ratio median(parallel) / median(one), then key=value lines for scripts
@@ -32,13 +32,13 @@
 #include <fmt/format.h>
 #include <boost/filesystem.hpp>
 
-#include "apply/executor.h"
 #include "apply/ownership_ledger.h"
+#include "apply/reconciler.h"
 #include "manifest/load_manifests.h"
-#include "observe/observe.h"
 #include "plan/plan.h"
 #include "sample_stats.h"
 #include "sim/kernel_simulator.h"
+#include "sim/simulated_modules.h"
 #include "sim/topology.h"
 
 namespace {
@@ -173,19 +173,24 @@ using Stats = vfio::bench::SampleStats;
 bool run_once(const vfio::sim::Topology& host, const Options& o, Case& c, bool record) {
   vfio::sim::KernelSimulator kernel(host);
   kernel.set_probe_latency(milliseconds(o.latency_ms));
-  vfio::HostSnapshot snapshot = vfio::observe(kernel, nullptr, vfio::ObserveDetail::Planning);
-  // No libkmod here; vfio-pci is loaded anyway, so the answer does not change the plan.
-  snapshot.vfio_pci_loadable = true;
-  const vfio::Plan plan = vfio::make_plan(c.desired, snapshot, vfio::OwnershipRecord{});
+  // vfio-pci is loaded in this host, so the module loader is asked nothing that matters.
+  vfio::sim::SimulatedModules modules(kernel, true);
+  vfio::Reconciler reconciler(kernel, nullptr, modules);
+  const vfio::Planned planned = reconciler.plan(c.desired, vfio::OwnershipRecord{});
   // No journal: writing ownership.json is not what is measured (and costs an fsync per group).
   vfio::OwnershipLedger ledger({}, nullptr);
   // Generous: a probe timing out here is a bug in the bench, not a slow probe.
   const milliseconds probe_timeout = milliseconds(o.latency_ms) * 5 + milliseconds(10000);
-  vfio::KernelExecutor executor(kernel, ledger, probe_timeout);
 
   const auto start = Clock::now();
-  const vfio::ApplyOutcome outcome = vfio::execute_plan(plan, executor, c.jobs);
+  auto executed =
+      reconciler.execute(planned, ledger, {.probe_timeout = probe_timeout, .jobs = c.jobs});
   const double wall = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  if (const auto* unavailable = std::get_if<vfio::VfioPciUnavailable>(&executed)) {
+    fmt::print(stderr, "vfio-apply-bench: {}\n", unavailable->why);
+    return false;
+  }
+  const vfio::ApplyOutcome& outcome = std::get<vfio::ApplyOutcome>(executed);
 
   bool ok = outcome.count(vfio::GroupResult::Claimed) == c.groups;
   for (unsigned i = 0; i < c.groups; ++i) {
@@ -242,7 +247,7 @@ int run(const Options& o) {
       "one warm-up\n",
       o.groups, o.latency_ms, o.reps, o.reps == 1 ? "" : "s");
   fmt::print(
-      "wall time of execute_plan in ms (observe and plan not included); group median: each\n"
+      "wall time of Reconciler::execute in ms (observe and plan not included); group median: each\n"
       "group transaction's own elapsed time (whole ms), median over groups and repetitions\n\n");
   fmt::print("{:<10} {:<10} {:>5} {:>9} {:>9} {:>9} {:>13}\n", "case", "groups", "jobs", "median",
              "min", "max", "group median");

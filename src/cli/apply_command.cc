@@ -4,16 +4,14 @@
 
 #include <cerrno>
 #include <ostream>
-#include <thread>
 
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
-#include "apply/executor.h"
 #include "apply/ownership_journal.h"
 #include "apply/ownership_ledger.h"
+#include "apply/reconciler.h"
 #include "apply/run_lock.h"
-#include "apply/settle_in_flight.h"
 #include "cli/apply_json.h"
 #include "cli/apply_text.h"
 #include "cli/exit_codes.h"
@@ -21,9 +19,7 @@
 #include "cli/plan_command.h"
 #include "cli/plan_text.h"
 #include "cli/planning.h"
-#include "observe/kernel_modules.h"
-#include "sysfs/kernel_names.h"
-#include "sysfs/sysfs.h"
+#include "observe/pci_id_database.h"
 
 namespace vfio::cli {
 namespace {
@@ -32,26 +28,6 @@ int state_dir_exit_code(const StateDirError& e) {
   spdlog::error("{}", e.what());
   const int error = e.error();
   return error == EACCES || error == EPERM ? kExitNotPermitted : kExitApplyFailed;
-}
-
-// Loads vfio_pci through libkmod and waits for the driver to register. Nothing, or why not.
-std::optional<std::string> load_vfio_pci(const CommandEnv& env, std::chrono::milliseconds timeout) {
-  spdlog::info("loading {}", kVfioPciModule);
-  if (auto error = env.modules.load(kVfioPciModule)) return error;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    auto drivers = env.sysfs.list(paths::pci_drivers());
-    if (drivers) {
-      for (const auto& d : *drivers) {
-        if (d == kVfioPciDriver) return std::nullopt;
-      }
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return fmt::format("{} loaded, but {} did not appear within {} ms", kVfioPciModule,
-                         env.sysfs.display(paths::pci_driver(kVfioPciDriver)), timeout.count());
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
 }
 
 int apply_exit_code(const Plan& plan, const ApplyOutcome& outcome) {
@@ -121,9 +97,6 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
         "--dry-run work without)");
     return kExitNotPermitted;
   }
-  const auto timeout = env.timeout.value_or(desired.settings.probe_timeout);
-  const unsigned jobs = options.jobs.value_or(desired.settings.jobs);
-
   // A dry run creates nothing, not even the state directory, and takes no lock.
   std::optional<RunLock> lock;
   std::optional<OwnershipJournal> journal;
@@ -148,42 +121,38 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
     }
   }
 
-  auto planned = observe_and_plan(desired, env, owned.record, PlanOptions{!options.no_prune});
+  const PciIdDatabase names;
+  Reconciler reconciler(env.sysfs, env.proc, env.modules, &names);
+  auto planned =
+      observe_and_plan(reconciler, desired, owned.record, PlanOptions{!options.no_prune});
   if (const int* code = std::get_if<int>(&planned)) return *code;
-  const HostSnapshot& host = std::get<Planned>(planned).host;
-  const Plan& plan = std::get<Planned>(planned).plan;
+  const Planned& done = std::get<Planned>(planned);
+  const Plan& plan = done.plan;
   if (plan.unusable) {
     print(options, plan, ApplyOutcome{}, env.out);
     spdlog::error("{}", *plan.unusable);
     return kExitUnavailable;
   }
 
+  // --timeout (or the manifest's probe-timeout) bounds each probe and each write alike.
+  const auto timeout = env.timeout.value_or(desired.settings.probe_timeout);
+  const ExecuteSettings settings{.probe_timeout = timeout,
+                                 .write_timeout = timeout,
+                                 .jobs = options.jobs.value_or(desired.settings.jobs),
+                                 .stop = env.stop};
   if (options.dry_run) {
-    DryRunExecutor dry;
-    const ApplyOutcome outcome = execute_plan(plan, dry, jobs, env.stop);
+    const ApplyOutcome outcome = reconciler.dry_run(done, settings);
     print(options, plan, outcome, env.out);
     return plan_exit_code(plan, false);
   }
 
-  if (plan.summary().claim > 0 && !host.vfio_pci_loaded) {
-    if (auto error = load_vfio_pci(env, timeout)) {
-      spdlog::error("{}; nothing was changed", *error);
-      return kExitUnavailable;
-    }
-  }
-
-  for (const auto& c : plan.changes) {
-    if (c.forced) {
-      spdlog::warn("IOMMU group {}: a safety refusal is overridden for {}: force: \"{}\"",
-                   c.group.value_or(0), c.assignment, *c.forced);
-    }
-  }
-  env.sysfs.set_write_timeout(timeout);
   OwnershipLedger ledger(owned.record, &*journal);
-  KernelExecutor executor(env.sysfs, ledger, timeout, env.proc);
-  const ApplyOutcome outcome = execute_plan(plan, executor, jobs, env.stop);
-  settle_ledger(ledger, host, outcome);
-
+  auto executed = reconciler.execute(done, ledger, settings);
+  if (const auto* unavailable = std::get_if<VfioPciUnavailable>(&executed)) {
+    spdlog::error("{}; nothing was changed", unavailable->why);
+    return kExitUnavailable;
+  }
+  const ApplyOutcome& outcome = std::get<ApplyOutcome>(executed);
   print(options, plan, outcome, env.out);
   log_problems(plan, outcome);
   return apply_exit_code(plan, outcome);

@@ -9,6 +9,7 @@
 #include "cli/plan_json.h"
 #include "cli/plan_text.h"
 #include "cli/planning.h"
+#include "observe/pci_id_database.h"
 #include "plan/plan.h"
 
 namespace vfio::cli {
@@ -26,7 +27,9 @@ int run_plan(const PlanCommandOptions& options, const CommandEnv& env) {
   if (const int* code = std::get_if<int>(&desired)) return *code;
 
   const LoadedRecord owned = read_ownership(env);
-  auto planned = observe_and_plan(std::get<DesiredState>(desired), env, owned.record, {});
+  const PciIdDatabase names;
+  const Reconciler reconciler(env.sysfs, env.proc, env.modules, &names);
+  auto planned = observe_and_plan(reconciler, std::get<DesiredState>(desired), owned.record, {});
   if (const int* code = std::get_if<int>(&planned)) return *code;
   const Plan& plan = std::get<Planned>(planned).plan;
 

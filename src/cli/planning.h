@@ -1,5 +1,5 @@
 // The steps plan and apply share, so that `plan`, `apply --dry-run` and `apply` cannot drift:
-// manifests to desired state, then observation and the planner.
+// manifests to desired state, then the reconcile pipeline's observation and planner.
 #pragma once
 
 #include <optional>
@@ -7,9 +7,9 @@
 #include <variant>
 #include <vector>
 
+#include "apply/reconciler.h"
 #include "cli/command_env.h"
 #include "manifest/desired_state.h"
-#include "observe/host_snapshot.h"
 #include "plan/plan.h"
 
 namespace vfio::cli {
@@ -18,14 +18,10 @@ namespace vfio::cli {
 std::variant<DesiredState, int> load_desired(const std::vector<std::string>& manifests,
                                              const CommandEnv& env);
 
-struct Planned {
-  HostSnapshot host;
-  Plan plan;
-};
-
-// Observes the host (planning detail), asks whether vfio-pci could be loaded, plans. Exit code
-// 69 when there is no PCI sysfs to observe.
-std::variant<Planned, int> observe_and_plan(const DesiredState& desired, const CommandEnv& env,
+// Observes the host and plans through `reconciler`. Exit code 69 when there is no PCI sysfs to
+// observe.
+std::variant<Planned, int> observe_and_plan(const Reconciler& reconciler,
+                                            const DesiredState& desired,
                                             const OwnershipRecord& owned,
                                             const PlanOptions& options);
 

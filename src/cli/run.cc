@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include "apply/kernel_modules.h"
 #include "cli/apply_command.h"
 #include "cli/command_env.h"
 #include "cli/exit_codes.h"
@@ -16,7 +17,6 @@
 #include "cli/plan_command.h"
 #include "cli/status_command.h"
 #include "cli/validate_command.h"
-#include "observe/kernel_modules.h"
 #include "sysfs/real_sysfs.h"
 
 namespace vfio::cli {

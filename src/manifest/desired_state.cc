@@ -9,16 +9,6 @@ std::string SourceLocation::str() const {
   return fmt::format("{}:{}:{}", file, line, column);
 }
 
-bool DeviceMatch::matches(const PciDevice& pci) const {
-  if (address && *address != pci.address) return false;
-  if (vendor && *vendor != pci.ids.vendor) return false;
-  if (device && *device != pci.ids.device) return false;
-  if (class_prefix && !class_prefix->matches(pci.ids.class_code)) return false;
-  if (subsystem_vendor && *subsystem_vendor != pci.ids.subsystem_vendor) return false;
-  if (subsystem_device && *subsystem_device != pci.ids.subsystem_device) return false;
-  return true;
-}
-
 std::string DeviceMatch::describe() const {
   std::string text;
   auto add = [&text](std::string part) { text += (text.empty() ? "" : ", ") + part; };

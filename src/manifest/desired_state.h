@@ -10,7 +10,6 @@
 #include <string>
 #include <vector>
 
-#include "observe/host_snapshot.h"
 #include "sysfs/pci_address.h"
 
 namespace vfio {
@@ -39,7 +38,6 @@ struct DeviceMatch {
   std::optional<uint16_t> subsystem_device;
   SourceLocation location;  // of the `match:` mapping
 
-  bool matches(const PciDevice& device) const;
   // "address 0000:01:00.0", "vendor 8086, device 10d3", "class 0x0200": as a person wrote it.
   std::string describe() const;
 };

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "plan/fingerprint.h"
+#include "plan/matching.h"
 #include "plan/plan.h"
 #include "sysfs/kernel_names.h"
 
@@ -175,7 +176,7 @@ class Planner {
     } else {
       // Bridges never match a vendor or class pattern: they are never ours to bind.
       for (const auto& d : host_.devices) {
-        if (d.kind == DeviceKind::Endpoint && a.match.matches(d)) matched.push_back(&d);
+        if (d.kind == DeviceKind::Endpoint && matches(a.match, d)) matched.push_back(&d);
       }
     }
     return matched;

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "observe/kernel_modules.h"
+#include "apply/kernel_modules.h"
 #include "sim/kernel_simulator.h"
 
 namespace vfio::sim {

@@ -10,13 +10,14 @@
 #include <utility>
 #include <vector>
 
-#include "apply/executor.h"
+#include <boost/test/unit_test.hpp>
+
 #include "apply/ownership_ledger.h"
-#include "apply/settle_in_flight.h"
+#include "apply/reconciler.h"
 #include "manifest/load_manifests.h"
-#include "observe/observe.h"
 #include "plan/plan.h"
 #include "sim/kernel_simulator.h"
+#include "sim/simulated_modules.h"
 #include "sim/sysfs_tree_writer.h"
 #include "sysfs/real_sysfs.h"
 #include "test_support.h"
@@ -28,31 +29,45 @@ struct Applied {
   ApplyOutcome outcome;
 };
 
+// A module loader for an on-disk host: vfio-pci counts as loadable, but nothing can load it.
+class NoLoadableModules final : public KernelModules {
+ public:
+  bool available(std::string_view) override { return true; }
+  std::optional<std::string> load(std::string_view module) override {
+    return std::string(module) + " cannot be loaded into an on-disk test host";
+  }
+};
+
 inline std::string example_manifest(const std::string& name) {
   return (source_dir() / "examples" / (name + ".yaml")).string();
 }
 
-// A simulated kernel's /proc is read as `apply` reads the real one: written from the simulator's
-// processes now, so that a group a simulated VM holds is refused, not unbound (which would block
-// until the VM ends, as in the kernel).
+// Runs the reconcile pipeline as `apply` does. A simulated kernel's /proc is read as `apply`
+// reads the real one: written from the simulator's processes now, so that a group a simulated VM
+// holds is refused, not unbound (which would block until the VM ends, as in the kernel); and
+// vfio-pci loads into it.
 inline std::unique_ptr<Applied> apply_manifest(
     Sysfs& kernel, const std::string& manifest, OwnershipLedger& ledger,
     std::chrono::milliseconds probe_timeout = std::chrono::milliseconds(300), unsigned jobs = 4) {
   std::optional<ScratchDir> proc_dir;
   std::optional<RealSysfs> proc;
+  std::unique_ptr<KernelModules> modules = std::make_unique<NoLoadableModules>();
   if (auto* simulator = dynamic_cast<sim::KernelSimulator*>(&kernel)) {
     proc_dir.emplace("sim-proc");
     sim::write_proc_tree(simulator->topology(), proc_dir->path());
     proc.emplace(proc_dir->path());
+    modules = std::make_unique<sim::SimulatedModules>(*simulator, true);
   }
-  Sysfs* proc_gateway = proc ? &*proc : nullptr;
+  Reconciler reconciler(kernel, proc ? &*proc : nullptr, *modules);
+  Planned planned = reconciler.plan(load_manifests({manifest}), ledger.record());
+  auto executed =
+      reconciler.execute(planned, ledger, {.probe_timeout = probe_timeout, .jobs = jobs});
+  if (const auto* unavailable = std::get_if<VfioPciUnavailable>(&executed)) {
+    BOOST_FAIL("vfio-pci could not be loaded: " << unavailable->why);
+  }
   auto applied = std::make_unique<Applied>();
-  HostSnapshot host = observe(kernel, nullptr, ObserveDetail::Planning, proc_gateway);
-  host.vfio_pci_loadable = true;
-  applied->plan = make_plan(load_manifests({manifest}), host, ledger.record());
-  KernelExecutor executor(kernel, ledger, probe_timeout, proc_gateway);
-  applied->outcome = execute_plan(applied->plan, executor, jobs);
-  settle_ledger(ledger, host, applied->outcome);  // as `apply` does after every run
+  applied->plan = std::move(planned.plan);  // a moved vector keeps its elements in place
+  applied->outcome = std::move(std::get<ApplyOutcome>(executed));
   return applied;
 }
 

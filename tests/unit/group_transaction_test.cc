@@ -5,7 +5,9 @@
 #include <set>
 #include <thread>
 
+#include "apply/executor.h"
 #include "apply_support.h"
+#include "observe/observe.h"
 #include "util/result.h"
 
 using namespace vfio;

@@ -3,7 +3,9 @@
 
 #include <chrono>
 
+#include "apply/executor.h"
 #include "apply_support.h"
+#include "observe/observe.h"
 
 // A VFIO group a process (a VM) holds open, met by apply: the plan refuses it (plan_test), but a
 // VM can start between plan and apply. The run then writes nothing to that group and goes on

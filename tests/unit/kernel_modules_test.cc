@@ -6,7 +6,7 @@
 
 #include <boost/filesystem.hpp>
 
-#include "observe/kernel_modules.h"
+#include "apply/kernel_modules.h"
 #include "test_support.h"
 
 namespace fs = boost::filesystem;

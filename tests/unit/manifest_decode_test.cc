@@ -12,6 +12,7 @@
 #include "manifest/load_manifests.h"
 #include "manifest/manifest_error.h"
 #include "manifest/manifest_values.h"
+#include "plan/matching.h"
 #include "test_support.h"
 #include "util/did_you_mean.h"
 #include "util/utf8.h"
@@ -174,21 +175,21 @@ BOOST_AUTO_TEST_CASE(class_prefixes_and_matching) {
   nic.address = *PciAddress::parse("0000:03:00.0");
   nic.ids = {0x8086, 0x10d3, 0x8086, 0xa01f, 0x020000};
   DeviceMatch match;
-  BOOST_TEST(match.matches(nic));  // empty: everything (the decoder refuses it)
+  BOOST_TEST(matches(match, nic));  // empty: everything (the decoder refuses it)
   match.vendor = 0x8086;
   match.class_prefix = sub;
-  BOOST_TEST(match.matches(nic));
+  BOOST_TEST(matches(match, nic));
   BOOST_TEST(match.describe() == "vendor 8086, class 0x0200");
   match.subsystem_device = 0xa01f;
-  BOOST_TEST(match.matches(nic));
+  BOOST_TEST(matches(match, nic));
   match.subsystem_vendor = 0x1028;
-  BOOST_TEST(!match.matches(nic));
+  BOOST_TEST(!matches(match, nic));
   DeviceMatch at;
   at.address = nic.address;
   at.device = 0x10d3;
-  BOOST_TEST(at.matches(nic));
+  BOOST_TEST(matches(at, nic));
   at.address = *PciAddress::parse("0000:04:00.0");
-  BOOST_TEST(!at.matches(nic));
+  BOOST_TEST(!matches(at, nic));
   at.class_prefix = base;
   at.subsystem_vendor = 0x8086;
   at.subsystem_device = 0xa01f;

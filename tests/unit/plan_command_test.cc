@@ -6,10 +6,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "apply/kernel_modules.h"
 #include "cli/exit_codes.h"
 #include "cli/run.h"
 #include "cli_support.h"
-#include "observe/kernel_modules.h"
 #include "sim/kernel_simulator.h"
 #include "test_support.h"
 

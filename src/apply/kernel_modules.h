@@ -1,6 +1,6 @@
 // KernelModules: whether a kernel module can be loaded, and loading it, through the module tools'
-// library (libkmod), not a shell-out. The planner asks when vfio-pci is not loaded yet; apply
-// loads it before a claim.
+// library (libkmod), not a shell-out. Injected into the reconcile pipeline (apply/reconciler.h),
+// which asks before planning when vfio-pci is not loaded yet, and loads it before a claim.
 #pragma once
 
 #include <optional>

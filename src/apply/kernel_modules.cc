@@ -1,4 +1,4 @@
-#include "observe/kernel_modules.h"
+#include "apply/kernel_modules.h"
 
 #include <libkmod.h>
 

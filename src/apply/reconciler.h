@@ -1,0 +1,76 @@
+// The reconcile pipeline as one object: observe, fill in what the plan needs (can vfio-pci be
+// loaded), plan, execute, record. It is given what it works through - the sysfs gateway, /proc,
+// the module loader, the names database - as ninja's Builder is given its disk interface, so
+// `plan`, `apply`, the engine's tests and the benchmarks all run these steps in this one order
+// instead of re-assembling them. Printing, exit codes and the state directory stay with the
+// caller.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "apply/apply_outcome.h"
+#include "apply/kernel_modules.h"
+#include "apply/ownership_ledger.h"
+#include "observe/host_snapshot.h"
+#include "observe/pci_id_database.h"
+#include "plan/plan.h"
+#include "sysfs/sysfs.h"
+
+namespace vfio {
+
+struct Planned {
+  HostSnapshot host;
+  Plan plan;  // an ApplyOutcome points into it
+};
+
+// How a plan is carried out.
+struct ExecuteSettings {
+  std::chrono::milliseconds probe_timeout{5000};  // per device: for a driver to bind
+  // Per sysfs write (Sysfs::set_write_timeout); none: the gateway's own bound stands.
+  std::optional<std::chrono::milliseconds> write_timeout = std::nullopt;
+  unsigned jobs = 4;                        // groups at once
+  const std::atomic<bool>* stop = nullptr;  // set by SIGINT/SIGTERM: no new group begins
+};
+
+// vfio-pci was needed for a claim and could not be loaded; nothing was written.
+struct VfioPciUnavailable {
+  std::string why;
+};
+
+class Reconciler {
+ public:
+  // `proc` (/proc, may be null: unknown) tells who holds VFIO groups and what the host uses;
+  // `names` (may be null) names devices from pci.ids.
+  Reconciler(Sysfs& sysfs, Sysfs* proc, KernelModules& modules,
+             const PciIdDatabase* names = nullptr)
+      : sysfs_(sysfs), proc_(proc), modules_(modules), names_(names) {}
+
+  // Observes the host (what planning needs), asks whether vfio-pci could be loaded if it is not,
+  // and plans. Reads only. Observation's findings are logged as warnings. Throws ObserveError
+  // when the root holds no PCI bus.
+  Planned plan(const DesiredState& desired, const OwnershipRecord& owned,
+               const PlanOptions& options = {}) const;
+
+  // Walks the plan as a real run would, writing nothing at all.
+  ApplyOutcome dry_run(const Planned& planned, const ExecuteSettings& settings) const;
+
+  // Loads vfio-pci when a claim needs it, then carries out every change through group
+  // transactions recorded in `ledger`, and settles what an earlier run left in flight.
+  std::variant<ApplyOutcome, VfioPciUnavailable> execute(const Planned& planned,
+                                                         OwnershipLedger& ledger,
+                                                         const ExecuteSettings& settings);
+
+ private:
+  std::optional<std::string> load_vfio_pci(std::chrono::milliseconds timeout);
+
+  Sysfs& sysfs_;
+  Sysfs* proc_;
+  KernelModules& modules_;
+  const PciIdDatabase* names_;
+};
+
+}  // namespace vfio
