@@ -1,0 +1,218 @@
+// Step 2 of the planner: per IOMMU group, claim / release / adopt / noop, or blocked with the
+// reason. The words of each refusal are in refusal_text.cc.
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "plan/planning_parts.h"
+#include "plan/refusal_text.h"
+#include "sysfs/kernel_names.h"
+
+namespace vfio::planning {
+namespace {
+
+// The `force` reason that covers a device: its own assignment's, or for a companion, that of
+// any assignment that pulled it in.
+std::optional<std::string> force_for(const PlanInputs& in, const PlannedDevice& p,
+                                     const GroupIntent& intent) {
+  for (const auto& pick : intent.picks) {
+    const Assignment& a = in.assignment(pick.assignment);
+    if (!a.force) continue;
+    if (p.role == DeviceRole::Companion || pick.device->address == p.address) return a.force;
+  }
+  return std::nullopt;
+}
+
+// "0000:01:00.0 [10de:2684] (vfio-pci): in use by pid 4242 (qemu-system-x86), ..." for the
+// first endpoint of the change whose group a process holds open.
+std::optional<std::string> held_open(const PlanInputs& in, const GroupChange& c) {
+  for (const auto& p : c.devices) {
+    const PciDevice& d = in.device(p);
+    for (const auto& h : d.hazards) {
+      if (h.kind == Hazard::Kind::HeldOpen) return fmt::format("{}: {}", label(d), h.detail);
+    }
+  }
+  return std::nullopt;
+}
+
+// The safety refusals that stand for the change's devices; those `force` overrides are noted in
+// its explanation instead.
+std::vector<Block> safety_refusals(const PlanInputs& in, GroupChange& c,
+                                   const GroupIntent& intent) {
+  std::vector<Block> refusals;
+  std::vector<std::string> forced;
+  for (const auto& p : c.devices) {
+    const PciDevice& d = in.device(p);
+    std::vector<Block> found;
+    if (d.boot_vga.value_or(false)) found.push_back(boot_display(d));
+    for (const auto& h : d.hazards) {
+      if (h.kind == Hazard::Kind::HeldOpen) continue;  // refused before, never forced
+      found.push_back(hazard_refusal(d, h));
+    }
+    if (found.empty()) continue;
+    if (auto reason = force_for(in, p, intent)) {
+      for (const auto& f : found) {
+        forced.push_back(fmt::format("forced (\"{}\"): {}", *reason, f.message));
+      }
+      c.forced = *reason;
+    } else {
+      refusals.insert(refusals.end(), found.begin(), found.end());
+    }
+  }
+  c.explain.insert(c.explain.end(), forced.begin(), forced.end());
+  return refusals;
+}
+
+GroupChange decide_claim(const PlanInputs& in, GroupChange c, const GroupIntent& intent,
+                         bool listed) {
+  for (const auto& p : c.devices) {
+    if (listed && p.role == DeviceRole::Companion) {
+      block(c, {unlisted_companion_for_claim(in.device(p), *c.group)});
+      return c;
+    }
+  }
+  const bool all_on_vfio = std::all_of(c.devices.begin(), c.devices.end(),
+                                       [&](const auto& p) { return on_vfio(in.device(p)); });
+  // A claim that would write into a group a process holds open: not even `force` (a rollback
+  // would unbind from vfio-pci and hang, and so can reading the held members' bindings).
+  if (!all_on_vfio) {
+    if (auto held = held_open(in, c)) {
+      block(c, {held_for_claim(*held, *c.group)});
+      return c;
+    }
+  }
+  if (auto refusals = safety_refusals(in, c, intent); !refusals.empty()) {
+    refusals.front().message += force_advice(c.assignment);
+    block(c, refusals);
+    return c;
+  }
+
+  if (all_on_vfio) {
+    if (const OwnedGroup* owned = in.owned.find(*c.group)) {
+      c.action = GroupAction::Noop;
+      c.reason =
+          owned->how == OwnedGroup::How::Bound
+              ? fmt::format("already on vfio-pci (claimed by this tool for {})", owned->assignment)
+              : fmt::format("already on vfio-pci (adopted for {})", owned->assignment);
+    } else {
+      c.action = GroupAction::Adopt;
+      c.reason = "every endpoint is already on vfio-pci: adopted, nothing is written";
+    }
+    return c;
+  }
+  unsigned moving = 0;
+  for (auto& p : c.devices) {
+    if (on_vfio(in.device(p))) continue;
+    p.after = Binding{std::string(kVfioPciDriver), std::string(kVfioPciDriver)};
+    ++moving;
+  }
+  c.action = GroupAction::Claim;
+  c.reason = fmt::format("{} endpoint{} to vfio-pci", moving, moving == 1 ? "" : "s");
+  return c;
+}
+
+}  // namespace
+
+GroupChange decide_group(const PlanInputs& in, unsigned group, const GroupIntent& intent) {
+  GroupChange c;
+  c.group = group;
+  c.explain = intent.explain;
+  std::size_t first = in.desired.assignments.size();
+  std::set<PciAddress> picked;
+  std::set<WantedState> states;
+  for (const auto& p : intent.picks) {
+    first = std::min(first, p.assignment);
+    picked.insert(p.device->address);
+    states.insert(in.assignment(p.assignment).state);
+  }
+  if (first < in.desired.assignments.size()) c.assignment = in.assignment(first).name;
+
+  const Members m = in.members_of(group);
+  for (const PciDevice* d : m.endpoints) {
+    const bool selected = picked.count(d->address) > 0;
+    c.devices.push_back(unchanged(*d, selected ? DeviceRole::Selected : DeviceRole::Companion));
+    if (!selected) {
+      c.explain.push_back(
+          fmt::format("{} shares IOMMU group {} with what was selected", label(*d), group));
+    }
+  }
+  for (const PciDevice* b : m.bridges) {
+    c.bridges.push_back(b->address);
+    c.explain.push_back(
+        fmt::format("{} is a {} in the group: left alone (vfio-pci cannot bind it, and it does "
+                    "not stop the group from being used)",
+                    label(*b), to_string(b->kind)));
+  }
+
+  if (!intent.blocks.empty()) {
+    block(c, intent.blocks);
+    return c;
+  }
+  if (!m.vanished.empty()) {
+    block(c, {vanished_members(group, m.vanished)});
+    return c;
+  }
+  if (states.size() > 1) {
+    std::vector<std::string> wants;
+    for (const auto& p : intent.picks) {
+      const Assignment& a = in.assignment(p.assignment);
+      wants.push_back(fmt::format("{} wants {} on {}", a.name, p.device->address.str(),
+                                  a.state == WantedState::Vfio ? "vfio-pci" : "the host"));
+    }
+    block(c, {wanted_both_ways(group, wants)});
+    return c;
+  }
+  const bool listed = std::any_of(intent.picks.begin(), intent.picks.end(), [&](const Pick& p) {
+    return in.assignment(p.assignment).companions == Companions::Listed;
+  });
+  if (*states.begin() == WantedState::Vfio) return decide_claim(in, std::move(c), intent, listed);
+  return decide_release(in, std::move(c), listed);
+}
+
+// Everything in the group on vfio-pci (or overridden to it) goes back to the host, and so
+// does a driverless endpoint this tool recorded with a driver: a release that stopped after
+// its unbind (a crash, a write that hung) left it so.
+GroupChange decide_release(const PlanInputs& in, GroupChange c, bool listed) {
+  const OwnedGroup* owned = in.owned.find(*c.group);
+  std::vector<PlannedDevice*> leaving;
+  for (auto& p : c.devices) {
+    const PciDevice& d = in.device(p);
+    const OwnedDevice* record = owned ? owned->find(p.address) : nullptr;
+    const bool stranded = !d.driver && record && record->original_driver;
+    if (on_vfio(d) || overridden_to_vfio(d) || stranded) leaving.push_back(&p);
+  }
+  if (leaving.empty()) {
+    c.action = GroupAction::Noop;
+    c.reason = "already on host drivers: nothing to release";
+    return c;
+  }
+  for (const PlannedDevice* p : leaving) {
+    if (listed && p->role == DeviceRole::Companion) {
+      block(c, {unlisted_companion_for_release(in.device(*p), *c.group)});
+      return c;
+    }
+  }
+  // Not overridable: the unbind would sleep in the kernel until the holder lets go.
+  if (auto held = held_open(in, c)) {
+    block(c, {held_for_release(*held)});
+    return c;
+  }
+  for (PlannedDevice* p : leaving) {
+    const PciDevice& d = in.device(*p);
+    p->after.override = std::nullopt;
+    const OwnedDevice* record = owned ? owned->find(p->address) : nullptr;
+    if (record) {
+      p->after.driver = record->original_driver;  // none: it had no driver, and stays so
+    } else if (on_vfio(d)) {
+      p->after.driver = std::nullopt;
+      p->any_host_driver = true;
+    }  // else: on a host driver with a stale override; only the override goes
+  }
+  c.action = GroupAction::Release;
+  c.reason = fmt::format("{} endpoint{} back to host drivers", leaving.size(),
+                         leaving.size() == 1 ? "" : "s");
+  return c;
+}
+
+}  // namespace vfio::planning

@@ -1,0 +1,84 @@
+// What the planner's parts share (make_plan.cc runs them in order): what the manifests ask of
+// each IOMMU group, a group's observed members, and the blocks found on the way. Internal to
+// src/plan.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "manifest/desired_state.h"
+#include "observe/host_snapshot.h"
+#include "plan/plan.h"
+
+namespace vfio::planning {
+
+struct Pick {
+  std::size_t assignment;  // index into DesiredState::assignments
+  const PciDevice* device;
+};
+
+struct Block {
+  BlockReason reason;
+  std::string message;
+};
+
+// What the manifests ask of one IOMMU group.
+struct GroupIntent {
+  std::vector<Pick> picks;
+  std::vector<Block> blocks;  // reasons found while resolving (count, conflicts, ...)
+  std::vector<std::string> explain;
+};
+
+// Step 1's result: each group's intent, and the changes for what is in no group (blocked).
+struct Intents {
+  std::map<unsigned, GroupIntent> by_group;
+  std::vector<GroupChange> groupless;
+};
+
+// A group's members as observed, split the way every decision needs them.
+struct Members {
+  std::vector<const PciDevice*> endpoints;
+  std::vector<const PciDevice*> bridges;
+  std::vector<PciAddress> vanished;  // listed by the group, gone from the device list
+};
+
+// What a group decision reads; all of it outlives the plan's making.
+struct PlanInputs {
+  PlanInputs(const DesiredState& desired_, const HostSnapshot& host_, const OwnershipRecord& owned_,
+             const PlanOptions& options_);
+
+  const Assignment& assignment(std::size_t i) const { return desired.assignments[i]; }
+  // "gpu0 (gpus.yaml:4:5)"
+  std::string who(std::size_t i) const;
+  // The observed device of a planned one (always there: plans are made of observed devices).
+  const PciDevice& device(const PlannedDevice& p) const { return *host.find(p.address); }
+  // The group's members from its listing and from the devices' iommu_group links, which may
+  // disagree if the host changed while it was observed.
+  Members members_of(unsigned group) const;
+
+  const DesiredState& desired;
+  const HostSnapshot& host;
+  const OwnershipRecord& owned;
+  const PlanOptions& options;
+  std::map<unsigned, std::vector<PciAddress>> linked_to_group;
+};
+
+// A device as the plan shows it, before = after.
+PlannedDevice unchanged(const PciDevice& d, DeviceRole role);
+bool on_vfio(const PciDevice& d);
+bool overridden_to_vfio(const PciDevice& d);
+// Marks `c` blocked by the first block; the others go to its explanation.
+void block(GroupChange& c, const std::vector<Block>& blocks);
+
+// Step 1 (resolve_assignments.cc): each assignment's match resolved to endpoints on this host,
+// gathered by IOMMU group; what cannot be (no device, no group, count) is blocked.
+Intents resolve_assignments(const PlanInputs& in);
+
+// Step 2 (decide_group.cc): claim / release / adopt / noop, or blocked with the reason.
+GroupChange decide_group(const PlanInputs& in, unsigned group, const GroupIntent& intent);
+// A release of `c`'s endpoints (also a prune's), or noop, or blocked.
+GroupChange decide_release(const PlanInputs& in, GroupChange c, bool listed);
+
+}  // namespace vfio::planning

@@ -1,0 +1,150 @@
+#include "plan/refusal_text.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace vfio::planning {
+
+std::string label(const PciDevice& d) {
+  return fmt::format("{} [{:04x}:{:04x}] ({})", d.address.str(), d.ids.vendor, d.ids.device,
+                     d.driver ? *d.driver : "no driver");
+}
+
+std::string list_addresses(const std::vector<const PciDevice*>& devices) {
+  constexpr std::size_t kShown = 8;
+  std::vector<std::string> shown;
+  for (std::size_t i = 0; i < devices.size() && i < kShown; ++i) {
+    shown.push_back(devices[i]->address.str());
+  }
+  std::string text = fmt::format("{}", fmt::join(shown, ", "));
+  if (devices.size() > kShown) text += fmt::format(" and {} more", devices.size() - kShown);
+  return text;
+}
+
+Block no_such_device(const Assignment& a) {
+  return {BlockReason::NotFound,
+          fmt::format("{}: there is no device {} on this host", a.name, a.match.address->str())};
+}
+
+Block vanished_device(const Assignment& a) {
+  return {BlockReason::Vanished,
+          fmt::format("{}: {} vanished while the host was observed; run again", a.name,
+                      a.match.address->str())};
+}
+
+Block no_match(const Assignment& a) {
+  if (a.count) {
+    return {BlockReason::CountMismatch, fmt::format("{}: {} selects no device, but count is {}",
+                                                    a.name, a.match.describe(), *a.count)};
+  }
+  return {BlockReason::NoMatch,
+          fmt::format("{}: {} selects no device on this host", a.name, a.match.describe())};
+}
+
+Block count_mismatch(const Assignment& a, const std::vector<const PciDevice*>& matched) {
+  return {BlockReason::CountMismatch,
+          fmt::format("{}: {} selects {} device{} ({}), but count is {}", a.name,
+                      a.match.describe(), matched.size(), matched.size() == 1 ? "" : "s",
+                      list_addresses(matched), *a.count)};
+}
+
+Block not_an_endpoint(const Assignment& a, const PciDevice& d) {
+  return {
+      BlockReason::NotAnEndpoint,
+      fmt::format("{}: {} is a {}; vfio-pci binds only endpoints (select the devices behind it)",
+                  a.name, label(d), to_string(d.kind))};
+}
+
+Block no_iommu_group(const Assignment& a, const PciDevice& d) {
+  return {BlockReason::NoGroup,
+          fmt::format("{}: {} is in no IOMMU group (the IOMMU does not translate it), so it "
+                      "cannot be passed through",
+                      a.name, label(d))};
+}
+
+Block picked_twice(const PciAddress& address, const std::vector<std::string>& who) {
+  return {BlockReason::Conflict,
+          fmt::format("{} is selected by {}: each device may be named by one assignment only",
+                      address.str(), fmt::join(who, " and "))};
+}
+
+Block vanished_members(unsigned group, const std::vector<PciAddress>& gone) {
+  std::vector<std::string> addresses;
+  for (const auto& a : gone) addresses.push_back(a.str());
+  return {BlockReason::Vanished,
+          fmt::format("{} of IOMMU group {} vanished while the host was observed; run again",
+                      fmt::join(addresses, ", "), group)};
+}
+
+Block wanted_both_ways(unsigned group, const std::vector<std::string>& wants) {
+  return {BlockReason::Conflict,
+          fmt::format("IOMMU group {} is wanted both ways ({}); a group moves as one", group,
+                      fmt::join(wants, ", "))};
+}
+
+Block unlisted_companion_for_claim(const PciDevice& companion, unsigned group) {
+  return {BlockReason::PartialGroup,
+          fmt::format("companions: listed, but {} shares IOMMU group {} and no assignment names "
+                      "it: the group would be left partly on host drivers and could not be used; "
+                      "assign it state vfio too, or use companions: auto",
+                      label(companion), group)};
+}
+
+Block unlisted_companion_for_release(const PciDevice& companion, unsigned group) {
+  return {BlockReason::PartialGroup,
+          fmt::format("companions: listed, but {} shares IOMMU group {} and no assignment names "
+                      "it; name it too, or use companions: auto",
+                      label(companion), group)};
+}
+
+Block held_for_claim(const std::string& held, unsigned group) {
+  return {BlockReason::HeldOpen,
+          fmt::format("{}; claiming the rest of IOMMU group {} would write to a group in use (and "
+                      "a rollback would hang): stop that process first (force does not override "
+                      "this)",
+                      held, group)};
+}
+
+Block held_for_release(const std::string& held) {
+  return {BlockReason::HeldOpen,
+          fmt::format("{}; releasing it would block until that process lets go: stop the VM (or "
+                      "whatever holds it) first, then run again (force does not override this)",
+                      held)};
+}
+
+Block boot_display(const PciDevice& d) {
+  return {BlockReason::BootDisplay,
+          fmt::format("{} is the firmware's boot display (boot_vga=1): taking it can leave the "
+                      "host without a console; keep it for the host or make another GPU the boot "
+                      "display in the firmware",
+                      label(d))};
+}
+
+Block hazard_refusal(const PciDevice& d, const Hazard& h) {
+  switch (h.kind) {
+    case Hazard::Kind::NetworkInUse:
+      return {BlockReason::NetworkInUse,
+              fmt::format("{}: {}: the host's network goes through it; move that traffic off it "
+                          "first (take the interface down, remove its addresses and routes, or "
+                          "take it out of its bridge or bond)",
+                          label(d), h.detail)};
+    case Hazard::Kind::StorageInUse:
+      return {BlockReason::StorageInUse,
+              fmt::format("{}: {}: the host uses these disks; unmount them, swapoff, or stop the "
+                          "LVM volume group, RAID array or dm device on them first",
+                          label(d), h.detail)};
+    case Hazard::Kind::Console:
+    case Hazard::Kind::HeldOpen:  // refused before any overridable hazard: never met here
+      break;
+  }
+  return {BlockReason::Console,
+          fmt::format("{}: {}: taking it can leave the host without a console; move the console "
+                      "to another display (fbcon=map:) or a serial console first",
+                      label(d), h.detail)};
+}
+
+std::string force_advice(const std::string& assignment) {
+  return fmt::format("; or add force: \"<reason>\" to {} to take it anyway", assignment);
+}
+
+}  // namespace vfio::planning

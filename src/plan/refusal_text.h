@@ -1,0 +1,44 @@
+// The planner's refusals in words: what was found, and what a person can do about it. Kept apart
+// from the decisions (decide_group.cc, resolve_assignments.cc) so that each wording is written
+// once and the decisions read as decisions. Internal to src/plan.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "manifest/desired_state.h"
+#include "observe/host_snapshot.h"
+#include "plan/planning_parts.h"
+
+namespace vfio::planning {
+
+// "0000:01:00.1 [10de:22ba] (snd_hda_intel)"
+std::string label(const PciDevice& d);
+// "0000:01:00.0, 0000:02:00.0 and 3 more"
+std::string list_addresses(const std::vector<const PciDevice*>& devices);
+
+// Resolving a match.
+Block no_such_device(const Assignment& a);
+Block vanished_device(const Assignment& a);
+Block no_match(const Assignment& a);
+Block count_mismatch(const Assignment& a, const std::vector<const PciDevice*>& matched);
+Block not_an_endpoint(const Assignment& a, const PciDevice& d);
+Block no_iommu_group(const Assignment& a, const PciDevice& d);
+Block picked_twice(const PciAddress& address, const std::vector<std::string>& who);
+
+// Deciding a group.
+Block vanished_members(unsigned group, const std::vector<PciAddress>& gone);
+Block wanted_both_ways(unsigned group, const std::vector<std::string>& wants);
+Block unlisted_companion_for_claim(const PciDevice& companion, unsigned group);
+Block unlisted_companion_for_release(const PciDevice& companion, unsigned group);
+// `held`: "<device label>: <hazard detail>" of the held endpoint.
+Block held_for_claim(const std::string& held, unsigned group);
+Block held_for_release(const std::string& held);
+
+// Safety refusals, overridable by `force`.
+Block boot_display(const PciDevice& d);
+Block hazard_refusal(const PciDevice& d, const Hazard& h);  // any hazard but HeldOpen
+// The advice added to the first refusal of a group.
+std::string force_advice(const std::string& assignment);
+
+}  // namespace vfio::planning

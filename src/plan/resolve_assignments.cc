@@ -1,0 +1,114 @@
+// Step 1 of the planner: each assignment's match resolved to endpoints on this host, gathered
+// by the IOMMU group they sit in (a group is the unit of change).
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "plan/matching.h"
+#include "plan/planning_parts.h"
+#include "plan/refusal_text.h"
+
+namespace vfio::planning {
+namespace {
+
+class Resolver {
+ public:
+  explicit Resolver(const PlanInputs& in) : in_(in) {}
+
+  Intents run() {
+    std::map<PciAddress, std::vector<std::size_t>> pickers;
+    for (std::size_t i = 0; i < in_.desired.assignments.size(); ++i) {
+      const Assignment& a = in_.assignment(i);
+      std::vector<const PciDevice*> matched = matches_of(i);
+      if (matched.empty() && !a.match.address) {
+        block_groupless(i, no_match(a), nullptr);
+        continue;
+      }
+      std::optional<Block> count_block;
+      if (a.count && matched.size() != *a.count) count_block = count_mismatch(a, matched);
+      for (const PciDevice* d : matched) {
+        if (!d->iommu_group) {
+          block_groupless(i, no_iommu_group(a, *d), d);
+          continue;
+        }
+        pickers[d->address].push_back(i);
+        GroupIntent& intent = out_.by_group[*d->iommu_group];
+        intent.picks.push_back({i, d});
+        intent.explain.push_back(fmt::format("{} selects {} by {}{}", in_.who(i), d->address.str(),
+                                             a.match.describe(),
+                                             a.count ? fmt::format(" (count {})", *a.count) : ""));
+        if (count_block) intent.blocks.push_back(*count_block);
+      }
+    }
+    for (const auto& [address, who_picked] : pickers) {
+      if (who_picked.size() < 2) continue;
+      std::vector<std::string> names;
+      for (std::size_t i : who_picked) names.push_back(in_.who(i));
+      out_.by_group[*in_.host.find(address)->iommu_group].blocks.push_back(
+          picked_twice(address, names));
+    }
+    return std::move(out_);
+  }
+
+ private:
+  bool vanished_while_observed(const PciAddress& address) const {
+    return std::any_of(in_.host.findings.begin(), in_.host.findings.end(), [&](const Finding& f) {
+      return f.kind == Finding::Kind::DeviceVanished && f.device == address;
+    });
+  }
+
+  // A change for devices outside any group (or for nothing at all), blocked.
+  void block_groupless(std::size_t i, Block why, const PciDevice* device) {
+    GroupChange c;
+    c.action = GroupAction::Blocked;
+    c.assignment = in_.assignment(i).name;
+    c.blocked_by = why.reason;
+    c.reason = std::move(why.message);
+    if (device) c.devices.push_back(unchanged(*device, DeviceRole::Selected));
+    c.explain.push_back(
+        fmt::format("{} asks for {}", in_.who(i), in_.assignment(i).match.describe()));
+    out_.groupless.push_back(std::move(c));
+  }
+
+  std::vector<const PciDevice*> matches_of(std::size_t i) {
+    const Assignment& a = in_.assignment(i);
+    if (!a.match.address) {
+      // Bridges never match a vendor or class pattern: they are never ours to bind.
+      std::vector<const PciDevice*> matched;
+      for (const auto& d : in_.host.devices) {
+        if (d.kind == DeviceKind::Endpoint && matches(a.match, d)) matched.push_back(&d);
+      }
+      return matched;
+    }
+    const PciDevice* d = in_.host.find(*a.match.address);
+    if (!d) {
+      const bool vanished = vanished_while_observed(*a.match.address);
+      block_groupless(i, vanished ? vanished_device(a) : no_such_device(a), nullptr);
+      return {};
+    }
+    if (d->kind != DeviceKind::Endpoint) {
+      if (d->iommu_group) {
+        GroupIntent& intent = out_.by_group[*d->iommu_group];
+        intent.blocks.push_back(not_an_endpoint(a, *d));
+        intent.explain.push_back(
+            fmt::format("{} selects {} by {}", in_.who(i), d->address.str(), a.match.describe()));
+      } else {
+        block_groupless(i, not_an_endpoint(a, *d), d);
+      }
+      return {};
+    }
+    return {d};
+  }
+
+  const PlanInputs& in_;
+  Intents out_;
+};
+
+}  // namespace
+
+Intents resolve_assignments(const PlanInputs& in) {
+  return Resolver(in).run();
+}
+
+}  // namespace vfio::planning
