@@ -8,6 +8,7 @@
 
 #include "observe/vfio_holders.h"
 #include "sysfs/kernel_names.h"
+#include "util/text_fields.h"
 
 namespace vfio {
 namespace {
@@ -51,17 +52,15 @@ std::string DeviceSteps::holder_note(const PciAddress& address) {
   // The iommu_group link, not driver_override: reading a link takes no device lock.
   auto link = sysfs_.read_link(paths::pci_device_file(address, "iommu_group"));
   if (!link) return "";
-  unsigned group = 0;
-  const std::string_view leaf = link_leaf(*link);
-  auto [end, ec] = std::from_chars(leaf.data(), leaf.data() + leaf.size(), group, 10);
-  if (ec != std::errc() || end != leaf.data() + leaf.size()) return "";
-  const auto holders = holders_of_group(sysfs_, *proc_, group);
+  const auto group = parse_whole_number<unsigned>(link_leaf(*link));
+  if (!group) return "";
+  const auto holders = holders_of_group(sysfs_, *proc_, *group);
   if (holders.empty()) {
     return fmt::format("; no process holds /dev/vfio/{}, so a driver is stuck in the kernel",
-                       group);
+                       *group);
   }
   return fmt::format("; held by {} (/dev/vfio/{}): stop it and the write completes",
-                     describe_holders(holders), group);
+                     describe_holders(holders), *group);
 }
 
 bool DeviceSteps::stuck(const PciAddress& address) const {

@@ -1,4 +1,5 @@
 #include "cli/logging.h"
+#include "util/text_fields.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -37,13 +38,6 @@ class JournalSink final : public spdlog::sinks::base_sink<std::mutex> {
   std::ostream& out_;
 };
 
-template <typename Number>
-bool parse_whole(std::string_view text, Number& value) {
-  if (text.empty()) return false;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  return ec == std::errc() && end == text.data() + text.size();
-}
-
 }  // namespace
 
 bool journal_stream_matches(const char* journal_stream, dev_t device, ino_t inode) {
@@ -51,9 +45,9 @@ bool journal_stream_matches(const char* journal_stream, dev_t device, ino_t inod
   const std::string_view value(journal_stream);
   const auto colon = value.find(':');
   if (colon == std::string_view::npos) return false;
-  unsigned long long dev = 0, ino = 0;
-  return parse_whole(value.substr(0, colon), dev) && parse_whole(value.substr(colon + 1), ino) &&
-         dev == device && ino == inode;
+  const auto dev = parse_whole_number<unsigned long long>(value.substr(0, colon));
+  const auto ino = parse_whole_number<unsigned long long>(value.substr(colon + 1));
+  return dev && ino && *dev == device && *ino == inode;
 }
 
 LogStyle detect_stderr_style() {

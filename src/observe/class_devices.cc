@@ -29,13 +29,6 @@ SysPath class_file(std::string_view class_name, std::string_view name, std::stri
   return SysPath() / "class" / class_name / name / file;
 }
 
-std::string_view trimmed(std::string_view text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '\t'))
-    text.remove_suffix(1);
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  return text;
-}
-
 std::vector<ClassDevice> class_devices(Sysfs& sysfs, std::string_view class_name,
                                        std::vector<Finding>& findings) {
   const SysPath dir = SysPath() / "class" / class_name;

@@ -38,7 +38,4 @@ std::optional<PciAddress> pci_device_in(std::string_view link_target);
 // class/<class_name>/<name>/<file>.
 SysPath class_file(std::string_view class_name, std::string_view name, std::string_view file);
 
-// The text of an attribute without its trailing newline and surrounding blanks.
-std::string_view trimmed(std::string_view text);
-
 }  // namespace vfio

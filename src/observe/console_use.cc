@@ -21,7 +21,7 @@ bool fbcon_bound(Sysfs& sysfs) {
     if (!SysPath::is_valid_component(vtcon)) continue;
     auto name = sysfs.read(class_file("vtconsole", vtcon, "name"));
     auto bind = sysfs.read(class_file("vtconsole", vtcon, "bind"));
-    if (name && bind && name->find("frame buffer") != std::string::npos && trimmed(*bind) == "1")
+    if (name && bind && name->find("frame buffer") != std::string::npos && trim(*bind) == "1")
       return true;
   }
   return false;
@@ -32,7 +32,7 @@ std::set<std::string> console_framebuffers(Sysfs* proc) {
   std::set<std::string> out;
   if (proc) {
     if (auto cmdline = proc->read(SysPath() / "cmdline")) {
-      for (auto word : text_fields(trimmed(*cmdline))) {
+      for (auto word : text_fields(trim(*cmdline))) {
         constexpr std::string_view kMap = "fbcon=map:";
         if (word.substr(0, kMap.size()) != kMap) continue;
         out.clear();

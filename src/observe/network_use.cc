@@ -151,7 +151,7 @@ struct Interface {
 Interface read_interface(Sysfs& sysfs, const std::string& name) {
   Interface i;
   if (auto state = sysfs.read(class_file("net", name, "operstate")))
-    i.operstate = std::string(trimmed(*state));
+    i.operstate = std::string(trim(*state));
   auto entries = sysfs.list(SysPath() / "class" / "net" / name);
   if (!entries) return i;
   for (const auto& entry : *entries) {

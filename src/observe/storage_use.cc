@@ -148,11 +148,11 @@ class StorageScan {
 
   std::string attribute(const std::string& name, std::string_view file) {
     auto text = sysfs_.read(class_file("block", name, file));
-    return text ? std::string(trimmed(*text)) : std::string();
+    return text ? std::string(trim(*text)) : std::string();
   }
   std::string dm_name(const std::string& name) {
     auto text = sysfs_.read(SysPath() / "class" / "block" / name / "dm" / "name");
-    return text ? std::string(trimmed(*text)) : std::string();
+    return text ? std::string(trim(*text)) : std::string();
   }
 
   std::vector<std::string> holders_of(const std::string& name) {

@@ -9,19 +9,13 @@
 
 #include "observe/class_devices.h"
 #include "sysfs/sysfs.h"
+#include "util/text_fields.h"
 
 namespace vfio {
 namespace {
 
 constexpr std::string_view kVfioDeviceFd = "anon_inode:[vfio-device]";
 constexpr std::string_view kNoIommuPrefix = "noiommu-";
-
-std::optional<unsigned> parse_unsigned(std::string_view text) {
-  unsigned value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 10);
-  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
-  return value;
-}
 
 // "/dev/vfio/12" or "/dev/vfio/noiommu-12" -> 12.
 std::optional<unsigned> group_of_node(std::string_view target) {
@@ -30,7 +24,7 @@ std::optional<unsigned> group_of_node(std::string_view target) {
   target.remove_prefix(kPrefix.size());
   if (target.substr(0, kNoIommuPrefix.size()) == kNoIommuPrefix)
     target.remove_prefix(kNoIommuPrefix.size());
-  return parse_unsigned(target);
+  return parse_whole_number<unsigned>(target);
 }
 
 }  // namespace
@@ -42,7 +36,8 @@ std::set<unsigned> vfio_group_nodes(Sysfs& sysfs) {
   for (std::string_view name : *entries) {
     if (name.substr(0, kNoIommuPrefix.size()) == kNoIommuPrefix)
       name.remove_prefix(kNoIommuPrefix.size());
-    if (auto group = parse_unsigned(name)) groups.insert(*group);  // not "vfio", the container
+    if (auto group = parse_whole_number<unsigned>(name))
+      groups.insert(*group);  // not "vfio", the container
   }
   return groups;
 }
@@ -59,7 +54,7 @@ VfioHolders find_vfio_holders(Sysfs& proc, const std::set<unsigned>& groups) {
   }
   std::vector<int> pids;
   for (const auto& name : *entries) {
-    if (auto pid = parse_unsigned(name); pid && *pid > 0 && *pid <= 0x7fffffff)
+    if (auto pid = parse_whole_number<unsigned>(name); pid && *pid > 0 && *pid <= 0x7fffffff)
       pids.push_back(static_cast<int>(*pid));
   }
   std::sort(pids.begin(), pids.end());
@@ -94,7 +89,7 @@ VfioHolders find_vfio_holders(Sysfs& proc, const std::set<unsigned>& groups) {
       continue;
     }
     std::string command = "?";
-    if (auto comm = proc.read(dir / "comm")) command = std::string(trimmed(*comm));
+    if (auto comm = proc.read(dir / "comm")) command = std::string(trim(*comm));
     for (const unsigned group : held)
       out.by_group[group].push_back(VfioHolder{pid, command, device_fds});
   }

@@ -14,4 +14,11 @@ std::vector<std::string_view> text_fields(std::string_view line) {
   return out;
 }
 
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '\t'))
+    text.remove_suffix(1);
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  return text;
+}
+
 }  // namespace vfio
