@@ -44,7 +44,7 @@ Result<Binding> read_binding(Sysfs& sysfs, const PciAddress& address) {
   return binding;
 }
 
-DeviceSteps::DeviceSteps(Sysfs& sysfs, std::chrono::milliseconds probe_timeout, Sysfs* proc)
+DeviceSteps::DeviceSteps(Sysfs& sysfs, std::chrono::milliseconds probe_timeout, KernelFiles* proc)
     : sysfs_(sysfs), probe_timeout_(probe_timeout), proc_(proc) {}
 
 std::string DeviceSteps::holder_note(const PciAddress& address) {

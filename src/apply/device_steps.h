@@ -29,7 +29,7 @@ class DeviceSteps {
  public:
   // `probe_timeout`: how long a driver may take to bind after a probe (per device). `proc`
   // (/proc, may be null): to say who holds a device whose write did not return.
-  DeviceSteps(Sysfs& sysfs, std::chrono::milliseconds probe_timeout, Sysfs* proc = nullptr);
+  DeviceSteps(Sysfs& sysfs, std::chrono::milliseconds probe_timeout, KernelFiles* proc = nullptr);
 
   // From `now` (read just before) to vfio-pci, override vfio-pci.
   std::optional<StepFailure> claim(const PciAddress& address, const Binding& now);
@@ -69,7 +69,7 @@ class DeviceSteps {
 
   Sysfs& sysfs_;
   std::chrono::milliseconds probe_timeout_;
-  Sysfs* proc_;
+  KernelFiles* proc_;
   mutable std::mutex mutex_;
   std::set<PciAddress> stuck_;
 };

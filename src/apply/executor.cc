@@ -14,7 +14,7 @@ GroupOutcome DryRunExecutor::execute(const GroupChange& change) {
 }
 
 KernelExecutor::KernelExecutor(Sysfs& sysfs, OwnershipLedger& ledger,
-                               std::chrono::milliseconds probe_timeout, Sysfs* proc)
+                               std::chrono::milliseconds probe_timeout, KernelFiles* proc)
     : steps_(sysfs, probe_timeout, proc), transaction_{sysfs, steps_, ledger, proc} {}
 
 GroupOutcome KernelExecutor::execute(const GroupChange& change) {

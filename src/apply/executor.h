@@ -32,7 +32,7 @@ class KernelExecutor final : public Executor {
   // `probe_timeout`: per device, how long a driver may take to bind after a probe. `proc`
   // (/proc, may be null): who holds a VFIO group, checked before a group's first write.
   KernelExecutor(Sysfs& sysfs, OwnershipLedger& ledger, std::chrono::milliseconds probe_timeout,
-                 Sysfs* proc = nullptr);
+                 KernelFiles* proc = nullptr);
   GroupOutcome execute(const GroupChange& change) override;
 
  private:

@@ -57,7 +57,8 @@ std::optional<StepFailure> check_members(Sysfs& sysfs, const GroupChange& change
 // A process that opened the group's VFIO node since the plan was made: the plan refuses a
 // held group, and so does the run. Checked before any binding is read, because reading a
 // held device's driver_override blocks while an unbind of it waits for the holder.
-std::optional<StepFailure> check_not_held(Sysfs& sysfs, Sysfs* proc, const GroupChange& change) {
+std::optional<StepFailure> check_not_held(Sysfs& sysfs, KernelFiles* proc,
+                                          const GroupChange& change) {
   if (!proc) return std::nullopt;
   const auto holders = holders_of_group(sysfs, *proc, *change.group);
   if (holders.empty()) return std::nullopt;
@@ -71,7 +72,7 @@ std::optional<StepFailure> check_not_held(Sysfs& sysfs, Sysfs* proc, const Group
 
 // What claim and release check before their first write: the group's members are still those
 // planned, no process holds it open, and every endpoint's binding can be read (into `out`).
-std::optional<StepFailure> preflight(Sysfs& sysfs, Sysfs* proc, const GroupChange& change,
+std::optional<StepFailure> preflight(Sysfs& sysfs, KernelFiles* proc, const GroupChange& change,
                                      std::map<PciAddress, Binding>& out) {
   if (auto f = check_members(sysfs, change)) return f;
   if (auto f = check_not_held(sysfs, proc, change)) return f;

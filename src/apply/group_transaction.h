@@ -23,7 +23,7 @@ struct GroupTransaction {
   Sysfs& sysfs;
   DeviceSteps& steps;
   OwnershipLedger& ledger;
-  Sysfs* proc = nullptr;  // /proc: a group a process holds open now is not written to
+  KernelFiles* proc = nullptr;  // /proc: a group a process holds open now is not written to
 
   GroupOutcome claim(const GroupChange& change);
   GroupOutcome release(const GroupChange& change);

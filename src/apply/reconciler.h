@@ -45,7 +45,7 @@ class Reconciler {
  public:
   // `proc` (/proc, may be null: unknown) tells who holds VFIO groups and what the host uses;
   // `names` (may be null) names devices from pci.ids.
-  Reconciler(Sysfs& sysfs, Sysfs* proc, KernelModules& modules,
+  Reconciler(Sysfs& sysfs, KernelFiles* proc, KernelModules& modules,
              const PciIdDatabase* names = nullptr)
       : sysfs_(sysfs), proc_(proc), modules_(modules), names_(names) {}
 
@@ -68,7 +68,7 @@ class Reconciler {
   std::optional<std::string> load_vfio_pci(std::chrono::milliseconds timeout);
 
   Sysfs& sysfs_;
-  Sysfs* proc_;
+  KernelFiles* proc_;
   KernelModules& modules_;
   const PciIdDatabase* names_;
 };

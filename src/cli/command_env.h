@@ -14,6 +14,7 @@
 
 namespace vfio {
 class KernelModules;
+class KernelFiles;
 class Sysfs;
 }  // namespace vfio
 
@@ -31,7 +32,7 @@ struct CommandEnv {
   std::ostream& err;
   LogStyle log_style = LogStyle::Plain;  // how lines written to `err` itself must look
   // /proc (--proc-root): who holds VFIO groups, routes, mounts; none: unknown.
-  Sysfs* proc = nullptr;
+  KernelFiles* proc = nullptr;
 };
 
 }  // namespace vfio::cli

@@ -134,7 +134,7 @@ int run(int argc, const char* const* argv, const Context& context) {
   }
 
   std::unique_ptr<Sysfs> owned_proc;
-  Sysfs* proc = context.proc;
+  KernelFiles* proc = context.proc;
   if (!proc && (!context.sysfs || app.get_option("--proc-root")->count() > 0)) {
     owned_proc = std::make_unique<RealSysfs>(global.proc_root);
     proc = owned_proc.get();

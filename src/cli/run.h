@@ -10,6 +10,7 @@
 
 namespace vfio {
 class KernelModules;
+class KernelFiles;
 class Sysfs;
 }  // namespace vfio
 
@@ -29,7 +30,7 @@ struct Context {
   std::optional<LogStyle> log_style;
   // Overrides --proc-root when set. With `sysfs` set and neither this nor --proc-root given, no
   // /proc is read: a simulated host's devices and this machine's processes do not mix.
-  Sysfs* proc = nullptr;
+  KernelFiles* proc = nullptr;
 };
 
 int run(int argc, const char* const* argv, const Context& context = {});

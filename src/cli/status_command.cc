@@ -12,7 +12,7 @@
 
 namespace vfio::cli {
 
-int run_status(const StatusOptions& options, Sysfs& sysfs, Sysfs* proc, std::ostream& out) {
+int run_status(const StatusOptions& options, Sysfs& sysfs, KernelFiles* proc, std::ostream& out) {
   PciIdDatabase names;
   HostSnapshot snapshot;
   try {

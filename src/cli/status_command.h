@@ -4,8 +4,9 @@
 #include <iosfwd>
 
 namespace vfio {
+class KernelFiles;
 class Sysfs;
-}
+}  // namespace vfio
 
 namespace vfio::cli {
 
@@ -16,6 +17,6 @@ struct StatusOptions {
 // Returns the exit code: 0 once the host was observed (an IOMMU that is off is reported, not an
 // error), 69 when the root holds no PCI bus to observe. `proc` (may be null): /proc, for what
 // makes each device unsafe to take.
-int run_status(const StatusOptions& options, Sysfs& sysfs, Sysfs* proc, std::ostream& out);
+int run_status(const StatusOptions& options, Sysfs& sysfs, KernelFiles* proc, std::ostream& out);
 
 }  // namespace vfio::cli

@@ -28,7 +28,7 @@ bool fbcon_bound(Sysfs& sysfs) {
 }
 
 // The framebuffers fbcon maps consoles to: "fbcon=map:0101" on the command line, else fb0.
-std::set<std::string> console_framebuffers(Sysfs* proc) {
+std::set<std::string> console_framebuffers(KernelFiles* proc) {
   std::set<std::string> out;
   if (proc) {
     if (auto cmdline = proc->read(SysPath() / "cmdline")) {
@@ -48,7 +48,7 @@ std::set<std::string> console_framebuffers(Sysfs* proc) {
 
 }  // namespace
 
-HazardsByDevice find_console_use(Sysfs& sysfs, Sysfs* proc, std::vector<Finding>& findings) {
+HazardsByDevice find_console_use(Sysfs& sysfs, KernelFiles* proc, std::vector<Finding>& findings) {
   HazardsByDevice out;
   std::vector<ClassDevice> framebuffers;
   for (auto& d : class_devices(sysfs, "graphics", findings)) {

@@ -13,9 +13,10 @@
 
 namespace vfio {
 
+class KernelFiles;
 class Sysfs;
 
 // `proc` may be null: the default map (fb0) is assumed.
-HazardsByDevice find_console_use(Sysfs& sysfs, Sysfs* proc, std::vector<Finding>& findings);
+HazardsByDevice find_console_use(Sysfs& sysfs, KernelFiles* proc, std::vector<Finding>& findings);
 
 }  // namespace vfio

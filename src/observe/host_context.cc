@@ -8,13 +8,13 @@
 
 namespace vfio {
 
-VfioHolders read_vfio_holders(Sysfs& sysfs, Sysfs* proc) {
+VfioHolders read_vfio_holders(Sysfs& sysfs, KernelFiles* proc) {
   if (!proc) return {};
   // No node, no holder: on a host without vfio groups, /proc is not read at all.
   return find_vfio_holders(*proc, vfio_group_nodes(sysfs));
 }
 
-void add_host_hazards(Sysfs& sysfs, Sysfs* proc, const VfioHolders& holders,
+void add_host_hazards(Sysfs& sysfs, KernelFiles* proc, const VfioHolders& holders,
                       HostSnapshot& snapshot) {
   snapshot.findings.insert(snapshot.findings.end(), holders.findings.begin(),
                            holders.findings.end());

@@ -12,14 +12,15 @@
 
 namespace vfio {
 
+class KernelFiles;
 class Sysfs;
 
 // Step 1. `proc` null: nothing is known about processes (no holders).
-VfioHolders read_vfio_holders(Sysfs& sysfs, Sysfs* proc);
+VfioHolders read_vfio_holders(Sysfs& sysfs, KernelFiles* proc);
 
 // Step 2: adds every hazard found to the snapshot's devices (a HeldOpen one to every endpoint of
 // a held group), and what was odd to its findings.
-void add_host_hazards(Sysfs& sysfs, Sysfs* proc, const VfioHolders& holders,
+void add_host_hazards(Sysfs& sysfs, KernelFiles* proc, const VfioHolders& holders,
                       HostSnapshot& snapshot);
 
 }  // namespace vfio

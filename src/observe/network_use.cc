@@ -122,7 +122,7 @@ void ipv6_addresses(std::string_view text, Facts& facts) {
   });
 }
 
-Facts proc_facts(Sysfs& proc, std::vector<Finding>& findings) {
+Facts proc_facts(KernelFiles& proc, std::vector<Finding>& findings) {
   Facts facts;
   const SysPath net = SysPath() / "net";
   auto read = [&](std::string_view name, void (*parse)(std::string_view, Facts&)) {
@@ -172,7 +172,7 @@ std::string join(const std::vector<std::string>& parts) {
 
 }  // namespace
 
-HazardsByDevice find_network_use(Sysfs& sysfs, Sysfs* proc, std::vector<Finding>& findings) {
+HazardsByDevice find_network_use(Sysfs& sysfs, KernelFiles* proc, std::vector<Finding>& findings) {
   HazardsByDevice out;
   std::vector<ClassDevice> nics;
   for (auto& d : class_devices(sysfs, "net", findings)) {

@@ -12,11 +12,12 @@
 
 namespace vfio {
 
+class KernelFiles;
 class Sysfs;
 
 // A NetworkInUse hazard for each PCI function with an interface that is up, carries routes or
 // (global) addresses, or is a port of a bridge or bond (whose routes are then named too).
 // `proc` may be null: routes and addresses are then not known.
-HazardsByDevice find_network_use(Sysfs& sysfs, Sysfs* proc, std::vector<Finding>& findings);
+HazardsByDevice find_network_use(Sysfs& sysfs, KernelFiles* proc, std::vector<Finding>& findings);
 
 }  // namespace vfio

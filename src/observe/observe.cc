@@ -94,7 +94,8 @@ void cross_check_groups(Sysfs& sysfs, HostSnapshot& snapshot) {
 
 }  // namespace
 
-HostSnapshot observe(Sysfs& sysfs, const PciIdDatabase* names, ObserveDetail detail, Sysfs* proc) {
+HostSnapshot observe(Sysfs& sysfs, const PciIdDatabase* names, ObserveDetail detail,
+                     KernelFiles* proc) {
   HostSnapshot snapshot;
   // Groups first: a member that vanishes while the devices are read is then still listed by its
   // group, and the planner can refuse to claim the rest of a group it cannot see whole.

@@ -7,6 +7,7 @@
 
 namespace vfio {
 
+class KernelFiles;
 class Sysfs;
 class PciIdDatabase;
 
@@ -27,6 +28,6 @@ enum class ObserveDetail { Full, Planning };
 // is read too and each device's hazards filled in (host_context.h); without it, only what sysfs
 // alone shows (network interfaces that are up or enslaved, framebuffer consoles).
 HostSnapshot observe(Sysfs& sysfs, const PciIdDatabase* names,
-                     ObserveDetail detail = ObserveDetail::Full, Sysfs* proc = nullptr);
+                     ObserveDetail detail = ObserveDetail::Full, KernelFiles* proc = nullptr);
 
 }  // namespace vfio

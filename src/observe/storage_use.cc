@@ -74,7 +74,7 @@ struct Block {
 
 class StorageScan {
  public:
-  StorageScan(Sysfs& sysfs, Sysfs* proc, std::vector<Finding>& findings)
+  StorageScan(Sysfs& sysfs, KernelFiles* proc, std::vector<Finding>& findings)
       : sysfs_(sysfs), proc_(proc), findings_(findings) {}
 
   HazardsByDevice run() {
@@ -196,7 +196,7 @@ class StorageScan {
   }
 
   Sysfs& sysfs_;
-  Sysfs* proc_;
+  KernelFiles* proc_;
   std::vector<Finding>& findings_;
   std::map<std::string, Block> blocks_;
   std::vector<Mount> mounts_;
@@ -205,7 +205,7 @@ class StorageScan {
 
 }  // namespace
 
-HazardsByDevice find_storage_use(Sysfs& sysfs, Sysfs* proc, std::vector<Finding>& findings) {
+HazardsByDevice find_storage_use(Sysfs& sysfs, KernelFiles* proc, std::vector<Finding>& findings) {
   return StorageScan(sysfs, proc, findings).run();
 }
 

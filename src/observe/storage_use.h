@@ -14,10 +14,11 @@
 
 namespace vfio {
 
+class KernelFiles;
 class Sysfs;
 
 // A StorageInUse hazard for each PCI function with a disk or partition that is mounted, used as
 // swap or held by another block device. `proc` may be null: mounts and swap are then not known.
-HazardsByDevice find_storage_use(Sysfs& sysfs, Sysfs* proc, std::vector<Finding>& findings);
+HazardsByDevice find_storage_use(Sysfs& sysfs, KernelFiles* proc, std::vector<Finding>& findings);
 
 }  // namespace vfio

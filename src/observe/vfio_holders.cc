@@ -42,7 +42,7 @@ std::set<unsigned> vfio_group_nodes(Sysfs& sysfs) {
   return groups;
 }
 
-VfioHolders find_vfio_holders(Sysfs& proc, const std::set<unsigned>& groups) {
+VfioHolders find_vfio_holders(KernelFiles& proc, const std::set<unsigned>& groups) {
   VfioHolders out;
   if (groups.empty()) return out;
   auto entries = proc.list(SysPath());
@@ -103,7 +103,7 @@ VfioHolders find_vfio_holders(Sysfs& proc, const std::set<unsigned>& groups) {
   return out;
 }
 
-std::vector<VfioHolder> holders_of_group(Sysfs& sysfs, Sysfs& proc, unsigned group) {
+std::vector<VfioHolder> holders_of_group(Sysfs& sysfs, KernelFiles& proc, unsigned group) {
   if (!vfio_group_nodes(sysfs).count(group)) return {};
   VfioHolders found = find_vfio_holders(proc, {group});
   auto it = found.by_group.find(group);

@@ -15,6 +15,7 @@
 
 namespace vfio {
 
+class KernelFiles;
 class Sysfs;
 
 struct VfioHolder {
@@ -36,12 +37,12 @@ std::set<unsigned> vfio_group_nodes(Sysfs& sysfs);
 // Reads /proc/*/fd through `proc` (a gateway rooted at /proc) for the nodes of `groups`; nothing
 // is read when `groups` is empty. Processes that exit while read are skipped quietly (they race
 // with us), and so are those whose descriptors we may not read - one finding says how many.
-VfioHolders find_vfio_holders(Sysfs& proc, const std::set<unsigned>& groups);
+VfioHolders find_vfio_holders(KernelFiles& proc, const std::set<unsigned>& groups);
 
 // The processes holding group `group`'s node now; none when the group has no node (then nothing
 // in /proc is read). For apply: a group that became held since it was observed is not written,
 // and a write that did not return is explained by who holds the device.
-std::vector<VfioHolder> holders_of_group(Sysfs& sysfs, Sysfs& proc, unsigned group);
+std::vector<VfioHolder> holders_of_group(Sysfs& sysfs, KernelFiles& proc, unsigned group);
 
 // "pid 4242 (qemu-system-x86)", "pids 4242 (qemu-system-x86) and 4300 (vfio_holder)"
 std::string describe_holders(const std::vector<VfioHolder>& holders);

@@ -1,8 +1,12 @@
-// Sysfs: the one gateway through which vfio-reconcile touches the kernel.
+// The one gateway through which vfio-reconcile touches the kernel, in two parts:
 //
-// Every read, link read, directory listing and write goes through this interface. Production
-// uses RealSysfs (a directory tree, /sys by default); tests use the kernel simulator, which
-// implements the same calls with the PCI core's semantics and can inject faults.
+// - KernelFiles: reading a tree of kernel files - reads, link reads, listings. /proc is reached
+//   through this alone (--proc-root), so nothing can write there.
+// - Sysfs: KernelFiles plus write(2), for /sys.
+//
+// Every read, link read, directory listing and write goes through these. Production uses
+// RealSysfs (a directory tree: /sys by default, and /proc); tests use the kernel simulator,
+// which implements the same calls with the PCI core's semantics and can inject faults.
 //
 // read(), read_link(), list() and display() may be called from several threads at once:
 // observe() reads the devices of a large host in parallel. RealSysfs keeps no shared state and
@@ -21,12 +25,12 @@
 
 namespace vfio {
 
-class Sysfs {
+class KernelFiles {
  public:
   // Attributes are short text; `config` is up to 4 KiB of binary that we only need the start of.
   static constexpr std::size_t kDefaultReadLimit = 4096;
 
-  virtual ~Sysfs() = default;
+  virtual ~KernelFiles() = default;
 
   // The attribute's bytes as the kernel returns them (text keeps its trailing newline).
   virtual Result<std::string> read(const SysPath& path,
@@ -38,12 +42,15 @@ class Sysfs {
   // The names in a directory, in no particular order.
   virtual Result<std::vector<std::string>> list(const SysPath& dir) = 0;
 
+  // How a person would name the file, for messages ("/sys/bus/pci/drivers_probe").
+  virtual std::string display(const SysPath& path) const = 0;
+};
+
+class Sysfs : public KernelFiles {
+ public:
   // Exactly one write(2) of `value`: the kernel acts on each write call separately, so a value
   // must never be split or retried behind the caller's back.
   virtual Result<void> write(const SysPath& path, std::string_view value) = 0;
-
-  // How a person would name the file, for messages ("/sys/bus/pci/drivers_probe").
-  virtual std::string display(const SysPath& path) const = 0;
 
   // How long write() waits for the kernel before it gives up with ETIMEDOUT. A store can sleep
   // in the kernel for as long as somebody else likes (a driver's remove() waiting for a VM to

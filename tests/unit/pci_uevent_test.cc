@@ -39,8 +39,8 @@ BOOST_AUTO_TEST_CASE(a_missing_key_or_an_odd_value_leaves_the_ids_to_the_attribu
       (odd.odd_lines ==
        std::vector<std::string>{"PCI_CLASS=1020000", "PCI_SUBSYS_ID=8086:10000", "DRIVER=../x"}));
   // Every id there, but a driver that is no driver name: the files are read instead.
-  const PciUevent bad_driver = parse_pci_uevent(
-      "DRIVER=../x\nPCI_CLASS=20000\nPCI_ID=8086:10D3\nPCI_SUBSYS_ID=8086:A01F\n");
+  const PciUevent bad_driver =
+      parse_pci_uevent("DRIVER=../x\nPCI_CLASS=20000\nPCI_ID=8086:10D3\nPCI_SUBSYS_ID=8086:A01F\n");
   BOOST_TEST(!bad_driver.ids);
   BOOST_TEST(bad_driver.odd_lines.size() == 1u);
   // Lines without '=' and unknown keys are not odd: the kernel may add keys.
