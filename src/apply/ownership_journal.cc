@@ -1,11 +1,6 @@
 #include "apply/ownership_journal.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-
 #include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <ctime>
 #include <stdexcept>
 #include <utility>
@@ -14,20 +9,15 @@
 #include <fmt/format.h>
 
 #include "apply/ownership_json.h"
+#include "store/state_file.h"
 #include "sysfs/sys_path.h"
-#include "util/atomic_file.h"
-#include "util/read_file.h"
 #include "util/result.h"
+#include "util/text_fields.h"
 
 namespace vfio {
 namespace fs = boost::filesystem;
 
 namespace {
-
-// "No such file or directory (ENOENT)"
-std::string describe(int error) {
-  return fmt::format("{} ({})", std::strerror(error), errno_name(error));
-}
 
 std::string utc_timestamp() {
   const std::time_t now = std::time(nullptr);
@@ -38,25 +28,10 @@ std::string utc_timestamp() {
   return text;
 }
 
-// rename(2) that fails with EEXIST instead of replacing `to`: the name of a kept-aside file is
-// only unique if nothing already there is overwritten.
-int rename_no_replace(const fs::path& from, const fs::path& to) {
-  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return 0;
-  if (errno != EINVAL && errno != ENOSYS) return -1;
-  // A file system without RENAME_NOREPLACE: check first. Runs hold the run lock while they
-  // change the state directory, so nothing else creates `to` in between.
-  struct stat st;
-  if (::lstat(to.c_str(), &st) == 0) {
-    errno = EEXIST;
-    return -1;
-  }
-  return ::rename(from.c_str(), to.c_str());
-}
-
 }  // namespace
 
-OwnershipJournal::OwnershipJournal(fs::path state_dir, std::string boot_id)
-    : state_dir_(std::move(state_dir)), boot_id_(std::move(boot_id)) {}
+OwnershipJournal::OwnershipJournal(Store& store, fs::path state_dir, std::string boot_id)
+    : store_(store), state_dir_(std::move(state_dir)), boot_id_(std::move(boot_id)) {}
 
 fs::path OwnershipJournal::file() const {
   return state_dir_ / "ownership.json";
@@ -64,7 +39,7 @@ fs::path OwnershipJournal::file() const {
 
 LoadedRecord OwnershipJournal::load() const {
   const std::string path = file().string();
-  auto bytes = read_whole_file(path);
+  auto bytes = store_.read(file());
   if (!bytes) {
     const int error = bytes.error().error;
     if (error == ENOENT) return {};
@@ -72,7 +47,7 @@ LoadedRecord OwnershipJournal::load() const {
     LoadedRecord out;
     out.problems.push_back(
         fmt::format("{}: cannot be read: {}: ignoring it; this run owns nothing it bound earlier",
-                    path, describe(error)));
+                    path, describe_errno(error)));
     return out;
   }
   return decode_ownership(*bytes, path, boot_id_);
@@ -87,77 +62,47 @@ void OwnershipJournal::keep_aside(const std::string& reason) const {
   const std::string base = fmt::format("{}.{}-{}", from.string(), reason, utc_timestamp());
   for (unsigned n = 0;; ++n) {
     const fs::path to = n == 0 ? fs::path(base) : fs::path(fmt::format("{}-{}", base, n));
-    if (rename_no_replace(from, to) == 0) break;
-    const int error = errno;
+    auto renamed = store_.rename(from, to, /*replace=*/false);
+    if (renamed) break;
+    const int error = renamed.error().error;
     if (error == ENOENT) return;  // nothing to keep
     // Far more than one run a second could make; past that something else is wrong.
     if (error == EEXIST && n < 1000) continue;
-    throw StateDirError(fmt::format("cannot keep the ownership record aside: rename {} to {}: {}",
-                                    from.string(), to.string(), describe(error)),
-                        error);
+    throw StateDirError("cannot keep the ownership record aside", renamed.error());
   }
-  if (auto failure = sync_directory(state_dir_)) {
-    throw StateDirError(
-        fmt::format("cannot keep the ownership record aside: {}", failure->to_string()),
-        failure->error);
+  if (auto synced = store_.sync_dir(state_dir_); !synced) {
+    throw StateDirError("cannot keep the ownership record aside", synced.error());
   }
 }
 
 void OwnershipJournal::save(const OwnershipRecord& record) const {
-  if (auto failure = replace_file_atomically(file(), encode_ownership(record, boot_id_), 0644)) {
-    throw StateDirError(fmt::format("cannot save the ownership record {}: {}", file().string(),
-                                    failure->to_string()),
-                        failure->error);
+  auto saved = replace_file_atomically(store_, file(), encode_ownership(record, boot_id_), 0644);
+  if (!saved) {
+    throw StateDirError(fmt::format("cannot save the ownership record {}", file().string()),
+                        saved.error());
   }
 }
 
-void ensure_state_dir(const fs::path& state_dir) {
-  // Not fs::create_directories: it creates with 0777 less the umask, and the state directory
-  // of a tool that runs as root must not be writable by others whatever the umask.
-  std::vector<fs::path> missing;
-  for (fs::path p = state_dir; !p.empty(); p = p.parent_path()) {
-    struct stat st;
-    if (::stat(p.c_str(), &st) == 0 || errno != ENOENT) break;
-    missing.push_back(p);
-  }
-  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
-    if (::mkdir(it->c_str(), 0755) != 0 && errno != EEXIST) {
-      const int error = errno;
-      throw StateDirError(fmt::format("cannot create state directory {}: mkdir {}: {}",
-                                      state_dir.string(), it->string(), describe(error)),
-                          error);
-    }
-  }
-  struct stat st;
-  if (::stat(state_dir.c_str(), &st) != 0) {
-    const int error = errno;
-    throw StateDirError(
-        fmt::format("cannot use state directory {}: {}", state_dir.string(), describe(error)),
-        error);
-  }
-  if (!S_ISDIR(st.st_mode)) {
-    throw StateDirError(fmt::format("cannot use state directory {}: it exists and is not a "
-                                    "directory ({})",
-                                    state_dir.string(), errno_name(ENOTDIR)),
-                        ENOTDIR);
+void ensure_state_dir(Store& store, const fs::path& state_dir) {
+  if (auto made = make_dirs(store, state_dir, 0755); !made) {
+    const bool creating = made.error().op == IoError::Op::MakeDir;
+    throw StateDirError(fmt::format("cannot {} state directory {}", creating ? "create" : "use",
+                                    state_dir.string()),
+                        made.error());
   }
 }
 
-std::string read_boot_id(const fs::path& proc_root) {
-  const std::string path = (proc_root / "sys/kernel/random/boot_id").string();
-  auto bytes = read_whole_file(path);
-  if (!bytes) {
-    throw StateDirError(fmt::format("cannot read the boot id: {}", bytes.error().to_string()),
-                        bytes.error().error);
+std::string read_boot_id(Store& store, const fs::path& proc_root) {
+  const fs::path path = proc_root / "sys/kernel/random/boot_id";
+  auto bytes = store.read(path);
+  if (!bytes) throw StateDirError("cannot read the boot id", bytes.error());
+  const std::string_view id = trim(*bytes);
+  // Without it a record from an earlier boot would pass for this boot's.
+  if (id.empty()) {
+    throw StateDirError("cannot read the boot id (it is empty)",
+                        IoError{IoError::Op::Read, path.string(), EINVAL, {}});
   }
-  const std::string& text = *bytes;
-  const auto first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) {
-    // Without it a record from an earlier boot would pass for this boot's.
-    throw StateDirError(fmt::format("cannot read the boot id: {} is empty", path), EINVAL);
-  }
-  const auto last = text.find_last_not_of(" \t\r\n");
-  return text.substr(first, last - first + 1);
+  return std::string(id);
 }
 
 }  // namespace vfio

@@ -16,19 +16,23 @@
 #include <boost/filesystem/path.hpp>
 
 #include "plan/ownership.h"
+#include "store/store.h"
+#include "util/result.h"
 
 namespace vfio {
 
-// The state directory could not be created, read or written (the message names the path and
-// the errno; `error` is that errno, so the CLI can tell EACCES/EPERM apart).
+// The state directory could not be created, read or written: what was being done, then the
+// store's error (the operation, the path and the errno). Callers branch on io() (the CLI tells
+// EACCES/EPERM apart), never on the text.
 class StateDirError : public std::runtime_error {
  public:
-  StateDirError(const std::string& message, int error)
-      : std::runtime_error(message), error_(error) {}
-  int error() const { return error_; }
+  StateDirError(const std::string& doing, IoError io)
+      : std::runtime_error(doing + ": " + io.to_string()), io_(std::move(io)) {}
+  const IoError& io() const { return io_; }
+  int error() const { return io_.error; }
 
  private:
-  int error_;
+  IoError io_;
 };
 
 struct LoadedRecord {
@@ -44,7 +48,7 @@ struct LoadedRecord {
 class OwnershipJournal {
  public:
   // `boot_id`: /proc/sys/kernel/random/boot_id of the running kernel (tests pass their own).
-  OwnershipJournal(boost::filesystem::path state_dir, std::string boot_id);
+  OwnershipJournal(Store& store, boost::filesystem::path state_dir, std::string boot_id);
 
   boost::filesystem::path file() const;  // <state dir>/ownership.json
 
@@ -62,15 +66,16 @@ class OwnershipJournal {
   void save(const OwnershipRecord& record) const;
 
  private:
+  Store& store_;
   boost::filesystem::path state_dir_;
   std::string boot_id_;
 };
 
 // Creates the state directory (and its parents) when missing, mode 0755. Throws StateDirError.
-void ensure_state_dir(const boost::filesystem::path& state_dir);
+void ensure_state_dir(Store& store, const boost::filesystem::path& state_dir);
 
 // The running kernel's boot id, read from `proc_root`/sys/kernel/random/boot_id, trimmed.
 // Throws StateDirError when it cannot be read.
-std::string read_boot_id(const boost::filesystem::path& proc_root = "/proc");
+std::string read_boot_id(Store& store, const boost::filesystem::path& proc_root = "/proc");
 
 }  // namespace vfio

@@ -5,28 +5,27 @@
 // however it ends (no stale lock after a crash or a kill).
 #pragma once
 
+#include <memory>
 #include <optional>
 
 #include <boost/filesystem/path.hpp>
+
+#include "store/store.h"
 
 namespace vfio {
 
 class RunLock {
  public:
-  // Takes the lock. Without `wait`, returns nullopt when another process holds it; with `wait`,
-  // blocks until it is free. Throws StateDirError (ownership_journal.h) when the lock file
-  // cannot be created or locked for another reason. The state directory must exist.
-  static std::optional<RunLock> acquire(const boost::filesystem::path& state_dir, bool wait);
-
-  RunLock(RunLock&& other) noexcept;
-  RunLock& operator=(RunLock&& other) noexcept;
-  RunLock(const RunLock&) = delete;
-  RunLock& operator=(const RunLock&) = delete;
-  ~RunLock();
+  // Takes the lock on <state dir>/lock. Without `wait`, returns nullopt when another process
+  // holds it; with `wait`, blocks until it is free. Throws StateDirError (ownership_journal.h)
+  // when the lock file cannot be created or locked for another reason. The state directory
+  // must exist.
+  static std::optional<RunLock> acquire(Store& store, const boost::filesystem::path& state_dir,
+                                        bool wait);
 
  private:
-  explicit RunLock(int fd) : fd_(fd) {}
-  int fd_ = -1;
+  explicit RunLock(std::unique_ptr<StoreLock> held) : held_(std::move(held)) {}
+  std::unique_ptr<StoreLock> held_;
 };
 
 }  // namespace vfio

@@ -105,14 +105,14 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
     owned = read_ownership(env);
   } else {
     try {
-      ensure_state_dir(env.state_dir);
-      lock = RunLock::acquire(env.state_dir, options.wait || options.boot);
+      ensure_state_dir(env.store, env.state_dir);
+      lock = RunLock::acquire(env.store, env.state_dir, options.wait || options.boot);
       if (!lock) {
         spdlog::error("another vfio-reconcile run holds {} (use --wait to wait for it)",
                       (env.state_dir / "lock").string());
         return kExitLocked;
       }
-      journal.emplace(env.state_dir, current_boot_id(env));
+      journal.emplace(env.store, env.state_dir, current_boot_id(env));
       owned = journal->load();
       for (const auto& problem : owned.problems) spdlog::warn("{}", problem);
       if (owned.unusable_file) journal->keep_aside("unusable");

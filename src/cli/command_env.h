@@ -14,6 +14,7 @@
 
 namespace vfio {
 class KernelModules;
+class Store;
 class KernelFiles;
 class Sysfs;
 }  // namespace vfio
@@ -23,8 +24,9 @@ namespace vfio::cli {
 struct CommandEnv {
   Sysfs& sysfs;
   KernelModules& modules;
-  boost::filesystem::path state_dir;                 // --state-dir
-  std::optional<std::string> boot_id;                // none: the running kernel's, from /proc
+  Store& store;                        // what lasts between runs: the state directory, the boot id
+  boost::filesystem::path state_dir;   // --state-dir
+  std::optional<std::string> boot_id;  // none: the running kernel's, from /proc
   std::optional<std::chrono::milliseconds> timeout;  // --timeout; none: the manifest's setting
   bool live_sys = false;                    // the gateway is the real /sys: changing it needs root
   const std::atomic<bool>* stop = nullptr;  // set by SIGINT/SIGTERM

@@ -17,6 +17,7 @@
 #include "cli/plan_command.h"
 #include "cli/status_command.h"
 #include "cli/validate_command.h"
+#include "store/store.h"
 #include "sysfs/real_sysfs.h"
 
 namespace vfio::cli {
@@ -148,12 +149,15 @@ int run(int argc, const char* const* argv, const Context& context) {
     own_modules = std::make_unique<KmodModules>();
     modules = own_modules.get();
   }
+  RealStore real_store;
+  Store* store = context.store ? context.store : &real_store;
   std::optional<std::chrono::milliseconds> timeout;
   if (global.timeout_seconds) {
     timeout = std::chrono::milliseconds(std::llround(*global.timeout_seconds * 1000.0));
   }
   const CommandEnv env{.sysfs = *sysfs,
                        .modules = *modules,
+                       .store = *store,
                        .state_dir = global.state_dir,
                        .boot_id = context.boot_id,
                        .timeout = timeout,

@@ -11,6 +11,7 @@
 namespace vfio {
 class KernelModules;
 class KernelFiles;
+class Store;
 class Sysfs;
 }  // namespace vfio
 
@@ -21,6 +22,7 @@ namespace vfio::cli {
 struct Context {
   Sysfs* sysfs = nullptr;            // overrides --sysfs-root when set
   KernelModules* modules = nullptr;  // overrides libkmod when set
+  Store* store = nullptr;            // overrides the file system for the state directory
   std::ostream* out = nullptr;
   std::ostream* err = nullptr;
   std::optional<std::string> boot_id;       // overrides /proc/sys/kernel/random/boot_id

@@ -18,6 +18,22 @@ std::string_view op_verb(IoError::Op op) {
       return "list";
     case IoError::Op::Write:
       return "write";
+    case IoError::Op::Stat:
+      return "stat";
+    case IoError::Op::MakeDir:
+      return "mkdir";
+    case IoError::Op::Open:
+      return "open";
+    case IoError::Op::Create:
+      return "create";
+    case IoError::Op::Sync:
+      return "fsync";
+    case IoError::Op::Rename:
+      return "rename";
+    case IoError::Op::Remove:
+      return "remove";
+    case IoError::Op::Lock:
+      return "lock";
   }
   return "access";
 }
@@ -51,10 +67,19 @@ std::string errno_name(int error) {
   return fmt::format("errno {}", error);
 }
 
+std::string describe_errno(int error) {
+  return fmt::format("{} ({})", std::strerror(error), errno_name(error));
+}
+
 std::string IoError::to_string() const {
-  std::string what = op == Op::Write ? fmt::format("write '{}' to {}", escape_value(value), path)
-                                     : fmt::format("{} {}", op_verb(op), path);
-  return fmt::format("{}: {} ({})", what, std::strerror(error), errno_name(error));
+  std::string what;
+  if (op == Op::Write && !value.empty())
+    what = fmt::format("write '{}' to {}", escape_value(value), path);
+  else if (op == Op::Rename)
+    what = fmt::format("rename {} to {}", path, value);
+  else
+    what = fmt::format("{} {}", op_verb(op), path);
+  return fmt::format("{}: {}", what, describe_errno(error));
 }
 
 }  // namespace vfio

@@ -1,7 +1,8 @@
 // Result<T>: a value, or the IoError that kept us from getting it.
 //
-// Kernel I/O fails in ways a person must be told about precisely (which path, what was written,
-// which errno), so every gateway call returns one of these instead of throwing.
+// Kernel and file I/O fail in ways a person must be told about precisely (which path, what was
+// written, which errno), so every gateway and store call returns one of these instead of
+// throwing, and callers branch on `op` and `error`, never on the text.
 #pragma once
 
 #include <cassert>
@@ -12,19 +13,37 @@
 namespace vfio {
 
 struct IoError {
-  enum class Op { Read, ReadLink, List, Write };
+  // The gateway's (Read ... Write) and the store's (Stat ... Lock) operations.
+  enum class Op {
+    Read,
+    ReadLink,
+    List,
+    Write,  // the gateway's
+    Stat,
+    MakeDir,
+    Open,
+    Create,
+    Sync,
+    Rename,
+    Remove,
+    Lock  // the store's
+  };
 
   Op op = Op::Read;
-  std::string path;   // as a person would type it, e.g. /sys/bus/pci/drivers_probe
-  int error = 0;      // errno
-  std::string value;  // for writes: the bytes that were written
+  std::string path;  // as a person would type it, e.g. /sys/bus/pci/drivers_probe
+  int error = 0;     // errno
+  // Write: the bytes written (none: a file's contents, not shown); Rename: the path renamed to.
+  std::string value;
 
-  // "write '0000:01:00.0' to /sys/bus/pci/drivers/e1000e/unbind: No such device (ENODEV)"
+  // "write '0000:01:00.0' to /sys/bus/pci/drivers/e1000e/unbind: No such device (ENODEV)",
+  // "rename /run/x/.ownership.json.tmp-1a2b to /run/x/ownership.json: Is a directory (EISDIR)"
   std::string to_string() const;
 };
 
 // The symbolic errno name ("ENODEV"), or the number when the name is unknown.
 std::string errno_name(int error);
+// "No such device (ENODEV)": how every message here shows an errno.
+std::string describe_errno(int error);
 
 template <class T>
 class [[nodiscard]] Result {

@@ -75,7 +75,7 @@ BOOST_AUTO_TEST_CASE(a_held_lock_exits_75_and_changes_nothing) {
   sim::KernelSimulator kernel(test::example_host("workstation"));
   ScratchDir state;
   fs::create_directories(state.path() / "state");
-  auto held = RunLock::acquire(state.path() / "state", false);
+  auto held = RunLock::acquire(test::disk(), state.path() / "state", false);
   BOOST_REQUIRE(held);
   Ran locked = apply(kernel, state, {kGpuManifest});
   BOOST_TEST(locked.code == cli::kExitLocked);

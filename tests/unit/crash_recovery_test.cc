@@ -19,7 +19,7 @@ constexpr const char* kBoot = "crash-test-boot";
 std::unique_ptr<test::Applied> apply_with_journal(sim::KernelSimulator& kernel,
                                                   const test::fs::path& state,
                                                   const std::string& manifest, unsigned jobs) {
-  OwnershipJournal journal(state, kBoot);
+  OwnershipJournal journal(test::disk(), state, kBoot);
   LoadedRecord loaded = journal.load();
   BOOST_TEST(loaded.problems.empty());
   OwnershipLedger ledger(loaded.record, &journal);
@@ -66,7 +66,7 @@ BOOST_AUTO_TEST_CASE(a_crash_after_any_write_of_eight_groups_is_finished_by_the_
       // The two GPUs another owner bound were adopted, never written to.
       for (const auto& other : others) BOOST_TEST(!touches(kernel, other));
       // Every claimed group records nvidia as the original, even the one the crash cut short.
-      LoadedRecord record = OwnershipJournal(state.path(), kBoot).load();
+      LoadedRecord record = OwnershipJournal(test::disk(), state.path(), kBoot).load();
       for (const auto& [group, entry] : record.record.groups) {
         BOOST_TEST(!entry.in_flight);
         for (const auto& d : entry.devices) BOOST_TEST(d.original_driver.value_or("-") == "nvidia");
@@ -96,7 +96,7 @@ BOOST_AUTO_TEST_CASE(a_crash_inside_a_multifunction_group_keeps_the_originals_fo
       kernel.crash_after_write(k);
       BOOST_CHECK_THROW(apply_with_journal(kernel, state.path(), claim, 1), sim::SimulatedCrash);
       // The record written before the first write says what each device had.
-      LoadedRecord mid = OwnershipJournal(state.path(), kBoot).load();
+      LoadedRecord mid = OwnershipJournal(test::disk(), state.path(), kBoot).load();
       BOOST_REQUIRE(mid.record.find(1));
       BOOST_TEST(mid.record.find(1)->in_flight);
 
@@ -111,7 +111,7 @@ BOOST_AUTO_TEST_CASE(a_crash_inside_a_multifunction_group_keeps_the_originals_fo
       BOOST_TEST(kernel.driver_of(audio).value_or("-") == "snd_hda_intel");
       BOOST_TEST(!kernel.override_of(gpu));
       BOOST_TEST(!kernel.override_of(audio));
-      BOOST_TEST(OwnershipJournal(state.path(), kBoot).load().record.groups.empty());
+      BOOST_TEST(OwnershipJournal(test::disk(), state.path(), kBoot).load().record.groups.empty());
     }
   }
 }
@@ -152,7 +152,7 @@ BOOST_AUTO_TEST_CASE(a_crash_then_a_failing_rerun_puts_the_whole_group_back_as_b
       auto rerun = apply_with_journal(kernel, state.path(), claim, 1);
       BOOST_TEST(rerun->outcome.count(GroupResult::RolledBack) == 1u);
       BOOST_TEST(test::bindings(kernel) == before);
-      BOOST_TEST(OwnershipJournal(state.path(), kBoot).load().record.groups.empty());
+      BOOST_TEST(OwnershipJournal(test::disk(), state.path(), kBoot).load().record.groups.empty());
     }
   }
 }
@@ -182,7 +182,7 @@ BOOST_AUTO_TEST_CASE(a_crash_after_any_write_of_a_release_is_finished_by_the_nex
       BOOST_TEST(!again->outcome.any_failure());
       BOOST_TEST(test::bindings(kernel) == host_drivers);
       BOOST_TEST(kernel.vfio_group_nodes().empty());
-      BOOST_TEST(OwnershipJournal(state.path(), kBoot).load().record.groups.empty());
+      BOOST_TEST(OwnershipJournal(test::disk(), state.path(), kBoot).load().record.groups.empty());
       const std::size_t before = kernel.writes().size();
       apply_with_journal(kernel, state.path(), release.path(), 1);
       BOOST_TEST(kernel.writes().size() == before);

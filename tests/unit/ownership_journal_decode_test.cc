@@ -41,7 +41,7 @@ std::string replaced(std::string text, const std::string& from, const std::strin
 LoadedRecord load(const ScratchDir& dir, const std::string& bytes, std::string* file = nullptr) {
   const std::string path = dir.write("ownership.json", bytes);
   if (file) *file = path;
-  return OwnershipJournal(dir.path(), kBoot).load();
+  return OwnershipJournal(vfio::test::disk(), dir.path(), kBoot).load();
 }
 
 void check_unusable(const LoadedRecord& loaded, const std::string& want) {

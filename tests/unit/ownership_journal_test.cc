@@ -171,7 +171,7 @@ std::string utc_stamp(std::time_t t) {
 
 BOOST_AUTO_TEST_CASE(a_full_record_round_trips_in_the_documented_format) {
   ScratchDir dir("journal");
-  OwnershipJournal journal(dir.path(), kBoot);
+  OwnershipJournal journal(vfio::test::disk(), dir.path(), kBoot);
   BOOST_TEST(journal.file() == dir.path() / "ownership.json");
   journal.save(full_record());
 
@@ -184,7 +184,7 @@ BOOST_AUTO_TEST_CASE(a_full_record_round_trips_in_the_documented_format) {
 
 BOOST_AUTO_TEST_CASE(an_empty_record_round_trips) {
   ScratchDir dir("journal");
-  OwnershipJournal journal(dir.path(), kBoot);
+  OwnershipJournal journal(vfio::test::disk(), dir.path(), kBoot);
   journal.save(OwnershipRecord{});
   BOOST_TEST(read_text(journal.file()) == "{\n  \"format_version\": 1,\n  \"boot_id\": \"" + kBoot +
                                               "\",\n  \"groups\": []\n}\n");
@@ -197,7 +197,7 @@ BOOST_AUTO_TEST_CASE(a_missing_directory_or_file_is_an_empty_record_and_load_cre
   ScratchDir dir("journal");
   for (const fs::path& state : {dir.path(), dir.path() / "not-yet" / "state"}) {
     BOOST_TEST_CONTEXT(state) {
-      const LoadedRecord loaded = OwnershipJournal(state, kBoot).load();
+      const LoadedRecord loaded = OwnershipJournal(vfio::test::disk(), state, kBoot).load();
       BOOST_TEST(loaded.problems.empty());
       BOOST_TEST(!loaded.unusable_file);
       BOOST_TEST(loaded.record.groups.empty());
@@ -208,7 +208,7 @@ BOOST_AUTO_TEST_CASE(a_missing_directory_or_file_is_an_empty_record_and_load_cre
 
 BOOST_AUTO_TEST_CASE(an_unreadable_file_is_reported_and_left_where_it_is) {
   ScratchDir dir("journal");
-  OwnershipJournal journal(dir.path(), kBoot);
+  OwnershipJournal journal(vfio::test::disk(), dir.path(), kBoot);
   // As root nothing is unreadable for want of permission; a directory in the file's place
   // fails the read (EISDIR) all the same.
   fs::create_directory(journal.file());
@@ -223,7 +223,7 @@ BOOST_AUTO_TEST_CASE(an_unreadable_file_is_reported_and_left_where_it_is) {
 
 BOOST_AUTO_TEST_CASE(save_replaces_the_file_and_leaves_no_temporary_files) {
   ScratchDir dir("journal");
-  OwnershipJournal journal(dir.path(), kBoot);
+  OwnershipJournal journal(vfio::test::disk(), dir.path(), kBoot);
   const mode_t old_umask = ::umask(022);
   journal.save(OwnershipRecord{});
   journal.save(full_record());
@@ -238,7 +238,7 @@ BOOST_AUTO_TEST_CASE(save_replaces_the_file_and_leaves_no_temporary_files) {
 
 BOOST_AUTO_TEST_CASE(a_save_that_fails_mid_write_keeps_the_old_file_and_removes_the_temporary) {
   ScratchDir dir("journal");
-  OwnershipJournal journal(dir.path(), kBoot);
+  OwnershipJournal journal(vfio::test::disk(), dir.path(), kBoot);
   journal.save(OwnershipRecord{});
   const std::string before = read_text(journal.file());
   try {
@@ -259,7 +259,7 @@ BOOST_AUTO_TEST_CASE(a_save_that_fails_mid_write_keeps_the_old_file_and_removes_
 
 BOOST_AUTO_TEST_CASE(a_save_whose_rename_fails_removes_the_temporary) {
   ScratchDir dir("journal");
-  OwnershipJournal journal(dir.path(), kBoot);
+  OwnershipJournal journal(vfio::test::disk(), dir.path(), kBoot);
   // rename(2) will not put a file over a directory.
   fs::create_directories(journal.file() / "keep");
   try {
@@ -287,7 +287,7 @@ BOOST_AUTO_TEST_CASE(a_save_into_a_missing_or_impossible_directory_names_path_st
   for (const Case& c : {Case{dir.path() / "removed", ENOENT, "(ENOENT)"},
                         Case{fs::path(plain_file) / "state", ENOTDIR, "(ENOTDIR)"}}) {
     BOOST_TEST_CONTEXT(c.state) {
-      OwnershipJournal journal(c.state, kBoot);
+      OwnershipJournal journal(vfio::test::disk(), c.state, kBoot);
       try {
         journal.save(full_record());
         BOOST_FAIL("save() did not throw");
@@ -306,7 +306,7 @@ BOOST_AUTO_TEST_CASE(a_save_into_a_missing_or_impossible_directory_names_path_st
 
 BOOST_AUTO_TEST_CASE(save_refuses_a_record_it_could_not_read_back) {
   ScratchDir dir("journal");
-  OwnershipJournal journal(dir.path(), kBoot);
+  OwnershipJournal journal(vfio::test::disk(), dir.path(), kBoot);
   OwnershipRecord bad;
   bad.groups[5] = OwnedGroup{5,
                              OwnedGroup::How::Bound,
@@ -322,7 +322,7 @@ BOOST_AUTO_TEST_CASE(save_refuses_a_record_it_could_not_read_back) {
 
 BOOST_AUTO_TEST_CASE(keep_aside_renames_with_reason_and_utc_time) {
   ScratchDir dir("journal");
-  OwnershipJournal journal(dir.path(), kBoot);
+  OwnershipJournal journal(vfio::test::disk(), dir.path(), kBoot);
   dir.write("ownership.json", "{ damaged");
   journal.keep_aside("corrupt");
   const auto names = names_in(dir.path());
@@ -334,7 +334,7 @@ BOOST_AUTO_TEST_CASE(keep_aside_renames_with_reason_and_utc_time) {
 
 BOOST_AUTO_TEST_CASE(keep_aside_adds_a_counter_instead_of_overwriting) {
   ScratchDir dir("journal");
-  OwnershipJournal journal(dir.path(), kBoot);
+  OwnershipJournal journal(vfio::test::disk(), dir.path(), kBoot);
   // The names keep_aside would pick in this second and the next two are taken already, so
   // whenever the call lands it must count on from one of them.
   const std::time_t now = std::time(nullptr);
@@ -362,15 +362,16 @@ BOOST_AUTO_TEST_CASE(keep_aside_adds_a_counter_instead_of_overwriting) {
 
 BOOST_AUTO_TEST_CASE(keep_aside_without_a_file_does_nothing) {
   ScratchDir dir("journal");
-  OwnershipJournal(dir.path(), kBoot).keep_aside("corrupt");
-  OwnershipJournal(dir.path() / "missing", kBoot).keep_aside("corrupt");
+  OwnershipJournal(vfio::test::disk(), dir.path(), kBoot).keep_aside("corrupt");
+  OwnershipJournal(vfio::test::disk(), dir.path() / "missing", kBoot).keep_aside("corrupt");
   BOOST_TEST(names_in(dir.path()).empty());
 }
 
 BOOST_AUTO_TEST_CASE(keep_aside_refuses_a_reason_that_is_not_a_name) {
   ScratchDir dir("journal");
   dir.write("ownership.json", "{}");
-  BOOST_CHECK_THROW(OwnershipJournal(dir.path(), kBoot).keep_aside("../x"), std::invalid_argument);
+  BOOST_CHECK_THROW(OwnershipJournal(vfio::test::disk(), dir.path(), kBoot).keep_aside("../x"),
+                    std::invalid_argument);
   BOOST_TEST((names_in(dir.path()) == std::set<std::string>{"ownership.json"}));
 }
 
@@ -378,8 +379,8 @@ BOOST_AUTO_TEST_CASE(ensure_state_dir_creates_parents_with_mode_0755) {
   ScratchDir dir("journal");
   const fs::path state = dir.path() / "run" / "vfio-reconcile";
   const mode_t old_umask = ::umask(0);  // the mode must not depend on a permissive umask
-  vfio::ensure_state_dir(state);
-  vfio::ensure_state_dir(state);  // already there: fine
+  vfio::ensure_state_dir(vfio::test::disk(), state);
+  vfio::ensure_state_dir(vfio::test::disk(), state);  // already there: fine
   ::umask(old_umask);
   for (const fs::path& p : {state, state.parent_path()}) {
     struct stat st {};
@@ -395,7 +396,7 @@ BOOST_AUTO_TEST_CASE(ensure_state_dir_refuses_a_file_in_its_place) {
   for (const fs::path& state : {file, file / "below"}) {
     BOOST_TEST_CONTEXT(state) {
       try {
-        vfio::ensure_state_dir(state);
+        vfio::ensure_state_dir(vfio::test::disk(), state);
         BOOST_FAIL("ensure_state_dir() did not throw");
       } catch (const StateDirError& e) {
         BOOST_TEST(e.error() == ENOTDIR);
@@ -410,14 +411,14 @@ BOOST_AUTO_TEST_CASE(read_boot_id_trims_and_refuses_empty_or_missing) {
   ScratchDir proc("proc");
   fs::create_directories(proc.path() / "sys/kernel/random");
   proc.write("sys/kernel/random/boot_id", "  " + kBoot + "\n");
-  BOOST_TEST(vfio::read_boot_id(proc.path()) == kBoot);
+  BOOST_TEST(vfio::read_boot_id(vfio::test::disk(), proc.path()) == kBoot);
 
   proc.write("sys/kernel/random/boot_id", " \n");
-  BOOST_CHECK_EXCEPTION(vfio::read_boot_id(proc.path()), StateDirError,
+  BOOST_CHECK_EXCEPTION(vfio::read_boot_id(vfio::test::disk(), proc.path()), StateDirError,
                         [](const StateDirError& e) { return contains(e.what(), "is empty"); });
 
   ScratchDir empty("proc");
-  BOOST_CHECK_EXCEPTION(vfio::read_boot_id(empty.path()), StateDirError,
+  BOOST_CHECK_EXCEPTION(vfio::read_boot_id(vfio::test::disk(), empty.path()), StateDirError,
                         [&](const StateDirError& e) {
                           return e.error() == ENOENT &&
                                  contains(e.what(), empty.str() + "/sys/kernel/random/boot_id");

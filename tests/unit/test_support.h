@@ -12,6 +12,7 @@
 #include "sim/sysfs_tree_writer.h"
 #include "sim/topology.h"
 #include "sim/topology_yaml.h"
+#include "store/store.h"
 #include "sysfs/real_sysfs.h"
 
 namespace vfio::test {
@@ -107,6 +108,12 @@ struct DiskHost {
   RealSysfs sys{sys_dir.path()};
   RealSysfs proc{proc_dir.path()};
 };
+
+// The file system as the tool's store; stateless, so one serves every test.
+inline Store& disk() {
+  static RealStore store;
+  return store;
+}
 
 inline bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
