@@ -1,4 +1,5 @@
 #include "sysfs/real_sysfs.h"
+#include "util/unique_fd.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -19,21 +20,6 @@ namespace vfio {
 namespace fs = boost::filesystem;
 
 namespace {
-
-// Closes the descriptor on every path out, including errors.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 // The two directories this thread last read a file or link in, kept open (O_PATH) so the next
 // read in one is an openat()/readlinkat() of one name instead of a walk of the whole path
@@ -170,8 +156,8 @@ void close_all_but(int keep_a, int keep_b) {
 int write_detached(int fd, std::string_view value, std::chrono::steady_clock::time_point deadline) {
   int report[2];
   if (::pipe2(report, O_CLOEXEC) != 0) return errno;
-  Fd report_read(report[0]);
-  std::optional<Fd> report_write(std::in_place, report[1]);
+  UniqueFd report_read(report[0]);
+  UniqueFd report_write(report[1]);
 
   const pid_t child = ::fork();
   if (child < 0) return errno;
@@ -243,13 +229,13 @@ Result<std::string> RealSysfs::read(const SysPath& path, std::size_t max_bytes) 
   if (auto parts = split(root_string_, path)) {
     const int dirfd = cached_dir_fd(std::move(parts->first));
     if (dirfd >= 0) {
-      Fd fd(::openat(dirfd, parts->second->c_str(), O_RDONLY | O_CLOEXEC));
+      UniqueFd fd(::openat(dirfd, parts->second->c_str(), O_RDONLY | O_CLOEXEC));
       if (fd.get() < 0) return io_error(errno);
       return read_fd(fd.get(), max_bytes, io_error);
     }
   }
   const std::string full = display(path);
-  Fd fd(::open(full.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(full.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) return io_error(errno);
   return read_fd(fd.get(), max_bytes, io_error);
 }
@@ -282,7 +268,7 @@ Result<void> RealSysfs::write(const SysPath& path, std::string_view value) {
   const auto timeout = write_timeout();
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   // O_TRUNC matters only for on-disk test hosts; sysfs ignores it.
-  Fd fd(::open(full.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
+  UniqueFd fd(::open(full.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
   if (fd.get() < 0) return io_error(errno);
   if (timeout.count() > 0) {
     // Opened here, so open errors are reported exactly as on the direct path below.

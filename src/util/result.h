@@ -13,21 +13,11 @@
 namespace vfio {
 
 struct IoError {
-  // The gateway's (Read ... Write) and the store's (Stat ... Lock) operations.
-  enum class Op {
-    Read,
-    ReadLink,
-    List,
-    Write,  // the gateway's
-    Stat,
-    MakeDir,
-    Open,
-    Create,
-    Sync,
-    Rename,
-    Remove,
-    Lock  // the store's
-  };
+  // Read, ReadLink, List and Write are the gateway's; the rest are the store's.
+  // clang-format off
+  enum class Op { Read, ReadLink, List, Write, Stat, MakeDir, Open, Create, Sync, Rename, Remove,
+                  Lock };
+  // clang-format on
 
   Op op = Op::Read;
   std::string path;  // as a person would type it, e.g. /sys/bus/pci/drivers_probe
