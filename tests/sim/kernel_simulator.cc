@@ -33,10 +33,6 @@ std::optional<PlannedFault> take_planned(std::vector<PlannedFault>& plan, const 
 
 }  // namespace
 
-SimulatedCrash::SimulatedCrash(unsigned write_number)
-    : write_number_(write_number),
-      message_(fmt::format("simulated crash right after write #{} took effect", write_number)) {}
-
 KernelSimulator::State::State(Topology topology) : meta(std::move(topology)) {
   for (const auto& drv : meta.drivers) {
     SimDriver sim{drv, true, {}};
@@ -195,6 +191,7 @@ Result<std::vector<std::string>> KernelSimulator::list(const SysPath& dir) {
 Result<void> KernelSimulator::write(const SysPath& path, std::string_view value) {
   std::unique_lock lock(mutex_);
   State& s = *state_;
+  if (s.frozen) return IoError{IoError::Op::Write, display(path), EIO, std::string(value)};
   s.settle();
   const unsigned number = ++s.write_count;
   const unsigned nth = ++s.writes_per_path[path.str()];
@@ -212,8 +209,8 @@ Result<void> KernelSimulator::write(const SysPath& path, std::string_view value)
   s.touch(path);
   if (s.crash_at == number) {
     s.crash_at.reset();
-    lock.unlock();
-    throw SimulatedCrash(number);
+    s.frozen = true;
+    if (s.on_crash) s.on_crash();
   }
   if (error != 0) return IoError{IoError::Op::Write, display(path), error, std::string(value)};
   return {};
@@ -504,9 +501,25 @@ void KernelSimulator::vanish_after(const PciAddress& address, unsigned operation
   }
 }
 
-void KernelSimulator::crash_after_write(unsigned k) {
+void KernelSimulator::crash_after_write(unsigned k, std::function<void()> also) {
   std::lock_guard lock(mutex_);
   state_->crash_at = k;
+  state_->on_crash = std::move(also);
+}
+
+void KernelSimulator::freeze() {
+  std::lock_guard lock(mutex_);
+  state_->frozen = true;
+}
+
+bool KernelSimulator::frozen() const {
+  std::lock_guard lock(mutex_);
+  return state_->frozen;
+}
+
+void KernelSimulator::thaw() {
+  std::lock_guard lock(mutex_);
+  state_->frozen = false;
 }
 
 }  // namespace vfio::sim

@@ -13,7 +13,7 @@
 #pragma once
 
 #include <chrono>
-#include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -26,18 +26,6 @@
 #include "sysfs/sysfs.h"
 
 namespace vfio::sim {
-
-// Thrown by write() right after the crash point's write took effect: the caller "dies" there.
-class SimulatedCrash : public std::exception {
- public:
-  explicit SimulatedCrash(unsigned write_number);
-  const char* what() const noexcept override { return message_.c_str(); }
-  unsigned write_number() const { return write_number_; }
-
- private:
-  unsigned write_number_;
-  std::string message_;
-};
 
 struct WriteRecord {
   SysPath path;
@@ -115,8 +103,17 @@ class KernelSimulator final : public Sysfs {
   // nothing. ~KernelSimulator ends every process first, so no write waits for ever.
   void start_process(TopologyProcess process);
   void end_process(unsigned pid);
-  // Write number k (1-based, counting every write) takes effect, then throws SimulatedCrash.
-  void crash_after_write(unsigned k);
+  // A simulated crash of the process that writes: write number k (1-based, counting every
+  // write) takes effect, then the kernel is frozen for that process and `also` runs, in that
+  // instant (to freeze the store with it: sim/memory_store.h). Nothing unwinds through the code
+  // under test: it goes on, but none of its later writes reaches the kernel (each is answered
+  // EIO and not logged), as none of a dead process's would.
+  void crash_after_write(unsigned k, std::function<void()> also = {});
+  // Freezes now (as at a crash point).
+  void freeze();
+  bool frozen() const;
+  // The dead process is gone; the next run's writes land again.
+  void thaw();
 
  private:
   struct State;

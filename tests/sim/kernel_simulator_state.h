@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -105,6 +106,8 @@ struct KernelSimulator::State {
   std::map<PciAddress, PciAddress> remove_on_vfio_bind;  // trigger -> victim
   std::set<PciAddress> reprobe_on_unbind;
   std::optional<unsigned> crash_at;
+  std::function<void()> on_crash;  // runs in the instant of the crash, under the mutex
+  bool frozen = false;             // the writing process crashed: its writes do not land
   std::condition_variable device_unlocked;
   std::condition_variable processes_changed;  // start_process, end_process
   // The rest of each write whose caller timed out, still in the kernel; ~KernelSimulator joins
