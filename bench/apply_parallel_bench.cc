@@ -40,6 +40,7 @@
 #include "sim/kernel_simulator.h"
 #include "sim/simulated_modules.h"
 #include "sim/topology.h"
+#include "store/store.h"
 
 namespace {
 namespace fs = boost::filesystem;
@@ -224,11 +225,12 @@ int run(const Options& o) {
 
   const fs::path dir = fs::temp_directory_path() / fs::unique_path("vfio-apply-bench-%%%%-%%%%");
   fs::create_directories(dir);
+  vfio::RealStore store;
   try {
     for (auto& c : cases) {
       const fs::path file = dir / fmt::format("{}.yaml", c.key);
       std::ofstream(file.string()) << manifest_text(c.groups);
-      c.desired = vfio::load_manifests({file.string()});
+      c.desired = vfio::load_manifests(store, {file.string()});
     }
   } catch (...) {
     fs::remove_all(dir);

@@ -51,9 +51,10 @@ void print(const ApplyCommandOptions& options, const Plan& plan, const ApplyOutc
 
 // The manifests to read: those named, or with --boot and none named, the configuration
 // directory's (none there: an empty list).
-std::vector<std::string> manifests_to_read(const ApplyCommandOptions& options) {
+std::vector<std::string> manifests_to_read(const ApplyCommandOptions& options,
+                                           const CommandEnv& env) {
   if (!options.manifests.empty() || !options.boot) return options.manifests;
-  auto found = config_dir_manifests(options.config_dir);
+  auto found = config_dir_manifests(env.store, options.config_dir);
   if (found.empty()) {
     spdlog::warn(
         "no manifest in {} (neither manifest.yaml nor manifest.d/*.yaml): nothing to apply, "
@@ -83,7 +84,7 @@ void log_problems(const Plan& plan, const ApplyOutcome& outcome) {
 }  // namespace
 
 int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
-  const std::vector<std::string> manifests = manifests_to_read(options);
+  const std::vector<std::string> manifests = manifests_to_read(options, env);
   // --boot and no manifest anywhere: the host is not configured, which is not an error (the
   // unit's conditions normally skip this run), and nothing is released for lack of one.
   if (manifests.empty()) return kExitOk;

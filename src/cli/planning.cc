@@ -13,7 +13,7 @@ namespace vfio::cli {
 std::variant<DesiredState, int> load_desired(const std::vector<std::string>& manifests,
                                              const CommandEnv& env) {
   try {
-    return load_manifests(manifests);
+    return load_manifests(env.store, manifests);
   } catch (const ManifestError& e) {
     return report_manifest_error(e, env.err, env.log_style);
   }

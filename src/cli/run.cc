@@ -126,7 +126,9 @@ int run(int argc, const char* const* argv, const Context& context) {
       context.log_style.value_or(context.err ? LogStyle::Plain : detect_stderr_style());
   auto logger = make_logger(global.quiet ? -1 : global.verbose, context.err, style);
   // Manifests only: validate never builds the sysfs gateway.
-  if (validate_cmd->parsed()) return run_validate(validate, out, err, style);
+  RealStore real_store;
+  Store& store = context.store ? *context.store : real_store;
+  if (validate_cmd->parsed()) return run_validate(validate, store, out, err, style);
   std::unique_ptr<Sysfs> owned;
   Sysfs* sysfs = context.sysfs;
   if (!sysfs) {
@@ -149,15 +151,13 @@ int run(int argc, const char* const* argv, const Context& context) {
     own_modules = std::make_unique<KmodModules>();
     modules = own_modules.get();
   }
-  RealStore real_store;
-  Store* store = context.store ? context.store : &real_store;
   std::optional<std::chrono::milliseconds> timeout;
   if (global.timeout_seconds) {
     timeout = std::chrono::milliseconds(std::llround(*global.timeout_seconds * 1000.0));
   }
   const CommandEnv env{.sysfs = *sysfs,
                        .modules = *modules,
-                       .store = *store,
+                       .store = store,
                        .state_dir = global.state_dir,
                        .boot_id = context.boot_id,
                        .timeout = timeout,

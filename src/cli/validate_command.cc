@@ -12,11 +12,11 @@
 
 namespace vfio::cli {
 
-int run_validate(const ValidateOptions& options, std::ostream& out, std::ostream& err,
+int run_validate(const ValidateOptions& options, Store& store, std::ostream& out, std::ostream& err,
                  LogStyle style) {
   DesiredState desired;
   try {
-    desired = load_manifests(options.manifests);
+    desired = load_manifests(store, options.manifests);
   } catch (const ManifestError& e) {
     return report_manifest_error(e, err, style);
   }

@@ -7,6 +7,10 @@
 
 #include "cli/logging.h"
 
+namespace vfio {
+class Store;
+}  // namespace vfio
+
 namespace vfio::cli {
 
 struct ValidateOptions {
@@ -16,7 +20,7 @@ struct ValidateOptions {
 // Prints "MANIFEST...: valid, N assignments (V to vfio, H to host)" to `out` and returns 0, or
 // prints every problem as "FILE:LINE:COLUMN: message" to `err` and returns 65 (invalid) or 66
 // (missing or unreadable; 65 wins when both occur).
-int run_validate(const ValidateOptions& options, std::ostream& out, std::ostream& err,
+int run_validate(const ValidateOptions& options, Store& store, std::ostream& out, std::ostream& err,
                  LogStyle style);
 
 }  // namespace vfio::cli

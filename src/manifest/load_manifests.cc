@@ -1,12 +1,6 @@
 #include "manifest/load_manifests.h"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-#include <system_error>
 
 #include <fmt/format.h>
 
@@ -30,16 +24,16 @@ Diagnostic missing(const std::string& path, std::string message) {
   return whole_file(path, std::move(message), ManifestProblem::Missing);
 }
 
-// The *.yaml files of a directory, not hidden ones, in name order.
-std::vector<std::string> yaml_files_in(const fs::path& directory, std::error_code& ec) {
+// The *.yaml files of a directory, not hidden ones and not directories, in name order.
+Result<std::vector<std::string>> yaml_files_in(Store& store, const Store::Path& directory) {
+  auto entries = store.list(directory);
+  if (!entries) return entries.error();
   std::vector<std::string> names;
-  for (fs::directory_iterator it(directory, ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    std::error_code ignored;
-    if (name.size() > 5 && name.ends_with(".yaml") && !name.starts_with(".") &&
-        !it->is_directory(ignored)) {
-      names.push_back(name);
-    }
+  for (const auto& name : *entries) {
+    if (name.size() <= 5 || !name.ends_with(".yaml") || name.starts_with(".")) continue;
+    auto entry = store.stat(directory / name);
+    if (entry && entry->kind == EntryKind::Directory) continue;
+    names.push_back(name);
   }
   std::sort(names.begin(), names.end());
   std::vector<std::string> files;
@@ -47,76 +41,76 @@ std::vector<std::string> yaml_files_in(const fs::path& directory, std::error_cod
   return files;
 }
 
-void read_file(const std::string& file, ManifestDecoder& decoder) {
-  std::error_code ec;
-  const auto size = fs::file_size(file, ec);
-  if (ec) {
-    decoder.add_problem(missing(file, "cannot read: " + ec.message()));
+void read_file(Store& store, const std::string& file, ManifestDecoder& decoder) {
+  auto entry = store.stat(file);
+  if (!entry) {
+    decoder.add_problem(missing(file, "cannot read: " + describe_errno(entry.error().error)));
     return;
   }
-  if (size > kMaxManifestBytes) {
+  if (entry->size > kMaxManifestBytes) {
     decoder.add_problem(
         whole_file(file,
                    fmt::format("the file is {} bytes; manifests are limited to {} bytes (1 MiB)",
-                               size, kMaxManifestBytes),
+                               entry->size, kMaxManifestBytes),
                    ManifestProblem::Invalid));
     return;
   }
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    decoder.add_problem(missing(file, fmt::format("cannot read: {}", std::strerror(errno))));
+  auto text = store.read(file);
+  if (!text) {
+    decoder.add_problem(missing(file, "cannot read: " + describe_errno(text.error().error)));
     return;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) {
-    decoder.add_problem(missing(file, "cannot read: read error"));
-    return;
-  }
-  decoder.add_text(text.str(), file);
+  decoder.add_text(*text, file);
 }
 
 }  // namespace
 
-std::vector<std::string> config_dir_manifests(const std::string& config_dir) {
+std::vector<std::string> config_dir_manifests(Store& store, const std::string& config_dir) {
   std::vector<std::string> paths;
-  const fs::path dir(config_dir);
-  std::error_code ec;
-  const fs::path single = dir / "manifest.yaml";
-  if (fs::exists(fs::symlink_status(single, ec))) paths.push_back(single.string());
-  const fs::path drop_ins = dir / "manifest.d";
-  if (fs::exists(fs::symlink_status(drop_ins, ec))) {
-    auto files = yaml_files_in(drop_ins, ec);
-    if (ec) {
+  const Store::Path dir(config_dir);
+  // Looked at, not through: a manifest.yaml that is a dangling link is named, so that
+  // load_manifests() says it is missing instead of it being passed over in silence.
+  auto exists = [&](const Store::Path& p) {
+    auto entry = store.stat(p, Links::DoNotFollow);
+    return !entry || entry->kind != EntryKind::Missing;
+  };
+  const Store::Path single = dir / "manifest.yaml";
+  if (exists(single)) paths.push_back(single.string());
+  const Store::Path drop_ins = dir / "manifest.d";
+  if (exists(drop_ins)) {
+    auto files = yaml_files_in(store, drop_ins);
+    if (!files) {
       paths.push_back(drop_ins.string());
     } else {
-      paths.insert(paths.end(), files.begin(), files.end());
+      paths.insert(paths.end(), files->begin(), files->end());
     }
   }
   return paths;
 }
 
-DesiredState load_manifests(const std::vector<std::string>& paths) {
+DesiredState load_manifests(Store& store, const std::vector<std::string>& paths) {
   ManifestDecoder decoder;
   if (paths.empty()) decoder.add_problem(missing("", "no manifest given"));
   for (const auto& path : paths) {
-    std::error_code ec;
-    const auto status = fs::status(path, ec);
-    if (ec || !fs::exists(status)) {
+    auto entry = store.stat(path);
+    if (!entry || entry->kind == EntryKind::Missing) {
       decoder.add_problem(missing(path, "no such file or directory"));
       continue;
     }
-    if (!fs::is_directory(status)) {
-      read_file(path, decoder);
+    if (entry->kind != EntryKind::Directory) {
+      read_file(store, path, decoder);
       continue;
     }
-    auto files = yaml_files_in(path, ec);
-    if (ec) {
-      decoder.add_problem(missing(path, "cannot list the directory: " + ec.message()));
-    } else if (files.empty()) {
+    auto files = yaml_files_in(store, path);
+    if (!files) {
+      decoder.add_problem(
+          missing(path, "cannot list the directory: " + describe_errno(files.error().error)));
+    } else if (files->empty()) {
       decoder.add_problem(missing(path, "no *.yaml files in this directory"));
     }
-    for (const auto& file : files) read_file(file, decoder);
+    if (files) {
+      for (const auto& file : *files) read_file(store, file, decoder);
+    }
   }
   return std::move(decoder).finish();
 }

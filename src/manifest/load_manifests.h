@@ -1,17 +1,18 @@
-// Reading a manifest set from disk: files, and directories of *.yaml files.
+// Reading a manifest set through the store: files, and directories of *.yaml files.
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "manifest/desired_state.h"
+#include "store/store.h"
 
 namespace vfio {
 
 // Each path is a file or a directory whose *.yaml files (not hidden ones) are read in name
 // order; at least one file must result. Throws ManifestError: problem Missing when a path is
 // missing or unreadable or a directory holds no *.yaml, Invalid when any content is wrong.
-DesiredState load_manifests(const std::vector<std::string>& paths);
+DesiredState load_manifests(Store& store, const std::vector<std::string>& paths);
 
 // The configuration directory `apply --boot` reads when no manifest is named.
 inline constexpr const char* kDefaultConfigDir = "/etc/vfio-reconcile";
@@ -20,6 +21,6 @@ inline constexpr const char* kDefaultConfigDir = "/etc/vfio-reconcile";
 // DIR/manifest.d (not hidden ones) in name order, each named. Either may be missing, and none at
 // all is an empty list. A manifest.yaml that exists but cannot be read, or a manifest.d that
 // cannot be listed, is named itself, so that load_manifests() reports why.
-std::vector<std::string> config_dir_manifests(const std::string& config_dir);
+std::vector<std::string> config_dir_manifests(Store& store, const std::string& config_dir);
 
 }  // namespace vfio

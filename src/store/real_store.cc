@@ -44,15 +44,17 @@ Result<std::string> RealStore::read(const Path& file) {
   }
 }
 
-Result<EntryKind> RealStore::kind(const Path& path) {
+Result<Entry> RealStore::stat(const Path& path, Links links) {
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT || errno == ENOTDIR) return EntryKind::Missing;
+  const int rc = links == Links::Follow ? ::stat(path.c_str(), &st) : ::lstat(path.c_str(), &st);
+  if (rc != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return Entry{};
     return failure(IoError::Op::Stat, path, errno);
   }
-  if (S_ISREG(st.st_mode)) return EntryKind::File;
-  if (S_ISDIR(st.st_mode)) return EntryKind::Directory;
-  return EntryKind::Other;
+  if (S_ISREG(st.st_mode))
+    return Entry{EntryKind::File, static_cast<unsigned long long>(st.st_size)};
+  if (S_ISDIR(st.st_mode)) return Entry{EntryKind::Directory, 0};
+  return Entry{EntryKind::Other, 0};
 }
 
 Result<std::vector<std::string>> RealStore::list(const Path& dir) {

@@ -46,10 +46,12 @@ Result<void> replace_file_atomically(Store& store, const Store::Path& file, std:
 Result<void> make_dirs(Store& store, const Store::Path& dir, mode_t mode) {
   std::vector<Store::Path> missing;
   for (Store::Path p = dir; !p.empty(); p = p.parent_path()) {
-    auto kind = store.kind(p);
-    if (!kind) return kind.error();
-    if (*kind == EntryKind::Directory) break;
-    if (*kind != EntryKind::Missing) return IoError{IoError::Op::Stat, p.string(), ENOTDIR, {}};
+    auto entry = store.stat(p);
+    if (!entry) return entry.error();
+    if (entry->kind == EntryKind::Directory) break;
+    if (entry->kind != EntryKind::Missing) {
+      return IoError{IoError::Op::Stat, p.string(), ENOTDIR, {}};
+    }
     missing.push_back(p);
     if (p == p.root_path()) break;
   }
@@ -57,9 +59,11 @@ Result<void> make_dirs(Store& store, const Store::Path& dir, mode_t mode) {
     auto made = store.make_dir(*it, mode);
     if (!made && made.error().error != EEXIST) return made;
   }
-  auto kind = store.kind(dir);
-  if (!kind) return kind.error();
-  if (*kind != EntryKind::Directory) return IoError{IoError::Op::Stat, dir.string(), ENOTDIR, {}};
+  auto entry = store.stat(dir);
+  if (!entry) return entry.error();
+  if (entry->kind != EntryKind::Directory) {
+    return IoError{IoError::Op::Stat, dir.string(), ENOTDIR, {}};
+  }
   return {};
 }
 

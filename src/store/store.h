@@ -1,8 +1,8 @@
 // Store: the one interface through which vfio-reconcile reaches what lasts between runs - the
-// state directory (the ownership record, the run lock), the boot id - as leveldb's Env is for
-// its files. Production uses RealStore (the file system); tests use an in-memory store that can
-// fail any operation, freeze at a simulated crash, and drop at a simulated power cut what was
-// not synced (tests/sim/memory_store.h).
+// manifests, the state directory (the ownership record, the run lock), the boot id - as
+// leveldb's Env is for its files. Production uses RealStore (the file system); tests use an
+// in-memory store that can fail any operation, freeze at a simulated crash, and drop at a simulated
+// power cut what was not synced (tests/sim/memory_store.h).
 //
 // The operations are the file system's own primitives, each one system call's worth, so that
 // what must happen in order (write, fsync, rename, fsync the directory: state_file.h) is written
@@ -25,6 +25,14 @@ namespace vfio {
 
 enum class EntryKind { Missing, File, Directory, Other };
 
+struct Entry {
+  EntryKind kind = EntryKind::Missing;
+  unsigned long long size = 0;  // of a file, in bytes
+};
+
+// Whether stat() looks through a last symbolic link (stat(2)) or at the link itself (lstat(2)).
+enum class Links { Follow, DoNotFollow };
+
 // Held until destroyed; the lock goes with the process however it ends.
 class StoreLock {
  public:
@@ -40,8 +48,8 @@ class Store {
 
   // The whole file (at most kReadLimit bytes: EFBIG past that).
   virtual Result<std::string> read(const Path& file) = 0;
-  // What is at `path`, following symbolic links (stat).
-  virtual Result<EntryKind> kind(const Path& path) = 0;
+  // What is at `path`; Missing (not an error) when nothing is.
+  virtual Result<Entry> stat(const Path& path, Links links = Links::Follow) = 0;
   // The names in a directory, in no particular order.
   virtual Result<std::vector<std::string>> list(const Path& dir) = 0;
 
@@ -67,7 +75,7 @@ class Store {
 class RealStore final : public Store {
  public:
   Result<std::string> read(const Path& file) override;
-  Result<EntryKind> kind(const Path& path) override;
+  Result<Entry> stat(const Path& path, Links links = Links::Follow) override;
   Result<std::vector<std::string>> list(const Path& dir) override;
   Result<void> make_dir(const Path& dir, mode_t mode) override;
   Result<void> create(const Path& file, std::string_view bytes, mode_t mode) override;

@@ -85,12 +85,14 @@ Result<std::string> MemoryStore::read(const Path& file) {
   return it->second->data;
 }
 
-Result<EntryKind> MemoryStore::kind(const Path& path) {
+Result<Entry> MemoryStore::stat(const Path& path, Links) {
   std::lock_guard guard(mutex_);
   if (auto fault = take_fault(IoError::Op::Stat, path)) return *fault;
-  if (has_dir(path)) return EntryKind::Directory;
-  if (visible_.count(key(path))) return EntryKind::File;
-  return EntryKind::Missing;
+  if (has_dir(path)) return Entry{EntryKind::Directory, 0};
+  if (auto it = visible_.find(key(path)); it != visible_.end()) {
+    return Entry{EntryKind::File, it->second->data.size()};
+  }
+  return Entry{};
 }
 
 Result<std::vector<std::string>> MemoryStore::list(const Path& dir) {

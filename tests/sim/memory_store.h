@@ -4,7 +4,7 @@
 // sync_file() has run on it, and a directory's entries (creations, renames, removals) only once
 // sync_dir() has run on that directory. power_cut() throws away everything else, as a power cut
 // does to the page cache. Directories themselves last as soon as they are made (the state
-// directory is made once, long before anything is at stake).
+// directory is made once, long before anything is at stake). It has no symbolic links.
 //
 // Any operation can be made to fail (fail()), and the store can be frozen at the instant a
 // simulated process dies: every change after that is refused with EIO and changes nothing, so
@@ -32,7 +32,7 @@ class MemoryStore final : public Store {
   ~MemoryStore() override;
 
   Result<std::string> read(const Path& file) override;
-  Result<EntryKind> kind(const Path& path) override;
+  Result<Entry> stat(const Path& path, Links links = Links::Follow) override;
   Result<std::vector<std::string>> list(const Path& dir) override;
   Result<void> make_dir(const Path& dir, mode_t mode) override;
   Result<void> create(const Path& file, std::string_view bytes, mode_t mode) override;

@@ -59,7 +59,7 @@ inline std::unique_ptr<Applied> apply_manifest(
     modules = std::make_unique<sim::SimulatedModules>(*simulator, true);
   }
   Reconciler reconciler(kernel, proc ? &*proc : nullptr, *modules);
-  Planned planned = reconciler.plan(load_manifests({manifest}), ledger.record());
+  Planned planned = reconciler.plan(load_manifests(test::disk(), {manifest}), ledger.record());
   auto executed =
       reconciler.execute(planned, ledger, {.probe_timeout = probe_timeout, .jobs = jobs});
   if (const auto* unavailable = std::get_if<VfioPciUnavailable>(&executed)) {

@@ -251,7 +251,8 @@ BOOST_AUTO_TEST_CASE(a_device_removed_mid_claim_fails_the_group_and_leaves_no_ov
     BOOST_TEST_CONTEXT("the audio function goes after " << operations << " more operations") {
       sim::KernelSimulator kernel(test::example_host("workstation"));
       HostSnapshot host = observe(kernel, nullptr, ObserveDetail::Planning);
-      Plan plan = make_plan(load_manifests({example_manifest("workstation-gpu")}), host, {});
+      Plan plan =
+          make_plan(load_manifests(test::disk(), {example_manifest("workstation-gpu")}), host, {});
       kernel.vanish_after(kGpuAudio, operations);
       OwnershipLedger ledger({}, nullptr);
       KernelExecutor executor(kernel, ledger, std::chrono::milliseconds(100));
@@ -303,7 +304,8 @@ BOOST_AUTO_TEST_CASE(a_failed_claim_clears_a_stale_vfio_override_rather_than_res
 BOOST_AUTO_TEST_CASE(a_group_that_changed_since_it_was_observed_is_not_touched) {
   sim::KernelSimulator kernel(test::example_host("workstation"));
   HostSnapshot host = observe(kernel, nullptr, ObserveDetail::Planning);
-  Plan plan = make_plan(load_manifests({example_manifest("workstation-gpu")}), host, {});
+  Plan plan =
+      make_plan(load_manifests(test::disk(), {example_manifest("workstation-gpu")}), host, {});
   kernel.remove_device(kGpuAudio);
   const auto before = bindings(kernel);
   OwnershipLedger ledger({}, nullptr);
@@ -319,7 +321,8 @@ BOOST_AUTO_TEST_CASE(a_group_that_changed_since_it_was_observed_is_not_touched) 
 BOOST_AUTO_TEST_CASE(a_stop_request_starts_no_group) {
   sim::KernelSimulator kernel(test::example_host("gpu-server"));
   HostSnapshot host = observe(kernel, nullptr, ObserveDetail::Planning);
-  Plan plan = make_plan(load_manifests({example_manifest("gpu-server-gpus")}), host, {});
+  Plan plan =
+      make_plan(load_manifests(test::disk(), {example_manifest("gpu-server-gpus")}), host, {});
   OwnershipLedger ledger({}, nullptr);
   KernelExecutor executor(kernel, ledger, std::chrono::milliseconds(100));
   std::atomic<bool> stop{true};
@@ -333,7 +336,8 @@ BOOST_AUTO_TEST_CASE(a_stop_request_mid_group_lets_that_group_finish_and_starts_
   sim::KernelSimulator kernel(test::example_host("gpu-server"));
   kernel.set_probe_latency(std::chrono::milliseconds(150));
   HostSnapshot host = observe(kernel, nullptr, ObserveDetail::Planning);
-  Plan plan = make_plan(load_manifests({example_manifest("gpu-server-gpus")}), host, {});
+  Plan plan =
+      make_plan(load_manifests(test::disk(), {example_manifest("gpu-server-gpus")}), host, {});
   OwnershipLedger ledger({}, nullptr);
   KernelExecutor executor(kernel, ledger, std::chrono::milliseconds(2000));
   std::atomic<bool> stop{false};
@@ -382,7 +386,8 @@ BOOST_AUTO_TEST_CASE(a_hung_unbind_fails_its_group_without_stalling_the_others) 
 BOOST_AUTO_TEST_CASE(a_group_someone_else_bound_since_the_plan_is_adopted_not_claimed) {
   sim::KernelSimulator kernel(test::example_host("workstation"));
   HostSnapshot host = observe(kernel, nullptr, ObserveDetail::Planning);
-  Plan plan = make_plan(load_manifests({example_manifest("workstation-gpu")}), host, {});
+  Plan plan =
+      make_plan(load_manifests(test::disk(), {example_manifest("workstation-gpu")}), host, {});
   for (const auto& [device, driver] : {std::pair{kGpu, "nvidia"}, {kGpuAudio, "snd_hda_intel"}}) {
     BOOST_REQUIRE(kernel.write(paths::pci_device_file(device, "driver_override"), "vfio-pci"));
     BOOST_REQUIRE(kernel.write(paths::pci_driver_file(driver, "unbind"), device.str()));

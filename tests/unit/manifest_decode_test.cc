@@ -13,6 +13,7 @@
 #include "manifest/manifest_error.h"
 #include "manifest/manifest_values.h"
 #include "plan/matching.h"
+#include "sim/memory_store.h"
 #include "test_support.h"
 #include "util/did_you_mean.h"
 #include "util/utf8.h"
@@ -56,7 +57,7 @@ assignments:
 std::vector<std::string> load_problems(const std::vector<std::string>& paths,
                                        ManifestProblem* problem = nullptr) {
   try {
-    load_manifests(paths);
+    load_manifests(test::disk(), paths);
   } catch (const ManifestError& e) {
     if (problem) *problem = e.problem();
     std::vector<std::string> lines;
@@ -335,7 +336,7 @@ BOOST_AUTO_TEST_CASE(directories_are_read_in_name_order_and_names_are_unique_acr
   dir.write("10-gpu.yaml", kGpu);
   dir.write("notes.txt", "not a manifest");
   dir.write(".hidden.yaml", "not: [read");
-  auto state = load_manifests({dir.path().string()});
+  auto state = load_manifests(test::disk(), {dir.path().string()});
   BOOST_REQUIRE(state.files.size() == 2u);
   BOOST_TEST(state.files[0] == (dir.path() / "10-gpu.yaml").string());
   BOOST_REQUIRE(state.assignments.size() == 2u);
@@ -385,6 +386,34 @@ BOOST_AUTO_TEST_CASE(missing_and_unreadable_paths_are_missing_not_invalid) {
                               "bytes (1 MiB)");
 }
 
+// Manifests are read through the store, like the state directory: the boot's configuration
+// directory in memory, and a read that fails names the file and the errno.
+BOOST_AUTO_TEST_CASE(manifests_are_read_through_the_store) {
+  sim::MemoryStore store;
+  const std::string one = "version: 1\nassignments: []\n";
+  store.put("/etc/vfio-reconcile/manifest.yaml", one);
+  store.put("/etc/vfio-reconcile/manifest.d/b.yaml", one);
+  store.put("/etc/vfio-reconcile/manifest.d/a.yaml", one);
+  store.put("/etc/vfio-reconcile/manifest.d/.hidden.yaml", one);
+  store.put("/etc/vfio-reconcile/manifest.d/notes.txt", one);
+  const auto paths = config_dir_manifests(store, "/etc/vfio-reconcile");
+  BOOST_TEST((paths == std::vector<std::string>{"/etc/vfio-reconcile/manifest.yaml",
+                                                "/etc/vfio-reconcile/manifest.d/a.yaml",
+                                                "/etc/vfio-reconcile/manifest.d/b.yaml"}));
+  BOOST_TEST(load_manifests(store, paths).files.size() == 3u);
+
+  store.fail(IoError::Op::Read, "b.yaml", EIO);
+  try {
+    load_manifests(store, paths);
+    BOOST_FAIL("a manifest that cannot be read was taken");
+  } catch (const ManifestError& e) {
+    BOOST_TEST((e.problem() == ManifestProblem::Missing));
+    BOOST_REQUIRE(e.diagnostics().size() == 1u);
+    BOOST_TEST(e.diagnostics()[0].str() ==
+               "/etc/vfio-reconcile/manifest.d/b.yaml: cannot read: Input/output error (EIO)");
+  }
+}
+
 BOOST_AUTO_TEST_CASE(good_corpus_decodes_file_by_file_and_as_one_set) {
   std::size_t files = 0;
   for (const auto& file : sorted_entries(kCorpus / "good")) {
@@ -392,7 +421,7 @@ BOOST_AUTO_TEST_CASE(good_corpus_decodes_file_by_file_and_as_one_set) {
     BOOST_TEST(load_problems({file.string()}).empty(), file);
   }
   BOOST_TEST(files >= 5u);
-  auto state = load_manifests({(kCorpus / "good").string()});
+  auto state = load_manifests(test::disk(), {(kCorpus / "good").string()});
   BOOST_TEST(state.files.size() == files);
   BOOST_TEST(state.settings.jobs == 8u);
   BOOST_TEST(state.settings.probe_timeout.count() == 500);
