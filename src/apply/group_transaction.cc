@@ -144,6 +144,20 @@ class Transaction {
     }
   }
 
+  // Write-ahead: the entry is saved in flight before the first write. Without the record a crash
+  // could not be undone, so a failure to save it ends the transaction before it starts (the
+  // failure names `device`).
+  std::optional<GroupOutcome> record_in_flight(OwnedGroup entry, const PciAddress& device) {
+    entry.in_flight = true;
+    try {
+      t_.ledger.set(entry.group, std::move(entry));
+    } catch (const StateDirError& e) {
+      return failed_before_writing(
+          StepFailure{device, "record the transaction", e.what(), e.error()});
+    }
+    return std::nullopt;
+  }
+
   // Saves the ledger entry; a failure to save is reported, never hidden.
   void settle(unsigned group, std::optional<OwnedGroup> entry) {
     try {
@@ -205,15 +219,8 @@ GroupOutcome GroupTransaction::claim(const GroupChange& change) {
     // of ours (a later prune must not release it).
     return adopt(change);
   }
-  entry.in_flight = true;
-  try {
-    ledger.set(group, entry);
-  } catch (const StateDirError& e) {
-    // Without the record a crash could not be undone: do not start.
-    return tx.failed_before_writing(
-        StepFailure{moving.empty() ? change.devices.front().address : moving.front(),
-                    "record the transaction", e.what(), e.error()});
-  }
+  const PciAddress first = moving.empty() ? change.devices.front().address : moving.front();
+  if (auto not_started = tx.record_in_flight(entry, first)) return std::move(*not_started);
 
   for (const auto& address : moving) {
     changed.push_back(address);
@@ -243,13 +250,8 @@ GroupOutcome GroupTransaction::release(const GroupChange& change) {
 
   const std::optional<OwnedGroup> prior = ledger.find(group);
   if (prior) {
-    OwnedGroup entry = *prior;
-    entry.in_flight = true;
-    try {
-      ledger.set(group, entry);
-    } catch (const StateDirError& e) {
-      return tx.failed_before_writing(StepFailure{change.devices.front().address,
-                                                  "record the transaction", e.what(), e.error()});
+    if (auto not_started = tx.record_in_flight(*prior, change.devices.front().address)) {
+      return std::move(*not_started);
     }
   }
 
