@@ -49,6 +49,34 @@ void print(const ApplyCommandOptions& options, const Plan& plan, const ApplyOutc
   }
 }
 
+// The state directory of a run that writes: made if missing, locked, its record read (an
+// unusable one kept aside, each problem logged).
+struct StateDir {
+  RunLock lock;
+  OwnershipJournal journal;
+  LoadedRecord owned;
+};
+
+// The state directory, or the exit code after saying why not (75 locked, 77 not permitted, 1).
+std::variant<StateDir, int> open_state_dir(const CommandEnv& env, bool wait) {
+  try {
+    ensure_state_dir(env.store, env.state_dir);
+    auto lock = RunLock::acquire(env.store, env.state_dir, wait);
+    if (!lock) {
+      spdlog::error("another vfio-reconcile run holds {} (use --wait to wait for it)",
+                    (env.state_dir / "lock").string());
+      return kExitLocked;
+    }
+    OwnershipJournal journal(env.store, env.state_dir, current_boot_id(env));
+    LoadedRecord owned = journal.load();
+    for (const auto& problem : owned.problems) spdlog::warn("{}", problem);
+    if (owned.unusable_file) journal.keep_aside("unusable");
+    return StateDir{std::move(*lock), std::move(journal), std::move(owned)};
+  } catch (const StateDirError& e) {
+    return state_dir_exit_code(e);
+  }
+}
+
 // The manifests to read: those named, or with --boot and none named, the configuration
 // directory's (none there: an empty list).
 std::vector<std::string> manifests_to_read(const ApplyCommandOptions& options,
@@ -99,27 +127,15 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
     return kExitNotPermitted;
   }
   // A dry run creates nothing, not even the state directory, and takes no lock.
-  std::optional<RunLock> lock;
-  std::optional<OwnershipJournal> journal;
+  std::optional<StateDir> state;
   LoadedRecord owned;
   if (options.dry_run) {
     owned = read_ownership(env);
   } else {
-    try {
-      ensure_state_dir(env.store, env.state_dir);
-      lock = RunLock::acquire(env.store, env.state_dir, options.wait || options.boot);
-      if (!lock) {
-        spdlog::error("another vfio-reconcile run holds {} (use --wait to wait for it)",
-                      (env.state_dir / "lock").string());
-        return kExitLocked;
-      }
-      journal.emplace(env.store, env.state_dir, current_boot_id(env));
-      owned = journal->load();
-      for (const auto& problem : owned.problems) spdlog::warn("{}", problem);
-      if (owned.unusable_file) journal->keep_aside("unusable");
-    } catch (const StateDirError& e) {
-      return state_dir_exit_code(e);
-    }
+    auto opened = open_state_dir(env, options.wait || options.boot);
+    if (const int* code = std::get_if<int>(&opened)) return *code;
+    state.emplace(std::move(std::get<StateDir>(opened)));
+    owned = std::move(state->owned);
   }
 
   const PciIdDatabase names;
@@ -147,7 +163,7 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
     return plan_exit_code(plan, false);
   }
 
-  OwnershipLedger ledger(owned.record, &*journal);
+  OwnershipLedger ledger(owned.record, &state->journal);
   auto executed = reconciler.execute(done, ledger, settings);
   if (const auto* unavailable = std::get_if<VfioPciUnavailable>(&executed)) {
     spdlog::error("{}; nothing was changed", unavailable->why);

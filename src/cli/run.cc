@@ -53,6 +53,62 @@ void add_global_options(CLI::App& app, GlobalOptions& options) {
   app.add_flag("-q,--quiet", options.quiet, "Errors only");
 }
 
+// The subcommands, their options and where each option's value goes.
+struct Commands {
+  StatusOptions status;
+  ValidateOptions validate;
+  PlanCommandOptions plan;
+  ApplyCommandOptions apply;
+  CLI::App* status_cmd = nullptr;
+  CLI::App* validate_cmd = nullptr;
+  CLI::App* plan_cmd = nullptr;
+  CLI::App* apply_cmd = nullptr;
+};
+
+void add_commands(CLI::App& app, Commands& c) {
+  c.status_cmd =
+      app.add_subcommand("status", "Show PCI devices by IOMMU group, with drivers and overrides");
+  c.status_cmd->add_flag("--json", c.status.json, "Machine-readable output");
+
+  c.validate_cmd = app.add_subcommand(
+      "validate", "Check manifests (files, or directories of *.yaml) without touching sysfs");
+  c.validate_cmd->add_option("MANIFEST", c.validate.manifests, "Manifest file or directory")
+      ->required();
+
+  c.plan_cmd = app.add_subcommand(
+      "plan", "Show what apply would do, group by group, without writing anything");
+  c.plan_cmd->add_option("MANIFEST", c.plan.manifests, "Manifest file or directory")->required();
+  c.plan_cmd->add_flag("--json", c.plan.json, "Machine-readable output");
+  c.plan_cmd->add_flag("--detailed-exitcode", c.plan.detailed_exitcode,
+                       "Exit 2 when there are changes to apply");
+  c.plan_cmd->add_flag("--explain", c.plan.explain,
+                       "Say why: which assignment and match chose each device, which group peers");
+
+  c.apply_cmd = app.add_subcommand(
+      "apply", "Bind and release devices as the manifests say, each IOMMU group all or nothing");
+  CLI::Option* apply_manifests =
+      c.apply_cmd->add_option("MANIFEST", c.apply.manifests, "Manifest file or directory");
+  c.apply_cmd->add_flag("--dry-run", c.apply.dry_run, "Plan and check everything, write nothing");
+  c.apply_cmd->add_flag("--json", c.apply.json, "Machine-readable output");
+  c.apply_cmd->add_flag("--explain", c.apply.explain, "Say why each group is changed");
+  c.apply_cmd->add_option("--jobs", c.apply.jobs, "IOMMU groups changed in parallel (default 4)")
+      ->check(CLI::Range(1u, 64u));
+  c.apply_cmd->add_flag("--no-prune", c.apply.no_prune,
+                        "Keep groups this tool bound that no manifest names any more");
+  c.apply_cmd->add_flag("--wait", c.apply.wait,
+                        "Wait for another run to finish instead of exiting 75");
+  CLI::Option* boot_flag = c.apply_cmd->add_flag(
+      "--boot", c.apply.boot,
+      "The boot unit's run: without MANIFEST, read DIR/manifest.yaml and DIR/manifest.d/*.yaml "
+      "(see --config-dir; none there: nothing to do); waits for another run's lock");
+  c.apply_cmd
+      ->add_option("--config-dir", c.apply.config_dir,
+                   "Where --boot finds its manifests when none is named")
+      ->capture_default_str()
+      ->needs(boot_flag)
+      ->excludes(apply_manifests);
+}
+
 }  // namespace
 
 int run(int argc, const char* const* argv, const Context& context) {
@@ -66,54 +122,12 @@ int run(int argc, const char* const* argv, const Context& context) {
   GlobalOptions global;
   add_global_options(app, global);
 
-  StatusOptions status;
-  CLI::App* status_cmd =
-      app.add_subcommand("status", "Show PCI devices by IOMMU group, with drivers and overrides");
-  status_cmd->add_flag("--json", status.json, "Machine-readable output");
-
-  ValidateOptions validate;
-  CLI::App* validate_cmd = app.add_subcommand(
-      "validate", "Check manifests (files, or directories of *.yaml) without touching sysfs");
-  validate_cmd->add_option("MANIFEST", validate.manifests, "Manifest file or directory")
-      ->required();
-
-  PlanCommandOptions plan;
-  CLI::App* plan_cmd = app.add_subcommand(
-      "plan", "Show what apply would do, group by group, without writing anything");
-  plan_cmd->add_option("MANIFEST", plan.manifests, "Manifest file or directory")->required();
-  plan_cmd->add_flag("--json", plan.json, "Machine-readable output");
-  plan_cmd->add_flag("--detailed-exitcode", plan.detailed_exitcode,
-                     "Exit 2 when there are changes to apply");
-  plan_cmd->add_flag("--explain", plan.explain,
-                     "Say why: which assignment and match chose each device, which group peers");
-
-  ApplyCommandOptions apply;
-  CLI::App* apply_cmd = app.add_subcommand(
-      "apply", "Bind and release devices as the manifests say, each IOMMU group all or nothing");
-  CLI::Option* apply_manifests =
-      apply_cmd->add_option("MANIFEST", apply.manifests, "Manifest file or directory");
-  apply_cmd->add_flag("--dry-run", apply.dry_run, "Plan and check everything, write nothing");
-  apply_cmd->add_flag("--json", apply.json, "Machine-readable output");
-  apply_cmd->add_flag("--explain", apply.explain, "Say why each group is changed");
-  apply_cmd->add_option("--jobs", apply.jobs, "IOMMU groups changed in parallel (default 4)")
-      ->check(CLI::Range(1u, 64u));
-  apply_cmd->add_flag("--no-prune", apply.no_prune,
-                      "Keep groups this tool bound that no manifest names any more");
-  apply_cmd->add_flag("--wait", apply.wait, "Wait for another run to finish instead of exiting 75");
-  CLI::Option* boot_flag = apply_cmd->add_flag(
-      "--boot", apply.boot,
-      "The boot unit's run: without MANIFEST, read DIR/manifest.yaml and DIR/manifest.d/*.yaml "
-      "(see --config-dir; none there: nothing to do); waits for another run's lock");
-  apply_cmd
-      ->add_option("--config-dir", apply.config_dir,
-                   "Where --boot finds its manifests when none is named")
-      ->capture_default_str()
-      ->needs(boot_flag)
-      ->excludes(apply_manifests);
+  Commands commands;
+  add_commands(app, commands);
 
   try {
     app.parse(argc, argv);
-    if (apply_cmd->parsed() && apply.manifests.empty() && !apply.boot) {
+    if (commands.apply_cmd->parsed() && commands.apply.manifests.empty() && !commands.apply.boot) {
       throw CLI::RequiredError(
           "apply: MANIFEST is required, or --boot to read " + std::string(kDefaultConfigDir),
           CLI::ExitCodes::RequiredError);
@@ -128,7 +142,8 @@ int run(int argc, const char* const* argv, const Context& context) {
   // Manifests only: validate never builds the sysfs gateway.
   RealStore real_store;
   Store& store = context.store ? *context.store : real_store;
-  if (validate_cmd->parsed()) return run_validate(validate, store, out, err, style);
+  if (commands.validate_cmd->parsed())
+    return run_validate(commands.validate, store, out, err, style);
   std::unique_ptr<Sysfs> owned;
   Sysfs* sysfs = context.sysfs;
   if (!sysfs) {
@@ -143,7 +158,7 @@ int run(int argc, const char* const* argv, const Context& context) {
     proc = owned_proc.get();
   }
 
-  if (status_cmd->parsed()) return run_status(status, *sysfs, proc, out);
+  if (commands.status_cmd->parsed()) return run_status(commands.status, *sysfs, proc, out);
 
   std::unique_ptr<KernelModules> own_modules;
   KernelModules* modules = context.modules;
@@ -167,8 +182,8 @@ int run(int argc, const char* const* argv, const Context& context) {
                        .err = err,
                        .log_style = style,
                        .proc = proc};
-  if (plan_cmd->parsed()) return run_plan(plan, env);
-  if (apply_cmd->parsed()) return run_apply(apply, env);
+  if (commands.plan_cmd->parsed()) return run_plan(commands.plan, env);
+  if (commands.apply_cmd->parsed()) return run_apply(commands.apply, env);
   return kExitUsage;  // unreachable: require_subcommand(1)
 }
 
