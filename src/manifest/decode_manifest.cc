@@ -135,30 +135,14 @@ void ManifestDecoder::decode_assignment(const YamlNode& node, std::size_t index)
   }
   Assignment assignment;
   assignment.location = node.location;
-  std::string what = fmt::format("assignment #{}", index + 1);
-  bool valid_name = false;
   const YamlEntry* name = node.find("name");
-  if (name) {
-    if (auto text = check.string_of(*name)) {
-      std::string why;
-      if (is_assignment_name(*text, &why)) {
-        assignment.name = *text;
-        what = fmt::format("assignment '{}'", *text);
-        valid_name = true;
-      } else {
-        error(name->value.location, why);
-      }
-    }
-  }
+  const bool valid_name = name && decode_name(*name, check, assignment);
+  // How problems name it: by its name once it has a good one.
+  const std::string what = valid_name ? fmt::format("assignment '{}'", assignment.name)
+                                      : fmt::format("assignment #{}", index + 1);
   check.check_keys(node, what, kAssignmentKeys, {"name", "state", "match"});
+  if (valid_name) note_name(assignment.name, name->value.location);
 
-  if (valid_name) {
-    auto [first, inserted] = names_.emplace(assignment.name, name->value.location);
-    if (!inserted) {
-      error(name->value.location, fmt::format("duplicate assignment name '{}'; first used at {}",
-                                              assignment.name, first->second.str()));
-    }
-  }
   if (const YamlEntry* state = node.find("state")) {
     if (auto word = check.word_of(*state, {"vfio", "host"}))
       assignment.state = *word == "vfio" ? WantedState::Vfio : WantedState::Host;
@@ -168,6 +152,43 @@ void ManifestDecoder::decode_assignment(const YamlNode& node, std::size_t index)
     if (check.expect_kind(*match, YamlNode::Kind::Mapping, "a mapping"))
       decode_match(match->value, what, assignment, address_at);
   }
+  decode_options(node, check, assignment);
+  if (assignment.match.address && address_at)
+    note_address(*assignment.match.address, what, *address_at);
+  state_.assignments.push_back(std::move(assignment));
+}
+
+bool ManifestDecoder::decode_name(const YamlEntry& name, Checker& check, Assignment& assignment) {
+  auto text = check.string_of(name);
+  if (!text) return false;
+  std::string why;
+  if (!is_assignment_name(*text, &why)) {
+    error(name.value.location, why);
+    return false;
+  }
+  assignment.name = *text;
+  return true;
+}
+
+void ManifestDecoder::note_name(const std::string& name, const SourceLocation& at) {
+  auto [first, inserted] = names_.emplace(name, at);
+  if (!inserted) {
+    error(at, fmt::format("duplicate assignment name '{}'; first used at {}", name,
+                          first->second.str()));
+  }
+}
+
+void ManifestDecoder::note_address(const PciAddress& address, const std::string& what,
+                                   const SourceLocation& at) {
+  auto [first, inserted] = addresses_.emplace(address, AddressUse{what, at});
+  if (!inserted) {
+    error(at, fmt::format("address {} is already selected by {} at {}", address.str(),
+                          first->second.assignment, first->second.location.str()));
+  }
+}
+
+// count, companions, force: what an assignment may add to its name, state and match.
+void ManifestDecoder::decode_options(const YamlNode& node, Checker& check, Assignment& assignment) {
   if (const YamlEntry* count = node.find("count")) {
     if (auto value = check.integer_of(*count, 1, 65536)) {
       assignment.count = unsigned(*value);
@@ -194,16 +215,6 @@ void ManifestDecoder::decode_assignment(const YamlNode& node, std::size_t index)
       }
     }
   }
-  if (assignment.match.address && address_at) {
-    auto [first, inserted] =
-        addresses_.emplace(*assignment.match.address, AddressUse{what, *address_at});
-    if (!inserted) {
-      error(*address_at, fmt::format("address {} is already selected by {} at {}",
-                                     assignment.match.address->str(), first->second.assignment,
-                                     first->second.location.str()));
-    }
-  }
-  state_.assignments.push_back(std::move(assignment));
 }
 
 void ManifestDecoder::decode_match(const YamlNode& node, const std::string& what,

@@ -16,6 +16,7 @@ namespace vfio {
 
 struct YamlNode;
 struct YamlEntry;
+class Checker;
 
 // Larger files are refused before they are parsed.
 inline constexpr std::size_t kMaxManifestBytes = 1024 * 1024;
@@ -43,6 +44,12 @@ class ManifestDecoder {
   void decode_document(const YamlNode& root, const std::string& file);
   void decode_settings(const YamlEntry& entry);
   void decode_assignment(const YamlNode& node, std::size_t index);
+  // The assignment's name when it is a good one (false: reported).
+  bool decode_name(const YamlEntry& name, Checker& check, Assignment& assignment);
+  void decode_options(const YamlNode& node, Checker& check, Assignment& assignment);
+  // Names are unique across the set, and so is each exact address.
+  void note_name(const std::string& name, const SourceLocation& at);
+  void note_address(const PciAddress& address, const std::string& what, const SourceLocation& at);
   void decode_match(const YamlNode& node, const std::string& what, Assignment& assignment,
                     const SourceLocation*& address_at);
 
