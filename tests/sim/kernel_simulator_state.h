@@ -130,6 +130,11 @@ struct KernelSimulator::State {
 
   // --- kernel_simulator_namespace.cc: the sysfs tree ---
   Node lookup(const Components& canonical) const;
+  Node lookup_device(const Components& c) const;
+  Node lookup_bus(const Components& c) const;
+  Node lookup_iommu_groups(const Components& c) const;
+  Node lookup_class(const Components& c) const;
+  Node lookup_module(const Components& c) const;
   // Walks `path`, following links in the middle (and at the end when `follow_last`); the errno
   // on failure.
   std::variant<Resolved, int> resolve(const Components& path, bool follow_last) const;
