@@ -147,6 +147,9 @@ class Parser {
   void each(const YAML::Node& list, std::string_view key, const F& f) const;
   TopologyDisk disk_of(const YAML::Node& node, bool partition) const;
   void parse_host_facts(const YAML::Node& node, TopologyDevice& d) const;
+  void parse_kind(const YAML::Node& node, TopologyDevice& d) const;
+  void parse_binding(const YAML::Node& node, const Topology& topology, TopologyDevice& d) const;
+  void parse_status_attributes(const YAML::Node& node, TopologyDevice& d) const;
   TopologyHost parse_host(const YAML::Node& node) const;
 
   std::string file_;
@@ -438,22 +441,8 @@ void Parser::parse_drivers(const YAML::Node& list, Topology& topology,
   }
 }
 
-void Parser::parse_device(const YAML::Node& node, const Topology& topology,
-                          std::vector<Located>& out) const {
-  check_map(node, "a device",
-            {"address", "ids", "subsystem", "class", "revision", "kind", "parent", "group",
-             "driver", "bound", "override", "boot-vga", "numa-node", "label", "sriov", "net",
-             "disks", "framebuffer"},
-            {"address", "ids", "class"});
-  TopologyDevice d;
-  d.address = address_of(node["address"], "address");
-  std::tie(d.vendor, d.device) = ids_of(node["ids"], "ids");
-  if (const auto n = node["subsystem"])
-    std::tie(d.subsystem_vendor, d.subsystem_device) = ids_of(n, "subsystem");
-  d.class_code = hex_of(node["class"], "class", 6, "0x030000");
-  if (const auto n = node["revision"])
-    d.revision = static_cast<uint8_t>(hex_of(n, "revision", 2, "0x01"));
-
+// The header type: from the class code, unless `kind` says otherwise.
+void Parser::parse_kind(const YAML::Node& node, TopologyDevice& d) const {
   const uint32_t class_prefix = d.class_code >> 8;
   if (class_prefix == 0x0604 || class_prefix == 0x0609)
     d.header = HeaderType::Bridge;
@@ -470,7 +459,11 @@ void Parser::parse_device(const YAML::Node& node, const Topology& topology,
     else
       fail(n, fmt::format("'kind' must be endpoint, bridge or cardbus, not '{}'", kind));
   }
+}
 
+// Where the device sits and who has it: parent, IOMMU group, host driver, bound driver, override.
+void Parser::parse_binding(const YAML::Node& node, const Topology& topology,
+                           TopologyDevice& d) const {
   if (const auto n = node["parent"]) d.parent = address_of(n, "parent");
   if (const auto n = node["group"]) {
     if (!topology.iommu)
@@ -511,7 +504,10 @@ void Parser::parse_device(const YAML::Node& node, const Topology& topology,
       fail(n, fmt::format("'override: {}': omit 'override' when none is set", text));
     d.driver_override = driver_of(n, "override");
   }
+}
 
+// What `status` shows besides: boot-vga, NUMA node, slot label.
+void Parser::parse_status_attributes(const YAML::Node& node, TopologyDevice& d) const {
   if (const auto n = node["boot-vga"]) {
     if (!is_vga_class(d.class_code)) {
       fail(n, fmt::format("'boot-vga' is only for VGA devices (class 0x0300xx), not class 0x{:06x}",
@@ -529,7 +525,27 @@ void Parser::parse_device(const YAML::Node& node, const Topology& topology,
       fail(n, "'label' must be one line");
     d.label = label;
   }
+}
 
+void Parser::parse_device(const YAML::Node& node, const Topology& topology,
+                          std::vector<Located>& out) const {
+  check_map(node, "a device",
+            {"address", "ids", "subsystem", "class", "revision", "kind", "parent", "group",
+             "driver", "bound", "override", "boot-vga", "numa-node", "label", "sriov", "net",
+             "disks", "framebuffer"},
+            {"address", "ids", "class"});
+  TopologyDevice d;
+  d.address = address_of(node["address"], "address");
+  std::tie(d.vendor, d.device) = ids_of(node["ids"], "ids");
+  if (const auto n = node["subsystem"])
+    std::tie(d.subsystem_vendor, d.subsystem_device) = ids_of(n, "subsystem");
+  d.class_code = hex_of(node["class"], "class", 6, "0x030000");
+  if (const auto n = node["revision"])
+    d.revision = static_cast<uint8_t>(hex_of(n, "revision", 2, "0x01"));
+
+  parse_kind(node, d);
+  parse_binding(node, topology, d);
+  parse_status_attributes(node, d);
   parse_host_facts(node, d);
 
   const YAML::Node sriov = node["sriov"];
