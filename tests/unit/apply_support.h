@@ -82,16 +82,6 @@ inline std::map<std::string, std::pair<std::string, std::string>> bindings(
   return out;
 }
 
-// The nth write to the same path, for each write of a clean run: how fail_write and
-// block_write name it.
-inline std::vector<std::pair<SysPath, unsigned>> numbered_writes(
-    const sim::KernelSimulator& kernel) {
-  std::map<std::string, unsigned> seen;
-  std::vector<std::pair<SysPath, unsigned>> out;
-  for (const auto& w : kernel.writes()) out.emplace_back(w.path, ++seen[w.path.str()]);
-  return out;
-}
-
 // Each failed group's failing step, for a test's failure message.
 inline std::string group_failed(const ApplyOutcome& outcome) {
   std::string text;
@@ -100,6 +90,39 @@ inline std::string group_failed(const ApplyOutcome& outcome) {
       text += g.failure->device.str() + " " + g.failure->step + ": " + g.failure->message + "\n";
   }
   return text;
+}
+
+// A write as fail_write and block_write name it: the nth write to its path since the host
+// began; and the device it was for.
+struct NumberedWrite {
+  SysPath path;
+  unsigned nth = 0;
+  std::optional<PciAddress> device;
+};
+
+// Every write the simulated host has taken, numbered.
+inline std::vector<NumberedWrite> numbered_writes(const sim::KernelSimulator& kernel) {
+  std::map<std::string, unsigned> seen;
+  std::vector<NumberedWrite> out;
+  for (const auto& w : kernel.writes()) out.push_back({w.path, ++seen[w.path.str()], w.device()});
+  return out;
+}
+
+// The writes of a clean apply of `manifest` (one group at a time) on the example host `host`,
+// made after `prepare(kernel, ledger)` has set the host up; what `prepare` wrote is left out.
+// A matrix that fails or blocks each of them in turn derives its length from this.
+template <class Prepare>
+std::vector<NumberedWrite> clean_run_writes(const std::string& host, const std::string& manifest,
+                                            const Prepare& prepare) {
+  sim::KernelSimulator kernel(example_host(host));
+  OwnershipLedger ledger({}, nullptr);
+  prepare(kernel, ledger);
+  const std::size_t skip = kernel.writes().size();
+  auto applied = apply_manifest(kernel, manifest, ledger, std::chrono::milliseconds(300), 1);
+  BOOST_TEST_REQUIRE(!applied->outcome.any_failure(), group_failed(applied->outcome));
+  auto all = numbered_writes(kernel);
+  all.erase(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(skip));
+  return all;
 }
 
 }  // namespace vfio::test

@@ -153,11 +153,11 @@ BOOST_AUTO_TEST_CASE(every_failing_write_of_a_claim_leaves_its_group_exactly_as_
 
   for (std::size_t k = 0; k < writes.size(); ++k) {
     for (int error : {EBUSY, ENODEV, EIO, EINVAL}) {
-      BOOST_TEST_CONTEXT("write " << k + 1 << " (" << writes[k].first.str() << ") fails with "
+      BOOST_TEST_CONTEXT("write " << k + 1 << " (" << writes[k].path.str() << ") fails with "
                                   << errno_name(error)) {
         sim::KernelSimulator kernel(test::example_host("gpu-server"));
         const auto before = bindings(kernel);
-        kernel.fail_write(writes[k].first, writes[k].second, error);
+        kernel.fail_write(writes[k].path, writes[k].nth, error);
         OwnershipLedger ledger({}, nullptr);
         auto applied = apply_manifest(kernel, example_manifest("gpu-server-gpus"), ledger,
                                       std::chrono::milliseconds(300), 1);
@@ -166,7 +166,7 @@ BOOST_AUTO_TEST_CASE(every_failing_write_of_a_claim_leaves_its_group_exactly_as_
         for (const auto& g : applied->outcome.groups) {
           if (g.result != GroupResult::RolledBack) continue;
           BOOST_TEST(contains(g.failure->message, errno_name(error)), g.failure->message);
-          BOOST_TEST(contains(g.failure->message, writes[k].first.str()), g.failure->message);
+          BOOST_TEST(contains(g.failure->message, writes[k].path.str()), g.failure->message);
           BOOST_TEST(g.problems.empty());
           for (const auto& d : g.change->devices) {
             const auto was = before.at(d.address.str());
@@ -193,23 +193,18 @@ BOOST_AUTO_TEST_CASE(every_failing_write_of_a_release_puts_the_group_back_on_vfi
       "version: 1\nassignments:\n  - { name: gpu0, state: host, match: { address: \"0000:01:00.0\" "
       "} }\n",
       "manifest.yaml");
-  sim::KernelSimulator clean(test::example_host("workstation"));
-  OwnershipLedger clean_ledger({}, nullptr);
-  claimed_host(clean, clean_ledger);
-  const std::size_t claim_writes = clean.writes().size();
-  apply_manifest(clean, to_host.path(), clean_ledger);
-  auto all = numbered_writes(clean);
-  BOOST_REQUIRE(all.size() == claim_writes + 6);
+  const auto writes = test::clean_run_writes("workstation", to_host.path(), claimed_host);
+  BOOST_REQUIRE(!writes.empty());
 
-  for (std::size_t k = claim_writes; k < all.size(); ++k) {
+  for (std::size_t k = 0; k < writes.size(); ++k) {
     for (int error : {EBUSY, ENODEV, EIO, EINVAL}) {
-      BOOST_TEST_CONTEXT("release write " << k - claim_writes + 1 << " (" << all[k].first.str()
+      BOOST_TEST_CONTEXT("release write " << k + 1 << " (" << writes[k].path.str()
                                           << ") fails with " << errno_name(error)) {
         sim::KernelSimulator kernel(test::example_host("workstation"));
         OwnershipLedger ledger({}, nullptr);
         claimed_host(kernel, ledger);
         const auto before = bindings(kernel);
-        kernel.fail_write(all[k].first, all[k].second, error);
+        kernel.fail_write(writes[k].path, writes[k].nth, error);
         auto applied = apply_manifest(kernel, to_host.path(), ledger);
         BOOST_TEST(applied->outcome.count(GroupResult::RolledBack) == 1u);
         BOOST_TEST(bindings(kernel) == before);

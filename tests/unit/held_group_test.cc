@@ -16,9 +16,7 @@ using test::contains;
 
 namespace {
 
-PciAddress addr(const char* text) {
-  return *PciAddress::parse(text);
-}
+using vfio::test::addr;
 
 // The workstation's /proc, with qemu holding IOMMU group `group` (or nobody).
 struct Proc {

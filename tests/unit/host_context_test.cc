@@ -21,9 +21,7 @@ namespace fs = boost::filesystem;
 
 namespace {
 
-PciAddress addr(const char* text) {
-  return *PciAddress::parse(text);
-}
+using vfio::test::addr;
 
 using test::DiskHost;
 

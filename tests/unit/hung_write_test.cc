@@ -28,29 +28,7 @@ const std::string kWorkstationToHost =
     "version: 1\nassignments:\n  - { name: gpu0, state: host, match: { address: \"0000:01:00.0\" "
     "} }\n";
 
-struct Hang {
-  SysPath path;
-  unsigned nth;
-  PciAddress device;
-};
-
-// Every write of a clean apply of `manifest` after `prepare`, as a hang to inject.
-template <class Prepare>
-std::vector<Hang> writes_of(const std::string& host, const Prepare& prepare,
-                            const std::string& manifest) {
-  sim::KernelSimulator kernel(test::example_host(host));
-  OwnershipLedger ledger({}, nullptr);
-  prepare(kernel, ledger);
-  const std::size_t skip = kernel.writes().size();
-  apply_manifest(kernel, manifest, ledger, kProbeTimeout, 1);
-  const auto numbered = test::numbered_writes(kernel);
-  const auto writes = kernel.writes();
-  std::vector<Hang> out;
-  for (std::size_t k = skip; k < writes.size(); ++k) {
-    out.push_back({numbered[k].first, numbered[k].second, *writes[k].device()});
-  }
-  return out;
-}
+using Hang = test::NumberedWrite;
 
 // The one group the hang failed: named as it must be, the rest of it as before, and still
 // recorded in flight with the stuck device's original binding.
@@ -69,17 +47,18 @@ const GroupOutcome& check_failed_group(
   const GroupOutcome& g = *failed;
   BOOST_TEST((g.result == GroupResult::Failed));
   BOOST_REQUIRE(g.failure);
-  BOOST_TEST(g.failure->device == hang.device);
+  BOOST_TEST(g.failure->device == *hang.device);
   BOOST_TEST(g.failure->error == ETIMEDOUT);
   BOOST_TEST(contains(g.failure->message, "/sys/" + hang.path.str()), g.failure->message);
-  BOOST_TEST(contains(g.failure->message, hang.device.str()), g.failure->message);
+  BOOST_TEST(contains(g.failure->message, hang.device->str()), g.failure->message);
   BOOST_TEST(contains(g.failure->message, "ETIMEDOUT"), g.failure->message);
   bool told = false;
-  for (const auto& p : g.problems) told = told || (contains(p, hang.device.str() + ": left alone"));
+  for (const auto& p : g.problems)
+    told = told || (contains(p, hang.device->str() + ": left alone"));
   BOOST_TEST(told, "no problem line says the stuck device was left alone");
 
   for (const auto& d : g.change->devices) {
-    if (d.address == hang.device) continue;
+    if (d.address == *hang.device) continue;
     const auto was = before.at(d.address.str());
     BOOST_TEST(kernel.driver_of(d.address).value_or("-") == was.first, d.address);
     BOOST_TEST(kernel.override_of(d.address).value_or("(null)") == was.second, d.address);
@@ -99,8 +78,7 @@ BOOST_AUTO_TEST_CASE(a_hung_write_anywhere_in_a_claim_fails_only_its_group_and_i
   test::ScratchFile nothing(kNothingAssigned, "nothing.yaml");
   for (const auto& [host, example] : cases) {
     const std::string manifest = example_manifest(example);
-    const auto hangs = writes_of(
-        host, [](auto&, auto&) {}, manifest);
+    const auto hangs = test::clean_run_writes(host, manifest, [](auto&, auto&) {});
     BOOST_TEST_REQUIRE(!hangs.empty());
     std::size_t claims = 0;
     {
@@ -110,7 +88,7 @@ BOOST_AUTO_TEST_CASE(a_hung_write_anywhere_in_a_claim_fails_only_its_group_and_i
     }
     for (const auto& hang : hangs) {
       BOOST_TEST_CONTEXT(host << ": write " << hang.nth << " to " << hang.path.str() << " (for "
-                              << hang.device << ") hangs") {
+                              << *hang.device << ") hangs") {
         sim::KernelSimulator kernel(test::example_host(host));
         const auto before = bindings(kernel);
         kernel.set_write_timeout(kWriteTimeout);
@@ -121,9 +99,9 @@ BOOST_AUTO_TEST_CASE(a_hung_write_anywhere_in_a_claim_fails_only_its_group_and_i
         const GroupOutcome& g = check_failed_group(applied->outcome, hang, before, kernel, ledger);
         const unsigned group = *g.change->group;
         const auto in_flight = ledger.find(group);
-        BOOST_REQUIRE(in_flight->find(hang.device));
-        BOOST_TEST(in_flight->find(hang.device)->original_driver.value_or("-") ==
-                   before.at(hang.device.str()).first);
+        BOOST_REQUIRE(in_flight->find(*hang.device));
+        BOOST_TEST(in_flight->find(*hang.device)->original_driver.value_or("-") ==
+                   before.at(hang.device->str()).first);
 
         // The write returns at last; the next run finishes the claim from the record...
         kernel.wait_for_blocked_writes();
@@ -132,9 +110,9 @@ BOOST_AUTO_TEST_CASE(a_hung_write_anywhere_in_a_claim_fails_only_its_group_and_i
         BOOST_TEST(kernel.group_viable(group));
         const auto settled = ledger.find(group);
         BOOST_TEST(!settled->in_flight);
-        BOOST_REQUIRE(settled->find(hang.device));
-        BOOST_TEST(settled->find(hang.device)->original_driver.value_or("-") ==
-                   before.at(hang.device.str()).first);
+        BOOST_REQUIRE(settled->find(*hang.device));
+        BOOST_TEST(settled->find(*hang.device)->original_driver.value_or("-") ==
+                   before.at(hang.device->str()).first);
         // ...and a manifest without it puts back exactly what the host had.
         auto pruned = apply_manifest(kernel, nothing.path(), ledger, kProbeTimeout, 1);
         BOOST_TEST(!pruned->outcome.any_failure(), group_failed(pruned->outcome));
@@ -152,11 +130,11 @@ BOOST_AUTO_TEST_CASE(a_hung_write_anywhere_in_a_release_leaves_the_rest_on_vfio_
   sim::KernelSimulator untouched(test::example_host("workstation"));
   const auto host_drivers = bindings(untouched);
 
-  const auto hangs = writes_of("workstation", claim, to_host.path());
+  const auto hangs = test::clean_run_writes("workstation", to_host.path(), claim);
   BOOST_TEST_REQUIRE(hangs.size() == 6u);
   for (const auto& hang : hangs) {
     BOOST_TEST_CONTEXT("release write " << hang.nth << " to " << hang.path.str() << " (for "
-                                        << hang.device << ") hangs") {
+                                        << *hang.device << ") hangs") {
       sim::KernelSimulator kernel(test::example_host("workstation"));
       OwnershipLedger ledger({}, nullptr);
       claim(kernel, ledger);

@@ -12,9 +12,7 @@ using test::contains;
 
 namespace {
 
-PciAddress addr(const char* text) {
-  return *PciAddress::parse(text);
-}
+using vfio::test::addr;
 
 // An assignment as the decoder would produce it.
 struct A {

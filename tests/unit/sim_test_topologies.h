@@ -13,12 +13,11 @@
 #include "sim/kernel_simulator.h"
 #include "sim/topology.h"
 #include "sysfs/sys_path.h"
+#include "test_support.h"
 
 namespace vfio::sim::testing {
 
-inline PciAddress addr(std::string_view bdf) {
-  return *PciAddress::parse(bdf);
-}
+using vfio::test::addr;
 
 // group 1: root port 00:01.0 (pcieport) + GPU 01:00.0 (nouveau) + its audio 01:00.1
 //          (snd_hda_intel), a multifunction slot

@@ -12,9 +12,7 @@ using test::contains;
 
 namespace {
 
-PciAddress addr(const char* text) {
-  return *PciAddress::parse(text);
-}
+using vfio::test::addr;
 
 PciDevice device(const char* address, uint16_t vendor, uint16_t dev, uint32_t class_code,
                  std::optional<std::string> driver, std::optional<unsigned> group) {

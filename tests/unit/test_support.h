@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <fstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/filesystem.hpp>
@@ -13,6 +14,7 @@
 #include "sim/topology.h"
 #include "sim/topology_yaml.h"
 #include "store/store.h"
+#include "sysfs/pci_address.h"
 #include "sysfs/real_sysfs.h"
 
 namespace vfio::test {
@@ -108,6 +110,11 @@ struct DiskHost {
   RealSysfs sys{sys_dir.path()};
   RealSysfs proc{proc_dir.path()};
 };
+
+// An address the test knows is well formed ("0000:01:00.0").
+inline PciAddress addr(std::string_view text) {
+  return *PciAddress::parse(text);
+}
 
 // The file system as the tool's store; stateless, so one serves every test.
 inline Store& disk() {

@@ -19,9 +19,7 @@ namespace fs = boost::filesystem;
 
 namespace {
 
-PciAddress addr(const char* text) {
-  return *PciAddress::parse(text);
-}
+using vfio::test::addr;
 
 std::size_t group_count(const Topology& t) {
   std::set<unsigned> groups;
