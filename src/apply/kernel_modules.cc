@@ -8,6 +8,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "util/result.h"
+
 namespace vfio {
 
 KmodModules::KmodModules(std::optional<std::string> modules_dir)
@@ -53,7 +55,7 @@ std::optional<std::string> KmodModules::load(std::string_view module) {
     const int rc = kmod_module_probe_insert_module(mod, KMOD_PROBE_APPLY_BLACKLIST, nullptr,
                                                    nullptr, nullptr, nullptr);
     if (rc < 0) {
-      error = fmt::format("loading {} failed: {}", kmod_module_get_name(mod), std::strerror(-rc));
+      error = fmt::format("loading {} failed: {}", kmod_module_get_name(mod), describe_errno(-rc));
     } else if (rc > 0) {
       error =
           fmt::format("{} is blacklisted (modprobe.d); not loading it", kmod_module_get_name(mod));

@@ -81,14 +81,11 @@ std::string journal_lines(int priority, std::string_view text) {
   // fmt rather than "<" + std::to_string(): g++ 12 at -O3 raises a false -Wrestrict on that.
   const std::string prefix = fmt::format("<{}>", priority);
   std::string out;
-  while (!text.empty()) {
-    const auto eol = text.find('\n');
+  for_each_line(text, [&](std::string_view line) {
     out += prefix;
-    out += text.substr(0, eol);
+    out += line;
     out += '\n';
-    if (eol == std::string_view::npos) break;
-    text.remove_prefix(eol + 1);
-  }
+  });
   return out;
 }
 
