@@ -66,9 +66,23 @@ std::vector<Block> safety_refusals(const PlanInputs& in, GroupChange& c,
 
 GroupChange decide_claim(const PlanInputs& in, GroupChange c, const GroupIntent& intent,
                          bool listed) {
-  for (const auto& p : c.devices) {
-    if (listed && p.role == DeviceRole::Companion) {
-      block(c, {unlisted_companion_for_claim(in.device(p), *c.group)});
+  if (listed) {
+    // Members no assignment names may stay as they are only if they are on vfio-pci already:
+    // the claim then takes nothing from a host driver, and they are not recorded as ours.
+    std::vector<const PciDevice*> taken;
+    for (const auto& p : c.devices) {
+      if (p.role != DeviceRole::Companion) continue;
+      if (!on_vfio(in.device(p))) {
+        taken.push_back(&in.device(p));
+      } else {
+        c.explain.push_back(
+            fmt::format("{} is left as it is: on vfio-pci already, and not named, "
+                        "so not this tool's (companions: listed)",
+                        label(in.device(p))));
+      }
+    }
+    if (!taken.empty()) {
+      block(c, {unlisted_companions_for_claim(taken, *c.group)});
       return c;
     }
   }
@@ -126,6 +140,7 @@ GroupChange decide_group(const PlanInputs& in, unsigned group, const GroupIntent
     picked.insert(p.device->address);
     states.insert(in.assignment(p.assignment).state);
   }
+  for (std::size_t asker : intent.askers) first = std::min(first, asker);
   if (first < in.desired.assignments.size()) c.assignment = in.assignment(first).name;
 
   const Members m = in.members_of(group);

@@ -39,6 +39,8 @@ std::string_view to_string(BlockReason reason) {
       return "partial-group";
     case BlockReason::NotAnEndpoint:
       return "not-an-endpoint";
+    case BlockReason::NotAsDescribed:
+      return "not-as-described";
     case BlockReason::Vanished:
       return "vanished";
     case BlockReason::BootDisplay:

@@ -19,19 +19,20 @@ enum class DeviceRole { Selected, Companion };
 
 // Why a group is blocked. Safety refusals can be overridden by `force`; the others cannot.
 enum class BlockReason {
-  NoGroup,        // the device is not translated by the IOMMU
-  NotFound,       // an address match names no device on this host
-  NoMatch,        // a match selects no device at all
-  CountMismatch,  // `count` does not hold
-  Conflict,       // one group wanted on vfio-pci and on the host, or a device picked twice
-  PartialGroup,   // `companions: listed` would leave a group member on a host driver
-  NotAnEndpoint,  // a bridge was selected; vfio-pci cannot bind it
-  Vanished,       // a group member disappeared while the host was observed
-  BootDisplay,    // safety: the firmware's boot display (boot_vga)
-  Console,        // safety: the text console is on its framebuffer
-  NetworkInUse,   // safety: a NIC that is up, routed, addressed or enslaved
-  StorageInUse,   // safety: a controller whose disks are mounted, swap or held
-  HeldOpen,       // a process holds the group's /dev/vfio node: a write could hang; never forced
+  NoGroup,         // the device is not translated by the IOMMU
+  NotFound,        // an address match names no device on this host
+  NoMatch,         // a match selects no device at all
+  CountMismatch,   // `count` does not hold
+  Conflict,        // one group wanted on vfio-pci and on the host, or a device picked twice
+  PartialGroup,    // `companions: listed` would leave a group member on a host driver
+  NotAnEndpoint,   // a bridge was selected; vfio-pci cannot bind it
+  NotAsDescribed,  // the device at the match's address is not what its other keys describe
+  Vanished,        // a group member disappeared while the host was observed
+  BootDisplay,     // safety: the firmware's boot display (boot_vga)
+  Console,         // safety: the text console is on its framebuffer
+  NetworkInUse,    // safety: a NIC that is up, routed, addressed or enslaved
+  StorageInUse,    // safety: a controller whose disks are mounted, swap or held
+  HeldOpen,        // a process holds the group's /dev/vfio node: a write could hang; never forced
 };
 bool is_safety_refusal(BlockReason reason);  // overridable by `force`
 std::string_view to_string(GroupAction action);

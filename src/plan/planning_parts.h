@@ -27,7 +27,8 @@ struct Block {
 // What the manifests ask of one IOMMU group.
 struct GroupIntent {
   std::vector<Pick> picks;
-  std::vector<Block> blocks;  // reasons found while resolving (count, conflicts, ...)
+  std::vector<std::size_t> askers;  // assignments whose address names a member it cannot pick
+  std::vector<Block> blocks;        // reasons found while resolving (count, conflicts, ...)
   std::vector<std::string> explain;
 };
 

@@ -55,6 +55,19 @@ Block not_an_endpoint(const Assignment& a, const PciDevice& d) {
                   a.name, label(d), to_string(d.kind))};
 }
 
+Block not_as_described(const Assignment& a, const PciDevice& d,
+                       const std::vector<KeyMismatch>& mismatches) {
+  std::vector<std::string> keys;
+  for (const auto& m : mismatches) {
+    keys.push_back(fmt::format("{} is {} here, the manifest says {}", m.key, m.device, m.manifest));
+  }
+  return {BlockReason::NotAsDescribed,
+          fmt::format("{}: {} is not the device the manifest describes ({}): the slot holds "
+                      "another device (a hardware change, or a typo); correct the address or the "
+                      "ids in the manifest (force does not override this)",
+                      a.name, label(d), fmt::join(keys, "; "))};
+}
+
 Block no_iommu_group(const Assignment& a, const PciDevice& d) {
   return {BlockReason::NoGroup,
           fmt::format("{}: {} is in no IOMMU group (the IOMMU does not translate it), so it "
@@ -82,12 +95,19 @@ Block wanted_both_ways(unsigned group, const std::vector<std::string>& wants) {
                       fmt::join(wants, ", "))};
 }
 
-Block unlisted_companion_for_claim(const PciDevice& companion, unsigned group) {
+Block unlisted_companions_for_claim(const std::vector<const PciDevice*>& taken, unsigned group) {
+  std::vector<std::string> members;
+  for (const PciDevice* d : taken) {
+    members.push_back(d->driver ? fmt::format("{} would be taken from {}", label(*d), *d->driver)
+                                : fmt::format("{} would be bound to vfio-pci", label(*d)));
+  }
+  const bool one = taken.size() == 1;
   return {BlockReason::PartialGroup,
-          fmt::format("companions: listed, but {} shares IOMMU group {} and no assignment names "
-                      "it: the group would be left partly on host drivers and could not be used; "
-                      "assign it state vfio too, or use companions: auto",
-                      label(companion), group)};
+          fmt::format("companions: listed, but IOMMU group {} has {} no assignment names ({}): "
+                      "without {} the group could not be used; assign {} state vfio too, or use "
+                      "companions: auto",
+                      group, one ? "a member" : "members", fmt::join(members, "; "),
+                      one ? "it" : "them", one ? "it" : "them")};
 }
 
 Block unlisted_companion_for_release(const PciDevice& companion, unsigned group) {

@@ -8,6 +8,7 @@
 
 #include "manifest/desired_state.h"
 #include "observe/host_snapshot.h"
+#include "plan/matching.h"
 #include "plan/planning_parts.h"
 
 namespace vfio::planning {
@@ -23,13 +24,16 @@ Block vanished_device(const Assignment& a);
 Block no_match(const Assignment& a);
 Block count_mismatch(const Assignment& a, const std::vector<const PciDevice*>& matched);
 Block not_an_endpoint(const Assignment& a, const PciDevice& d);
+Block not_as_described(const Assignment& a, const PciDevice& d,
+                       const std::vector<KeyMismatch>& mismatches);
 Block no_iommu_group(const Assignment& a, const PciDevice& d);
 Block picked_twice(const PciAddress& address, const std::vector<std::string>& who);
 
 // Deciding a group.
 Block vanished_members(unsigned group, const std::vector<PciAddress>& gone);
 Block wanted_both_ways(unsigned group, const std::vector<std::string>& wants);
-Block unlisted_companion_for_claim(const PciDevice& companion, unsigned group);
+// `taken`: the members no assignment names that a claim would take from their host drivers.
+Block unlisted_companions_for_claim(const std::vector<const PciDevice*>& taken, unsigned group);
 Block unlisted_companion_for_release(const PciDevice& companion, unsigned group);
 // `held`: "<device label>: <hazard detail>" of the held endpoint.
 Block held_for_claim(const std::string& held, unsigned group);

@@ -71,6 +71,19 @@ class Resolver {
     out_.groupless.push_back(std::move(c));
   }
 
+  // A block for the device an address names: in its group (nothing there moves), or on its own.
+  void block_at_device(std::size_t i, const PciDevice& d, Block why) {
+    if (!d.iommu_group) {
+      block_groupless(i, std::move(why), &d);
+      return;
+    }
+    GroupIntent& intent = out_.by_group[*d.iommu_group];
+    intent.askers.push_back(i);
+    intent.blocks.push_back(std::move(why));
+    intent.explain.push_back(fmt::format("{} selects {} by {}", in_.who(i), d.address.str(),
+                                         in_.assignment(i).match.describe()));
+  }
+
   std::vector<const PciDevice*> matches_of(std::size_t i) {
     const Assignment& a = in_.assignment(i);
     if (!a.match.address) {
@@ -87,15 +100,13 @@ class Resolver {
       block_groupless(i, vanished ? vanished_device(a) : no_such_device(a), nullptr);
       return {};
     }
+    // The other keys given beside an address guard it: the slot must hold what they describe.
+    if (auto mismatched = guard_mismatches(a.match, *d); !mismatched.empty()) {
+      block_at_device(i, *d, not_as_described(a, *d, mismatched));
+      return {};
+    }
     if (d->kind != DeviceKind::Endpoint) {
-      if (d->iommu_group) {
-        GroupIntent& intent = out_.by_group[*d->iommu_group];
-        intent.blocks.push_back(not_an_endpoint(a, *d));
-        intent.explain.push_back(
-            fmt::format("{} selects {} by {}", in_.who(i), d->address.str(), a.match.describe()));
-      } else {
-        block_groupless(i, not_an_endpoint(a, *d), d);
-      }
+      block_at_device(i, *d, not_an_endpoint(a, *d));
       return {};
     }
     return {d};

@@ -215,6 +215,31 @@ BOOST_AUTO_TEST_CASE(every_failing_write_of_a_release_puts_the_group_back_on_vfi
   }
 }
 
+// companions: listed with the unnamed audio function already on vfio-pci (bound by someone
+// else): the GPU is claimed, the audio is not written to, and the record holds only the GPU.
+BOOST_AUTO_TEST_CASE(a_listed_claim_records_only_what_it_moved) {
+  sim::Topology t = test::example_host("workstation");
+  for (auto& d : t.devices) {
+    if (d.address == kGpuAudio) d.bound_driver = d.driver_override = "vfio-pci";
+  }
+  sim::KernelSimulator kernel(std::move(t));
+  test::ScratchFile manifest(
+      "version: 1\nassignments:\n  - { name: gpu0, state: vfio, companions: listed, match: "
+      "{ address: \"0000:01:00.0\" } }\n",
+      "manifest.yaml");
+  OwnershipLedger ledger({}, nullptr);
+  auto applied = apply_manifest(kernel, manifest.path(), ledger);
+  BOOST_TEST(applied->outcome.count(GroupResult::Claimed) == 1u, group_failed(applied->outcome));
+  BOOST_TEST(kernel.group_viable(1));
+  for (const auto& w : kernel.writes()) {
+    BOOST_TEST(!contains(w.path.str() + " " + w.value, kGpuAudio.str()), w.path.str());
+  }
+  const auto entry = ledger.find(1);
+  BOOST_REQUIRE(entry);
+  BOOST_REQUIRE(entry->devices.size() == 1u);
+  BOOST_TEST(entry->devices[0].address == PciAddress(0, 1, 0, 0));
+}
+
 BOOST_AUTO_TEST_CASE(a_probe_that_never_binds_is_rolled_back_after_the_timeout) {
   sim::KernelSimulator kernel(test::example_host("workstation"));
   const auto before = bindings(kernel);

@@ -1,6 +1,9 @@
 #define BOOST_TEST_MODULE plan
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
+#include <functional>
+
 #include "observe/observe.h"
 #include "plan/plan.h"
 #include "sim/kernel_simulator.h"
@@ -115,13 +118,100 @@ BOOST_AUTO_TEST_CASE(listed_companions_must_be_assigned) {
   const GroupChange& c = change_for(p, 1);
   BOOST_TEST((c.action == GroupAction::Blocked));
   BOOST_TEST((c.blocked_by == BlockReason::PartialGroup));
-  BOOST_TEST(contains(c.reason, "0000:01:00.1 [10de:22ba] (snd_hda_intel) shares IOMMU group 1"),
+  BOOST_TEST(contains(c.reason,
+                      "IOMMU group 1 has a member no assignment names (0000:01:00.1 "
+                      "[10de:22ba] (snd_hda_intel) would be taken from snd_hda_intel)"),
              c.reason);
 
   Plan both = host.plan(desired({A("gpu0").address("0000:01:00.0").listed(),
                                  A("gpu0-audio").address("0000:01:00.1").listed()}));
   BOOST_TEST((change_for(both, 1).action == GroupAction::Claim));
   BOOST_TEST(change_for(both, 1).assignment == "gpu0");
+}
+
+// The seed's rule: a listed claim may leave unnamed members that are on vfio-pci already as they
+// are (nothing is taken from a host driver, and the group is viable); one on a host driver is
+// named with the driver it would be taken from.
+BOOST_AUTO_TEST_CASE(listed_companions_already_on_vfio_pci_are_left_as_they_are) {
+  Host host("workstation");
+  host.plan(desired({}));
+  HostSnapshot s = host.snapshot;
+  PciDevice* audio = const_cast<PciDevice*>(s.find(addr("0000:01:00.1")));
+  audio->driver = "vfio-pci";
+  audio->driver_override = "vfio-pci";
+  const Plan p = make_plan(desired({A("gpu0").address("0000:01:00.0").listed()}), s, {});
+  const GroupChange& c = change_for(p, 1);
+  BOOST_TEST((c.action == GroupAction::Claim));
+  BOOST_TEST(c.reason == "1 endpoint to vfio-pci");
+  BOOST_TEST(!device_in(c, "0000:01:00.1").changes());
+  BOOST_TEST(device_in(c, "0000:01:00.0").after.driver.value_or("-") == "vfio-pci");
+  BOOST_TEST(std::any_of(c.explain.begin(), c.explain.end(), [](const std::string& line) {
+    return contains(line, "0000:01:00.1") && contains(line, "left as it is");
+  }));
+
+  // Everything on vfio-pci already, the named GPU too: adopted, nothing written.
+  PciDevice* gpu = const_cast<PciDevice*>(s.find(addr("0000:01:00.0")));
+  gpu->driver = "vfio-pci";
+  const Plan adopted = make_plan(desired({A("gpu0").address("0000:01:00.0").listed()}), s, {});
+  BOOST_TEST((change_for(adopted, 1).action == GroupAction::Adopt));
+
+  // A member without a driver would be bound, and says so.
+  gpu->driver = "nvidia";
+  audio->driver.reset();
+  audio->driver_override.reset();
+  const Plan driverless = make_plan(desired({A("gpu0").address("0000:01:00.0").listed()}), s, {});
+  BOOST_TEST((change_for(driverless, 1).blocked_by == BlockReason::PartialGroup));
+  BOOST_TEST(contains(change_for(driverless, 1).reason,
+                      "0000:01:00.1 [10de:22ba] (no driver) would be bound to vfio-pci"),
+             change_for(driverless, 1).reason);
+}
+
+// With an address, every other key of the match is a check that the slot holds that device: a
+// key that does not hold blocks the group, whatever `force` says, for a claim and a release.
+BOOST_AUTO_TEST_CASE(address_keys_that_do_not_hold_block_the_group_as_not_as_described) {
+  Host host("workstation");
+  // 0000:00:1f.6 is the onboard NIC, 8086:15bc, subsystem 1043:8672, class 0x020000.
+  struct Case {
+    const char* what;
+    std::function<void(A&)> key;
+    const char* says;
+  };
+  const Case cases[] = {
+      {"vendor", [](A& a) { a.a.match.vendor = 0x10de; },
+       "vendor is 8086 here, the manifest says 10de"},
+      {"device", [](A& a) { a.a.match.device = 0x15bd; },
+       "device is 15bc here, the manifest says 15bd"},
+      {"class", [](A& a) { a.cls(0x03, 2); }, "class is 0x020000 here, the manifest says 0x03"},
+      {"subsystem-vendor", [](A& a) { a.a.match.subsystem_vendor = 0x1028; },
+       "subsystem-vendor is 1043 here, the manifest says 1028"},
+      {"subsystem-device", [](A& a) { a.a.match.subsystem_device = 0x0001; },
+       "subsystem-device is 8672 here, the manifest says 0001"},
+  };
+  for (const auto& k : cases) {
+    for (const WantedState state : {WantedState::Vfio, WantedState::Host}) {
+      BOOST_TEST_CONTEXT(k.what << (state == WantedState::Vfio ? ", claim" : ", release")) {
+        A a("swapped", state);
+        a.address("0000:00:1f.6").force("I know what I am doing");
+        k.key(a);
+        const Plan p = host.plan(desired({a}));
+        const GroupChange& c = change_for(p, 7);
+        BOOST_TEST((c.action == GroupAction::Blocked));
+        BOOST_TEST((c.blocked_by == BlockReason::NotAsDescribed));
+        BOOST_TEST(!is_safety_refusal(BlockReason::NotAsDescribed));
+        BOOST_TEST(c.assignment == "swapped");
+        BOOST_TEST(contains(c.reason, k.says), c.reason);
+        BOOST_TEST(contains(c.reason, "0000:00:1f.6 [8086:15bc] (e1000e)"), c.reason);
+        BOOST_TEST(contains(c.reason, "correct the address or the ids"), c.reason);
+        for (const auto& d : c.devices) BOOST_TEST(!d.changes());
+      }
+    }
+  }
+  // Keys that hold: the guard lets the claim through.
+  A good("nic");
+  good.address("0000:00:1f.6").ids(0x8086, 0x15bc).cls(0x0200, 4).force("test");
+  good.a.match.subsystem_vendor = 0x1043;
+  good.a.match.subsystem_device = 0x8672;
+  BOOST_TEST((change_for(host.plan(desired({good})), 7).blocked_by != BlockReason::NotAsDescribed));
 }
 
 BOOST_AUTO_TEST_CASE(the_boot_display_is_refused_unless_forced) {
