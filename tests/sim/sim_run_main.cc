@@ -1,8 +1,13 @@
 // vfio-sim-run: the real CLI entry point (cli::run) against the kernel simulator, for end-to-end
 // tests of commands that write (apply), which an on-disk tree cannot answer like a kernel does.
 //
-//   vfio-sim-run TOPOLOGY.yaml [--fail-write PATH:NTH:ERRNO]... [--runs N] [--show-writes]
-//                -- ARGS... [-- ARGS...]...
+//   vfio-sim-run TOPOLOGY.yaml [--fail-write PATH:NTH:ERRNO]... [--ownership FILE] [--runs N]
+//                [--show-writes] -- ARGS... [-- ARGS...]...
+//
+// --fail-write: the NTH write to PATH fails with ERRNO (any errno name). PATH is relative to
+// /sys, or starts with /sys/, and may hold colons (bus/pci/devices/0000:01:00.0/driver_override):
+// NTH and ERRNO are the last two fields. --ownership: the state directory starts with FILE as
+// its ownership record (boot id "vfio-sim-run"), as a run of an earlier day left it.
 //
 // Runs each `vfio-reconcile ARGS...` in turn, N times in a row (default 1), on one simulated host
 // with one scratch state directory (--state-dir is added) and the topology's /proc written to a
@@ -13,6 +18,7 @@
 #include <cerrno>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -20,6 +26,8 @@
 
 #include <fmt/format.h>
 #include <boost/filesystem/operations.hpp>
+
+#include "util/result.h"
 
 #include "cli/run.h"
 #include "sim/kernel_simulator.h"
@@ -32,8 +40,58 @@ namespace {
 
 namespace fs = boost::filesystem;
 
-const std::map<std::string, int> kErrors = {
-    {"EBUSY", EBUSY}, {"ENODEV", ENODEV}, {"EIO", EIO}, {"EINVAL", EINVAL}, {"ENOENT", ENOENT}};
+// "EIO" -> EIO: the names errno_name() gives, so any errno the kernel could answer.
+std::optional<int> errno_of(const std::string& name) {
+  for (int error = 1; error < 4096; ++error) {
+    if (vfio::errno_name(error) == name) return error;
+  }
+  return std::nullopt;
+}
+
+struct PlannedFailure {
+  vfio::SysPath path;
+  unsigned nth = 1;
+  int error = 0;
+};
+
+// PATH:NTH:ERRNO, split from the right (PATH may hold colons); PATH relative to /sys or under
+// /sys/. Nothing, and why, when it is not that.
+std::optional<PlannedFailure> parse_failure(const std::string& spec, std::string& why) {
+  const auto b = spec.rfind(':');
+  const auto a = b == std::string::npos || b == 0 ? std::string::npos : spec.rfind(':', b - 1);
+  if (a == std::string::npos) {
+    why = "wants PATH:NTH:ERRNO";
+    return std::nullopt;
+  }
+  PlannedFailure f;
+  const auto error = errno_of(spec.substr(b + 1));
+  if (!error) {
+    why = "'" + spec.substr(b + 1) + "' is not an errno name";
+    return std::nullopt;
+  }
+  f.error = *error;
+  const std::string nth = spec.substr(a + 1, b - a - 1);
+  if (nth.empty() || nth.find_first_not_of("0123456789") != std::string::npos || nth.size() > 6 ||
+      std::stoul(nth) == 0) {
+    why = "NTH '" + nth + "' is not a write number (1, 2, ...)";
+    return std::nullopt;
+  }
+  f.nth = static_cast<unsigned>(std::stoul(nth));
+  std::string path = spec.substr(0, a);
+  if (path.rfind("/sys/", 0) == 0) path.erase(0, 5);
+  try {
+    std::istringstream parts(path);
+    for (std::string part; std::getline(parts, part, '/');) f.path = f.path / part;
+  } catch (const std::exception& e) {
+    why = "'" + spec.substr(0, a) + "' is not a sysfs path: " + e.what();
+    return std::nullopt;
+  }
+  if (f.path.str().empty()) {
+    why = "no PATH";
+    return std::nullopt;
+  }
+  return f;
+}
 
 std::string without_durations(std::string text) {
   text = std::regex_replace(text, std::regex(R"(\(\d+\.\d\d s\))"), "(0.00 s)");
@@ -42,8 +100,8 @@ std::string without_durations(std::string text) {
 
 int usage(const std::string& why) {
   std::cerr << "vfio-sim-run: " << why
-            << "\nusage: vfio-sim-run TOPOLOGY.yaml [--fail-write PATH:NTH:ERRNO]... [--runs N] "
-               "[--show-writes] -- ARGS... [-- ARGS...]...\n";
+            << "\nusage: vfio-sim-run TOPOLOGY.yaml [--fail-write PATH:NTH:ERRNO]... "
+               "[--ownership FILE] [--runs N] [--show-writes] -- ARGS... [-- ARGS...]...\n";
   return 64;
 }
 
@@ -81,7 +139,8 @@ int main(int argc, char** argv) {
   const std::string topology_file = args[0];
   unsigned runs = 1;
   bool writes_shown = false;
-  std::vector<std::tuple<std::string, unsigned, int>> failures;
+  std::vector<PlannedFailure> failures;
+  std::optional<std::string> ownership;
   std::size_t i = 1;
   for (; i < args.size() && args[i] != "--"; ++i) {
     if (args[i] == "--runs" && i + 1 < args.size()) {
@@ -89,13 +148,16 @@ int main(int argc, char** argv) {
     } else if (args[i] == "--show-writes") {
       writes_shown = true;
     } else if (args[i] == "--fail-write" && i + 1 < args.size()) {
-      const std::string spec = args[++i];
-      const auto a = spec.find(':'), b = spec.rfind(':');
-      if (a == std::string::npos || a == b || !kErrors.count(spec.substr(b + 1))) {
-        return usage("--fail-write wants PATH:NTH:ERRNO, e.g. bus/pci/drivers_probe:2:EIO");
+      std::string why;
+      auto failure = parse_failure(args[++i], why);
+      if (!failure) {
+        return usage("--fail-write " + args[i] + ": " + why +
+                     ", e.g. bus/pci/drivers_probe:2:EIO or "
+                     "/sys/bus/pci/devices/0000:01:00.0/driver_override:1:EBUSY");
       }
-      failures.emplace_back(spec.substr(0, a), std::stoul(spec.substr(a + 1, b - a - 1)),
-                            kErrors.at(spec.substr(b + 1)));
+      failures.push_back(std::move(*failure));
+    } else if (args[i] == "--ownership" && i + 1 < args.size()) {
+      ownership = args[++i];
     } else {
       return usage("unknown option " + args[i]);
     }
@@ -115,14 +177,15 @@ int main(int argc, char** argv) {
   const fs::path proc_dir = fs::temp_directory_path() / fs::unique_path("vfio-sim-proc-%%%%-%%%%");
   vfio::sim::write_proc_tree(topology, proc_dir);
   vfio::RealSysfs proc(proc_dir);
-  for (const auto& [path, nth, error] : failures) {
-    vfio::SysPath sys_path;
-    std::istringstream parts(path);
-    for (std::string part; std::getline(parts, part, '/');) sys_path = sys_path / part;
-    kernel.fail_write(sys_path, nth, error);
-  }
+  for (const auto& f : failures) kernel.fail_write(f.path, f.nth, f.error);
   vfio::sim::SimulatedModules modules(kernel, true);
   const fs::path state = fs::temp_directory_path() / fs::unique_path("vfio-sim-run-%%%%-%%%%");
+  if (ownership) {
+    fs::create_directories(state);
+    boost::system::error_code ec;
+    fs::copy_file(*ownership, state / "ownership.json", ec);
+    if (ec) return usage("--ownership " + *ownership + ": " + ec.message());
+  }
 
   int code = 0;
   unsigned run = 0;
