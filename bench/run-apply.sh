@@ -53,8 +53,9 @@ row() {
   echo "code: $(value groups) Intel E810 NICs on \`ice\`, each alone behind an ACS root port, so each is an"
   echo "IOMMU group of its own; vfio-pci is loaded. The kernel simulator binds a probed driver only"
   echo "$(value latency_ms) ms after the \`drivers_probe\` write (asynchronous probing), so every claim waits"
-  echo "for it. A manifest claims the NICs by address; only \`execute_plan\` is timed, on a fresh"
-  echo "simulator each repetition (observe and plan are not). $(value reps) repetitions per case after one"
+  echo "for it. A manifest claims the NICs by address; only the pipeline's \`Reconciler::execute\`"
+  echo "(\`execute_plan\`, then settling the record) is timed, on a fresh simulator each repetition"
+  echo "(observe and plan are not). $(value reps) repetitions per case after one"
   echo "warm-up round, the cases interleaved; every NIC is checked to be on vfio-pci afterwards."
   echo
   echo "| | |"
