@@ -11,7 +11,7 @@
 #include "apply/ownership_journal.h"
 #include "apply/ownership_ledger.h"
 #include "apply/reconciler.h"
-#include "apply/run_lock.h"
+#include "apply/state_dir.h"
 #include "cli/apply_json.h"
 #include "cli/apply_text.h"
 #include "cli/exit_codes.h"
@@ -49,29 +49,17 @@ void print(const ApplyCommandOptions& options, const Plan& plan, const ApplyOutc
   }
 }
 
-// The state directory of a run that writes: made if missing, locked, its record read (an
-// unusable one kept aside, each problem logged).
-struct StateDir {
-  RunLock lock;
-  OwnershipJournal journal;
-  LoadedRecord owned;
-};
-
-// The state directory, or the exit code after saying why not (75 locked, 77 not permitted, 1).
-std::variant<StateDir, int> open_state_dir(const CommandEnv& env, bool wait) {
+// The state directory opened (apply/state_dir.h), or the exit code after saying why not (75
+// locked, 77 not permitted, 1).
+std::variant<OpenStateDir, int> open_state(const CommandEnv& env, bool wait) {
   try {
-    ensure_state_dir(env.store, env.state_dir);
-    auto lock = RunLock::acquire(env.store, env.state_dir, wait);
-    if (!lock) {
+    auto opened = open_state_dir(env.store, env.state_dir, current_boot_id(env), wait);
+    if (!opened) {
       spdlog::error("another vfio-reconcile run holds {} (use --wait to wait for it)",
                     (env.state_dir / "lock").string());
       return kExitLocked;
     }
-    OwnershipJournal journal(env.store, env.state_dir, current_boot_id(env));
-    LoadedRecord owned = journal.load();
-    for (const auto& problem : owned.problems) spdlog::warn("{}", problem);
-    if (owned.unusable_file) journal.keep_aside("unusable");
-    return StateDir{std::move(*lock), std::move(journal), std::move(owned)};
+    return std::move(*opened);
   } catch (const StateDirError& e) {
     return state_dir_exit_code(e);
   }
@@ -127,14 +115,14 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
     return kExitNotPermitted;
   }
   // A dry run creates nothing, not even the state directory, and takes no lock.
-  std::optional<StateDir> state;
+  std::optional<OpenStateDir> state;
   LoadedRecord owned;
   if (options.dry_run) {
     owned = read_ownership(env);
   } else {
-    auto opened = open_state_dir(env, options.wait || options.boot);
+    auto opened = open_state(env, options.wait || options.boot);
     if (const int* code = std::get_if<int>(&opened)) return *code;
-    state.emplace(std::move(std::get<StateDir>(opened)));
+    state.emplace(std::move(std::get<OpenStateDir>(opened)));
     owned = std::move(state->owned);
   }
 

@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "apply/ownership_journal.h"
+#include "apply/state_dir.h"
 #include "apply_support.h"
 #include "sim/memory_store.h"
 
@@ -22,7 +23,8 @@ namespace {
 constexpr const char* kBoot = "crash-test-boot";
 const test::fs::path kState = "/run/vfio-reconcile";
 
-// A simulated host with its state directory in memory, and runs on them as `apply` makes them.
+// A simulated host with its state directory in memory, and runs on them as `apply` makes them
+// (the state directory opened and locked, then the pipeline).
 struct Host {
   explicit Host(std::string name_) : name(std::move(name_)) {
     reboot();
@@ -34,11 +36,10 @@ struct Host {
 
   std::unique_ptr<test::Applied> apply(const std::string& manifest, unsigned jobs = 1,
                                        const std::string& boot = kBoot) {
-    OwnershipJournal journal(store, kState, boot);
-    LoadedRecord loaded = journal.load();
-    problems = loaded.problems;
-    if (loaded.unusable_file) journal.keep_aside("unusable");
-    OwnershipLedger ledger(loaded.record, &journal);
+    auto state = open_state_dir(store, kState, boot, /*wait=*/false);
+    BOOST_TEST_REQUIRE(state.has_value(), "the run lock is held");
+    problems = state->owned.problems;
+    OwnershipLedger ledger(state->owned.record, &state->journal);
     return test::apply_manifest(*kernel, manifest, ledger, std::chrono::milliseconds(300), jobs);
   }
 
