@@ -14,9 +14,11 @@
 
 #include "apply/ownership_ledger.h"
 #include "apply/reconciler.h"
+#include "apply/state_dir.h"
 #include "manifest/load_manifests.h"
 #include "plan/plan.h"
 #include "sim/kernel_simulator.h"
+#include "sim/memory_store.h"
 #include "sim/simulated_modules.h"
 #include "sim/sysfs_tree_writer.h"
 #include "sysfs/real_sysfs.h"
@@ -70,6 +72,47 @@ inline std::unique_ptr<Applied> apply_manifest(
   applied->outcome = std::move(std::get<ApplyOutcome>(executed));
   return applied;
 }
+
+// An example host in the kernel simulator with its state directory in memory, and runs on them
+// as `apply` makes them: the state directory opened and locked, then the pipeline. What the
+// crash and power-cut matrices run on.
+struct SimHost {
+  static constexpr const char* kBoot = "sim-host-boot";
+  static inline const fs::path kState = "/run/vfio-reconcile";
+
+  explicit SimHost(std::string name_) : name(std::move(name_)) {
+    reboot();
+    ensure_state_dir(store, kState);
+  }
+
+  // The devices as at boot (the store keeps what it has).
+  void reboot() { kernel = std::make_unique<sim::KernelSimulator>(example_host(name)); }
+
+  std::unique_ptr<Applied> apply(const std::string& manifest, unsigned jobs = 1,
+                                 const std::string& boot = kBoot) {
+    auto state = open_state_dir(store, kState, boot, /*wait=*/false);
+    BOOST_TEST_REQUIRE(state.has_value(), "the run lock is held");
+    problems = state->owned.problems;
+    OwnershipLedger ledger(state->owned.record, &state->journal);
+    return apply_manifest(*kernel, manifest, ledger, std::chrono::milliseconds(300), jobs);
+  }
+
+  // A run that dies right after kernel write `k`; then the dead process is gone.
+  void apply_crashing_after_write(unsigned k, const std::string& manifest, unsigned jobs = 1) {
+    kernel->crash_after_write(k, [this] { store.freeze(); });
+    apply(manifest, jobs);
+    BOOST_TEST_REQUIRE(kernel->frozen(), "write " << k << " never came");
+    kernel->thaw();
+    store.thaw();
+  }
+
+  LoadedRecord record() { return OwnershipJournal(store, kState, kBoot).load(); }
+
+  std::string name;
+  std::unique_ptr<sim::KernelSimulator> kernel;
+  sim::MemoryStore store;
+  std::vector<std::string> problems;  // of the last run's record
+};
 
 // Every device's (driver, override), to compare a host before and after.
 inline std::map<std::string, std::pair<std::string, std::string>> bindings(

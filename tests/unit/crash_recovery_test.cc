@@ -20,45 +20,9 @@ using test::example_manifest;
 
 namespace {
 
-constexpr const char* kBoot = "crash-test-boot";
-const test::fs::path kState = "/run/vfio-reconcile";
-
-// A simulated host with its state directory in memory, and runs on them as `apply` makes them
-// (the state directory opened and locked, then the pipeline).
-struct Host {
-  explicit Host(std::string name_) : name(std::move(name_)) {
-    reboot();
-    ensure_state_dir(store, kState);
-  }
-
-  // The devices as at boot (the store keeps what it has).
-  void reboot() { kernel = std::make_unique<sim::KernelSimulator>(test::example_host(name)); }
-
-  std::unique_ptr<test::Applied> apply(const std::string& manifest, unsigned jobs = 1,
-                                       const std::string& boot = kBoot) {
-    auto state = open_state_dir(store, kState, boot, /*wait=*/false);
-    BOOST_TEST_REQUIRE(state.has_value(), "the run lock is held");
-    problems = state->owned.problems;
-    OwnershipLedger ledger(state->owned.record, &state->journal);
-    return test::apply_manifest(*kernel, manifest, ledger, std::chrono::milliseconds(300), jobs);
-  }
-
-  // A run that dies right after kernel write `k`; then the dead process is gone.
-  void apply_crashing_after_write(unsigned k, const std::string& manifest, unsigned jobs = 1) {
-    kernel->crash_after_write(k, [this] { store.freeze(); });
-    apply(manifest, jobs);
-    BOOST_TEST_REQUIRE(kernel->frozen(), "write " << k << " never came");
-    kernel->thaw();
-    store.thaw();
-  }
-
-  LoadedRecord record() { return OwnershipJournal(store, kState, kBoot).load(); }
-
-  std::string name;
-  std::unique_ptr<sim::KernelSimulator> kernel;
-  sim::MemoryStore store;
-  std::vector<std::string> problems;  // of the last run's record
-};
+using Host = test::SimHost;
+constexpr const char* kBoot = test::SimHost::kBoot;
+const test::fs::path kState = test::SimHost::kState;
 
 // How many kernel writes, and changes to the state directory, a clean run of `manifest` makes.
 struct Counts {
