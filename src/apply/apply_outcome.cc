@@ -13,6 +13,8 @@ std::string_view to_string(GroupResult result) {
       return "released";
     case GroupResult::Adopted:
       return "adopted";
+    case GroupResult::Forgotten:
+      return "forgotten";
     case GroupResult::Unchanged:
       return "unchanged";
     case GroupResult::Blocked:

@@ -16,6 +16,7 @@ enum class GroupResult {
   Claimed,     // every endpoint verified on vfio-pci
   Released,    // every endpoint verified back on its host driver (or driverless, as before)
   Adopted,     // already on vfio-pci: recorded, nothing written
+  Forgotten,   // no longer recorded as held, nothing written
   Unchanged,   // nothing to do (noop in the plan)
   Blocked,     // refused by the planner: nothing written
   RolledBack,  // a step failed; every device this run changed is verified back as it was

@@ -25,6 +25,8 @@ GroupOutcome KernelExecutor::execute(const GroupChange& change) {
       return transaction_.release(change);
     case GroupAction::Adopt:
       return transaction_.adopt(change);
+    case GroupAction::Forget:
+      return transaction_.forget(change);
     case GroupAction::Noop:
     case GroupAction::Blocked:
       break;
@@ -48,6 +50,7 @@ ApplyOutcome execute_plan(const Plan& plan, Executor& executor, unsigned jobs,
       case GroupAction::Claim:
       case GroupAction::Release:
       case GroupAction::Adopt:
+      case GroupAction::Forget:
         work.push_back(i);
         break;
       case GroupAction::Blocked:

@@ -192,8 +192,8 @@ GroupOutcome GroupTransaction::claim(const GroupChange& change) {
     return tx.failed_before_writing(std::move(*f));
 
   const std::optional<OwnedGroup> prior = ledger.find(group);
-  OwnedGroup entry =
-      prior.value_or(OwnedGroup{group, OwnedGroup::How::Bound, change.assignment, {}, false});
+  OwnedGroup entry = prior.value_or(
+      OwnedGroup{group, OwnedGroup::How::Bound, change.assignment, {}, false, change.owner});
   entry.assignment = change.assignment;
   // What each device goes back to on failure: what the ledger kept for it when an earlier run
   // stopped in the middle of this group, else what it has now.
@@ -287,11 +287,20 @@ GroupOutcome GroupTransaction::release(const GroupChange& change) {
 GroupOutcome GroupTransaction::adopt(const GroupChange& change) {
   Transaction tx(*this, change);
   // Nothing is written to sysfs: the ledger only learns that the group is now ours to keep.
-  tx.settle(*change.group,
-            OwnedGroup{*change.group, OwnedGroup::How::Adopted, change.assignment, {}, false});
+  tx.settle(
+      *change.group,
+      OwnedGroup{
+          *change.group, OwnedGroup::How::Adopted, change.assignment, {}, false, change.owner});
   for (const auto& d : change.devices)
     tx.outcome().devices.push_back(DeviceResult{d.address, d.before, d.before});
   tx.outcome().result = GroupResult::Adopted;
+  return tx.finish();
+}
+
+GroupOutcome GroupTransaction::forget(const GroupChange& change) {
+  Transaction tx(*this, change);
+  tx.settle(*change.group, std::nullopt);
+  tx.outcome().result = GroupResult::Forgotten;
   return tx.finish();
 }
 

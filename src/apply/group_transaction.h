@@ -28,6 +28,8 @@ struct GroupTransaction {
   GroupOutcome claim(const GroupChange& change);
   GroupOutcome release(const GroupChange& change);
   GroupOutcome adopt(const GroupChange& change);
+  // The group leaves the record; nothing is written to sysfs.
+  GroupOutcome forget(const GroupChange& change);
 };
 
 }  // namespace vfio

@@ -75,6 +75,31 @@ void OwnershipJournal::keep_aside(const std::string& reason) const {
   }
 }
 
+void OwnershipJournal::keep_copy_aside(const std::string& reason) const {
+  if (!SysPath::is_valid_component(reason)) {
+    throw std::invalid_argument(
+        fmt::format("keep_copy_aside: reason '{}' cannot be in a file name", reason));
+  }
+  auto bytes = store_.read(file());
+  if (!bytes) {
+    if (bytes.error().error == ENOENT) return;
+    throw StateDirError("cannot copy the ownership record aside", bytes.error());
+  }
+  const std::string base = fmt::format("{}.{}-{}", file().string(), reason, utc_timestamp());
+  for (unsigned n = 0; n < 1000; ++n) {
+    const fs::path to = n == 0 ? fs::path(base) : fs::path(fmt::format("{}-{}", base, n));
+    auto entry = store_.stat(to, Links::DoNotFollow);
+    if (!entry) throw StateDirError("cannot copy the ownership record aside", entry.error());
+    if (entry->kind != EntryKind::Missing) continue;
+    if (auto saved = replace_file_atomically(store_, to, *bytes, 0644); !saved) {
+      throw StateDirError("cannot copy the ownership record aside", saved.error());
+    }
+    return;
+  }
+  throw StateDirError("cannot copy the ownership record aside",
+                      IoError{IoError::Op::Create, base, EEXIST, {}});
+}
+
 void OwnershipJournal::save(const OwnershipRecord& record) const {
   auto saved = replace_file_atomically(store_, file(), encode_ownership(record, boot_id_), 0644);
   if (!saved) {

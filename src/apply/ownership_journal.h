@@ -43,6 +43,9 @@ struct LoadedRecord {
   // The file exists but could not be used at all (corrupt, stale): keep_aside() moves it away
   // before the next save, so what it said is not lost.
   bool unusable_file = false;
+  // Some entries were dropped (a field not valid, a group listed twice), the rest are in
+  // `record`: keep_copy_aside() keeps the file as it was before a save rewrites it without them.
+  bool dropped_entries = false;
 };
 
 class OwnershipJournal {
@@ -60,6 +63,11 @@ class OwnershipJournal {
   // "-N" added when that name is taken); nothing to do when there is no file. Throws
   // StateDirError (std::invalid_argument when `reason` cannot be part of a file name).
   void keep_aside(const std::string& reason) const;
+
+  // Copies the file, as it is, to ownership.json.<reason>-<UTC time> (with "-N" added when that
+  // name is taken); the file itself stays. Nothing to do when there is no file. Throws
+  // StateDirError (std::invalid_argument for a `reason` that cannot be part of a file name).
+  void keep_copy_aside(const std::string& reason) const;
 
   // Replaces the file with `record` atomically. Throws StateDirError (std::invalid_argument for
   // a record load() would not take back, such as a driver name with a '/': a caller's bug).

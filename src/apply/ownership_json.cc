@@ -48,6 +48,9 @@ bool is_driver_name(std::string_view name) {
 // that breaks it and decode drops one, so whatever is written can be read back.
 std::optional<std::string> group_problem(const OwnedGroup& group) {
   std::string why;
+  if (!is_owner_name(group.owner, &why)) {
+    return fmt::format("owner {} is not an owner name: {}", as_json(group.owner), why);
+  }
   if (!is_assignment_name(group.assignment, &why)) {
     return fmt::format("assignment {} is not an assignment name: {}", as_json(group.assignment),
                        why);
@@ -99,9 +102,10 @@ std::optional<std::string> decode_device(const json& entry, std::size_t index,
   return std::nullopt;
 }
 
-// Fills `group` from `entry`. `numbered` is set once group.group is read: from then on a problem
-// names the group a person would look for, not the entry's index.
-std::optional<std::string> decode_group(const json& entry, OwnedGroup& group, bool& numbered) {
+// Fills `group` from `entry` of a file of format `version`. `numbered` is set once group.group is
+// read: from then on a problem names the group a person would look for, not the entry's index.
+std::optional<std::string> decode_group(const json& entry, int version, OwnedGroup& group,
+                                        bool& numbered) {
   if (!entry.is_object()) return "not an object";
   const json* number = member(entry, "group");
   if (!number) return "no group number";
@@ -121,6 +125,14 @@ std::optional<std::string> decode_group(const json& entry, OwnedGroup& group, bo
   } else {
     if (!how) return "no how (\"bound\" or \"adopted\")";
     return fmt::format("how {} is not \"bound\" or \"adopted\"", as_json(*how));
+  }
+
+  // Version 1 knew one owner; its groups are the default owner's.
+  if (version >= 2) {
+    const json* owner = member(entry, "owner");
+    if (!owner) return "no owner";
+    if (!owner->is_string()) return fmt::format("owner {} is not a string", as_json(*owner));
+    group.owner = owner->get<std::string>();
   }
 
   const json* assignment = member(entry, "assignment");
@@ -189,6 +201,7 @@ std::string encode_ownership(const OwnershipRecord& record, const std::string& b
     ojson g = ojson::object();
     g["group"] = number;
     g["how"] = group.how == OwnedGroup::How::Bound ? "bound" : "adopted";
+    g["owner"] = group.owner;
     g["assignment"] = group.assignment;
     g["in_flight"] = group.in_flight;
     g["devices"] = std::move(devices);
@@ -222,10 +235,13 @@ LoadedRecord decode_ownership(std::string_view bytes, const std::string& file,
 
   const json* version = member(doc, "format_version");
   if (!version) return corrupt("no format_version");
-  if (!version->is_number_integer() || *version != kOwnershipFormatVersion) {
-    return unusable(fmt::format("format version {}, this tool reads only {}: ignoring it; {}",
-                                as_json(*version), kOwnershipFormatVersion, kOwnsNothing));
+  if (!version->is_number_integer() || *version < kOldestOwnershipFormatVersion ||
+      *version > kOwnershipFormatVersion) {
+    return unusable(fmt::format("format version {}, this tool reads {} to {}: ignoring it; {}",
+                                as_json(*version), kOldestOwnershipFormatVersion,
+                                kOwnershipFormatVersion, kOwnsNothing));
   }
+  const int format = version->get<int>();
 
   const json* recorded_boot = member(doc, "boot_id");
   if (!recorded_boot || *recorded_boot != boot_id) {
@@ -243,12 +259,13 @@ LoadedRecord decode_ownership(std::string_view bytes, const std::string& file,
   for (std::size_t i = 0; i < groups->size(); ++i) {
     OwnedGroup group;
     bool numbered = false;
-    auto why = decode_group((*groups)[i], group, numbered);
+    auto why = decode_group((*groups)[i], format, group, numbered);
     if (numbered) ++mentions[group.group];
     if (why) {
       const std::string label =
           numbered ? fmt::format("group {}", group.group) : fmt::format("groups[{}]", i);
       out.problems.push_back(fmt::format("{}: {}: {}: ignoring this entry", file, label, *why));
+      out.dropped_entries = true;
     } else {
       decoded.push_back(std::move(group));
     }
@@ -257,6 +274,7 @@ LoadedRecord decode_ownership(std::string_view bytes, const std::string& file,
     if (count > 1) {
       out.problems.push_back(fmt::format(
           "{}: group {}: listed {} times: ignoring every entry for it", file, number, count));
+      out.dropped_entries = true;
     }
   }
   for (auto& group : decoded) {

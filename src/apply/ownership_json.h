@@ -1,8 +1,11 @@
-// The ownership journal's file format, version 1, apart from where the file lives:
+// The ownership journal's file format, version 2, apart from where the file lives:
 //
-//   {"format_version": 1, "boot_id": "...", "groups": [{"group": 12, "how": "bound",
-//    "assignment": "gpu0", "in_flight": false, "devices": [{"address": "0000:01:00.0",
-//    "original_driver": "nouveau", "original_override": null}]}]}
+//   {"format_version": 2, "boot_id": "...", "groups": [{"group": 12, "how": "bound",
+//    "owner": "boot", "assignment": "gpu0", "in_flight": false, "devices": [{"address":
+//    "0000:01:00.0", "original_driver": "nouveau", "original_override": null}]}]}
+//
+// Version 1 (before owners) is the same without "owner"; it is read with every group held by the
+// default owner, and the next save writes version 2.
 //
 // The file is read back by a later run as root and its names end up in sysfs paths and writes,
 // so decoding checks every field and drops what does not hold, with a problem line saying why.
@@ -16,7 +19,8 @@
 
 namespace vfio {
 
-inline constexpr int kOwnershipFormatVersion = 1;
+inline constexpr int kOwnershipFormatVersion = 2;
+inline constexpr int kOldestOwnershipFormatVersion = 1;  // still read
 
 // Pretty-printed (2 spaces), groups in number order, ending in a newline. Throws
 // std::invalid_argument for a record that decode_ownership() would not take back (a driver name

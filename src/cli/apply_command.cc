@@ -129,7 +129,7 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
   const PciIdDatabase names;
   Reconciler reconciler(env.sysfs, env.proc, env.modules, &names);
   auto planned =
-      observe_and_plan(reconciler, desired, owned.record, PlanOptions{!options.no_prune});
+      observe_and_plan(reconciler, desired, owned.record, PlanOptions{!options.no_prune}, env);
   if (const int* code = std::get_if<int>(&planned)) return *code;
   const Planned& done = std::get<Planned>(planned);
   const Plan& plan = done.plan;

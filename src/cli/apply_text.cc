@@ -33,6 +33,9 @@ void print_outcome(const GroupOutcome& g, std::ostream& out) {
     case GroupResult::Adopted:
       fmt::print(out, "  => adopted: recorded as wanted on vfio-pci, nothing written\n");
       break;
+    case GroupResult::Forgotten:
+      fmt::print(out, "  => forgotten: no longer recorded as held, nothing written\n");
+      break;
     case GroupResult::RolledBack:
     case GroupResult::Failed: {
       const StepFailure& f = *g.failure;
@@ -71,7 +74,8 @@ void print_apply_text(const Plan& plan, const ApplyOutcome& outcome, bool explai
   options.annotate = [&](std::size_t i, std::ostream& o) { print_outcome(outcome.groups[i], o); };
   print_plan_text(plan, options, out);
   if (plan.unusable) return;
-  if (!plan.has_changes() && plan.summary().blocked == 0 && plan.summary().adopt == 0) {
+  const PlanSummary summary = plan.summary();
+  if (!plan.has_changes() && summary.blocked == 0 && summary.adopt == 0 && summary.forget == 0) {
     fmt::print(out, "No changes.\n");
     return;
   }
@@ -82,6 +86,8 @@ void print_apply_text(const Plan& plan, const ApplyOutcome& outcome, bool explai
       fmt::format("Applied: {} claimed, {} released, {} adopted, {} blocked",
                   outcome.count(GroupResult::Claimed), outcome.count(GroupResult::Released),
                   outcome.count(GroupResult::Adopted), outcome.count(GroupResult::Blocked));
+  if (const unsigned forgotten = outcome.count(GroupResult::Forgotten))
+    line += fmt::format(", {} forgotten", forgotten);
   if (rolled_back) line += fmt::format(", {} failed and rolled back", rolled_back);
   if (failed) line += fmt::format(", {} FAILED with the rollback incomplete", failed);
   if (not_started) line += fmt::format(", {} not started (interrupted)", not_started);

@@ -29,7 +29,8 @@ int run_plan(const PlanCommandOptions& options, const CommandEnv& env) {
   const LoadedRecord owned = read_ownership(env);
   const PciIdDatabase names;
   const Reconciler reconciler(env.sysfs, env.proc, env.modules, &names);
-  auto planned = observe_and_plan(reconciler, std::get<DesiredState>(desired), owned.record, {});
+  auto planned =
+      observe_and_plan(reconciler, std::get<DesiredState>(desired), owned.record, {}, env);
   if (const int* code = std::get_if<int>(&planned)) return *code;
   const Plan& plan = std::get<Planned>(planned).plan;
 

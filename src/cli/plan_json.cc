@@ -32,6 +32,12 @@ json device_json(const PlannedDevice& d) {
   };
 }
 
+json holder_json(const Holder& h) {
+  return {{"owner", h.owner},
+          {"assignment", h.assignment},
+          {"how", h.how == OwnedGroup::How::Bound ? "bound" : "adopted"}};
+}
+
 json change_json(const GroupChange& c) {
   json devices = json::array();
   for (const auto& d : c.devices) devices.push_back(device_json(d));
@@ -41,6 +47,8 @@ json change_json(const GroupChange& c) {
       {"group", c.group ? json(*c.group) : json(nullptr)},
       {"action", std::string(to_string(c.action))},
       {"assignment", c.assignment.empty() ? json(nullptr) : json(c.assignment)},
+      {"owner", c.owner.empty() ? json(nullptr) : json(c.owner)},
+      {"held_by", c.held_by ? holder_json(*c.held_by) : json(nullptr)},
       {"reason", c.reason},
       {"blocked_by", c.blocked_by ? json(std::string(to_string(*c.blocked_by))) : json(nullptr)},
       {"forced", nullable(c.forced)},
@@ -67,6 +75,7 @@ json plan_json(const Plan& plan) {
         {"adopt", s.adopt},
         {"noop", s.noop},
         {"blocked", s.blocked},
+        {"forget", s.forget},
         {"changes_pending", plan.has_changes()}}},
   };
 }

@@ -19,6 +19,7 @@ char action_marker(GroupAction action) {
       return '-';
     case GroupAction::Adopt:
     case GroupAction::Noop:
+    case GroupAction::Forget:
       return '=';
     case GroupAction::Blocked:
       return '!';
@@ -70,22 +71,27 @@ std::string change_heading(const GroupChange& c) {
     case GroupAction::Noop:
       what = "unchanged";
       break;
+    case GroupAction::Forget:
+      what = "forget";
+      break;
     case GroupAction::Blocked:
       what = fmt::format("blocked ({})", to_string(c.blocked_by.value_or(BlockReason::Conflict)));
       break;
   }
   std::string who = c.assignment.empty() || (!c.group && c.devices.empty())
                         ? ""
-                        : fmt::format(" for {}", c.assignment);
+                        : fmt::format(" for {}", held_for(c.owner, c.assignment));
   if (c.action == GroupAction::Blocked) return fmt::format("{}: {}{}", where, what, who);
   return fmt::format("{}: {}{} ({})", where, what, who, c.reason);
 }
 
 std::string plan_summary_line(const Plan& plan) {
   PlanSummary s = plan.summary();
-  if (!plan.has_changes() && s.blocked == 0) return "No changes.";
-  return fmt::format("Plan: {} to claim, {} to release, {} adopted, {} blocked.", s.claim,
-                     s.release, s.adopt, s.blocked);
+  if (!plan.has_changes() && s.blocked == 0 && s.forget == 0) return "No changes.";
+  // Forgetting is rare (an owner let go of a group it adopted): said only when there is some.
+  const std::string forget = s.forget ? fmt::format(", {} to forget", s.forget) : "";
+  return fmt::format("Plan: {} to claim, {} to release, {} adopted{}, {} blocked.", s.claim,
+                     s.release, s.adopt, forget, s.blocked);
 }
 
 void print_plan_text(const Plan& plan, const PlanTextOptions& options, std::ostream& out) {

@@ -22,9 +22,14 @@ std::variant<DesiredState, int> load_desired(const std::vector<std::string>& man
 std::variant<Planned, int> observe_and_plan(const Reconciler& reconciler,
                                             const DesiredState& desired,
                                             const OwnershipRecord& owned,
-                                            const PlanOptions& options) {
+                                            const PlanOptions& options, const CommandEnv& env) {
   try {
-    return reconciler.plan(desired, owned, options);
+    Planned planned = reconciler.plan(desired, owned, options);
+    if (!planned.plan.manifest_conflicts.empty()) {
+      return report_manifest_error(ManifestError(planned.plan.manifest_conflicts), env.err,
+                                   env.log_style);
+    }
+    return planned;
   } catch (const ObserveError& e) {
     spdlog::error("{}", e.what());
     return kExitUnavailable;

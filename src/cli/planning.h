@@ -19,10 +19,10 @@ std::variant<DesiredState, int> load_desired(const std::vector<std::string>& man
                                              const CommandEnv& env);
 
 // Observes the host and plans through `reconciler`. Exit code 69 when there is no PCI sysfs to
-// observe.
+// observe, 65 (reported as manifest errors) when two owners ask for one IOMMU group.
 std::variant<Planned, int> observe_and_plan(const Reconciler& reconciler,
                                             const DesiredState& desired,
                                             const OwnershipRecord& owned,
-                                            const PlanOptions& options);
+                                            const PlanOptions& options, const CommandEnv& env);
 
 }  // namespace vfio::cli

@@ -18,7 +18,7 @@
 namespace vfio {
 namespace {
 
-const Keys kTopKeys = {"version", "settings", "assignments"};
+const Keys kTopKeys = {"version", "owner", "settings", "assignments"};
 const Keys kSettingsKeys = {"probe-timeout", "jobs"};
 const Keys kAssignmentKeys = {"name", "state", "match", "count", "companions", "force"};
 const Keys kMatchKeys = {"address", "vendor",           "device",
@@ -86,12 +86,41 @@ void ManifestDecoder::decode_document(const YamlNode& root, const std::string& f
       check.integer_of(*version, 1, 1);
     }
   }
+  decode_owner(root, file);
   if (const YamlEntry* settings = root.find("settings")) decode_settings(*settings);
   if (const YamlEntry* assignments = root.find("assignments")) {
     if (check.expect_kind(*assignments, YamlNode::Kind::Sequence, "a list")) {
       for (std::size_t i = 0; i < assignments->value.items.size(); ++i)
         decode_assignment(assignments->value.items[i], i);
     }
+  }
+}
+
+// The file's owner: its `owner:`, or the default one. A file with an `assignments` list speaks
+// for its owner (an empty list too: that owner then holds nothing); a settings-only file does
+// not, and naming an owner there would mislead.
+void ManifestDecoder::decode_owner(const YamlNode& root, const std::string& file) {
+  Checker check(diagnostics_);
+  owner_ = kDefaultOwner;
+  SourceLocation declared{file, 0, 0};
+  const YamlEntry* entry = root.find("owner");
+  if (entry) {
+    if (auto text = check.string_of(*entry, "sandbox-7")) {
+      std::string why;
+      if (is_owner_name(*text, &why)) {
+        owner_ = *text;
+        declared = entry->value.location;
+      } else {
+        error(entry->value.location, why);
+      }
+    }
+  }
+  if (root.find("assignments")) {
+    state_.owners.emplace(owner_, declared);
+  } else if (entry) {
+    error(entry->key.location,
+          "'owner' says whose assignments this file lists, but it has no 'assignments' (a "
+          "settings-only file belongs to no owner): remove 'owner', or add 'assignments'");
   }
 }
 
@@ -135,6 +164,7 @@ void ManifestDecoder::decode_assignment(const YamlNode& node, std::size_t index)
   }
   Assignment assignment;
   assignment.location = node.location;
+  assignment.owner = owner_;
   const YamlEntry* name = node.find("name");
   const bool valid_name = name && decode_name(*name, check, assignment);
   // How problems name it: by its name once it has a good one.

@@ -22,7 +22,8 @@ class Checker;
 inline constexpr std::size_t kMaxManifestBytes = 1024 * 1024;
 
 // Decodes the files of one manifest set, in order, and checks them against each other: names
-// unique across all files, one assignment per exact address, settings in one file only. Collects
+// unique across all files (whatever their owners), one assignment per exact address, settings in
+// one file only. Collects
 // every problem it can find rather than stopping at the first.
 class ManifestDecoder {
  public:
@@ -42,6 +43,7 @@ class ManifestDecoder {
 
   void error(const SourceLocation& at, std::string message);
   void decode_document(const YamlNode& root, const std::string& file);
+  void decode_owner(const YamlNode& root, const std::string& file);
   void decode_settings(const YamlEntry& entry);
   void decode_assignment(const YamlNode& node, std::size_t index);
   // The assignment's name when it is a good one (false: reported).
@@ -54,6 +56,7 @@ class ManifestDecoder {
                     const SourceLocation*& address_at);
 
   DesiredState state_;
+  std::string owner_ = kDefaultOwner;  // the owner of the file being decoded
   std::vector<Diagnostic> diagnostics_;
   std::map<std::string, SourceLocation> names_;  // where each name was first used
   std::map<PciAddress, AddressUse> addresses_;   // exact addresses already selected

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,9 +46,15 @@ struct DeviceMatch {
 enum class WantedState { Vfio, Host };
 enum class Companions { Auto, Listed };
 
+// Who an assignment belongs to: its file's `owner:` (docs/contract.md, "Owners"). A run prunes
+// and forgets only what the owners in its manifest set hold, and never takes a group that the
+// ownership record says another owner holds.
+inline constexpr const char* kDefaultOwner = "default";
+
 struct Assignment {
   std::string name;
-  SourceLocation location;  // of the assignment's mapping
+  std::string owner = kDefaultOwner;  // its file's `owner:`
+  SourceLocation location;            // of the assignment's mapping
   WantedState state = WantedState::Vfio;
   DeviceMatch match;
   std::optional<unsigned> count;
@@ -65,6 +72,13 @@ struct DesiredState {
   std::vector<std::string> files;  // the manifest files read, in order
   Settings settings;
   std::vector<Assignment> assignments;  // in file order, then document order
+  // The owners this manifest set speaks for: that of every file with an `assignments` list,
+  // empty or not (a settings-only file speaks for none), each where it was first declared (the
+  // `owner:` value, or the file when it gives none). Their groups that no assignment names are
+  // released (or, when adopted, forgotten); other owners' groups are not this run's.
+  std::map<std::string, SourceLocation> owners;
+
+  bool speaks_for(const std::string& owner) const { return owners.count(owner) > 0; }
 };
 
 }  // namespace vfio

@@ -18,22 +18,35 @@ bool fail(std::string* why, std::string message) {
 
 }  // namespace
 
-bool is_assignment_name(std::string_view text, std::string* why) {
+namespace {
+
+// Assignment and owner names share one syntax; `what` says which the message is about.
+bool is_name(std::string_view text, std::string_view what, std::string* why) {
   auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  if (text.empty()) return fail(why, "an assignment name may not be empty");
+  if (text.empty()) return fail(why, fmt::format("an {} name may not be empty", what));
   if (!lower_or_digit(text.front()) || !std::all_of(text.begin(), text.end(), [&](char c) {
         return lower_or_digit(c) || c == '-' || c == '_';
       })) {
-    return fail(why, fmt::format("invalid assignment name '{}': use lower-case letters, digits, "
+    return fail(why, fmt::format("invalid {} name '{}': use lower-case letters, digits, "
                                  "'-' and '_', starting with a letter or digit",
-                                 text));
+                                 what, text));
   }
   if (text.size() > kMaxAssignmentNameLength) {
-    return fail(why, fmt::format("assignment name '{}' is {} characters long; at most {} are "
+    return fail(why, fmt::format("{} name '{}' is {} characters long; at most {} are "
                                  "allowed",
-                                 text, text.size(), kMaxAssignmentNameLength));
+                                 what, text, text.size(), kMaxAssignmentNameLength));
   }
   return true;
+}
+
+}  // namespace
+
+bool is_assignment_name(std::string_view text, std::string* why) {
+  return is_name(text, "assignment", why);
+}
+
+bool is_owner_name(std::string_view text, std::string* why) {
+  return is_name(text, "owner", why);
 }
 
 std::optional<uint16_t> parse_pci_id(std::string_view text, std::string* why) {

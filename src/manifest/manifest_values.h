@@ -18,6 +18,8 @@ inline constexpr std::chrono::milliseconds kMaxProbeTimeout{10 * 60 * 1000};
 
 // An assignment name: [a-z0-9][a-z0-9_-]*, at most 63 characters.
 bool is_assignment_name(std::string_view text, std::string* why = nullptr);
+// An owner name (`owner:`): the same syntax.
+bool is_owner_name(std::string_view text, std::string* why = nullptr);
 
 // A PCI ID as lspci -n and pci.ids write it: exactly 4 hex digits ("8086", "10DE").
 std::optional<uint16_t> parse_pci_id(std::string_view text, std::string* why = nullptr);

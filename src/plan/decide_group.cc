@@ -104,11 +104,11 @@ GroupChange decide_claim(const PlanInputs& in, GroupChange c, const GroupIntent&
 
   if (all_on_vfio) {
     if (const OwnedGroup* owned = in.owned.find(*c.group)) {
+      const std::string holder = held_for(owned->owner, owned->assignment);
       c.action = GroupAction::Noop;
-      c.reason =
-          owned->how == OwnedGroup::How::Bound
-              ? fmt::format("already on vfio-pci (claimed by this tool for {})", owned->assignment)
-              : fmt::format("already on vfio-pci (adopted for {})", owned->assignment);
+      c.reason = owned->how == OwnedGroup::How::Bound
+                     ? fmt::format("already on vfio-pci (claimed by this tool for {})", holder)
+                     : fmt::format("already on vfio-pci (adopted for {})", holder);
     } else {
       c.action = GroupAction::Adopt;
       c.reason = "every endpoint is already on vfio-pci: adopted, nothing is written";
@@ -141,7 +141,12 @@ GroupChange decide_group(const PlanInputs& in, unsigned group, const GroupIntent
     states.insert(in.assignment(p.assignment).state);
   }
   for (std::size_t asker : intent.askers) first = std::min(first, asker);
-  if (first < in.desired.assignments.size()) c.assignment = in.assignment(first).name;
+  if (first < in.desired.assignments.size()) {
+    c.assignment = in.assignment(first).name;
+    c.owner = in.assignment(first).owner;
+  }
+  const OwnedGroup* owned = in.owned.find(group);
+  if (owned) c.held_by = Holder{owned->owner, owned->assignment, owned->how};
 
   const Members m = in.members_of(group);
   for (const PciDevice* d : m.endpoints) {
@@ -160,8 +165,17 @@ GroupChange decide_group(const PlanInputs& in, unsigned group, const GroupIntent
                     label(*b), to_string(b->kind)));
   }
 
-  if (!intent.blocks.empty()) {
-    block(c, intent.blocks);
+  // Another owner's group is refused before anything else is said of it: whatever else holds,
+  // it is not this owner's to change.
+  std::vector<Block> blocks = intent.blocks;
+  if (owned && owned->owner != c.owner) {
+    const WantedState wanted =
+        intent.picks.empty() ? WantedState::Vfio : in.assignment(first).state;
+    blocks.insert(blocks.begin(),
+                  owned_by_other(*c.held_by, group, in.who(first), c.owner, wanted));
+  }
+  if (!blocks.empty()) {
+    block(c, blocks);
     return c;
   }
   if (!m.vanished.empty()) {
@@ -200,6 +214,12 @@ GroupChange decide_release(const PlanInputs& in, GroupChange c, bool listed) {
   if (leaving.empty()) {
     c.action = GroupAction::Noop;
     c.reason = "already on host drivers: nothing to release";
+    // The record still says it is held (someone gave it back by hand): the entry goes, or it
+    // would keep every other owner from it.
+    if (owned) {
+      c.action = GroupAction::Forget;
+      c.reason += fmt::format("; no longer held for {}", held_for(owned->owner, owned->assignment));
+    }
     return c;
   }
   for (const PlannedDevice* p : leaving) {

@@ -4,7 +4,8 @@
 //    (resolve_assignments.cc); a group is the unit of change.
 // 2. Decide per group: claim / release / adopt / noop, or blocked with the reason
 //    (decide_group.cc; the refusals' words are in refusal_text.cc).
-// 3. Prune: groups this tool bound that no manifest names any more are released (here).
+// 3. Prune: groups the run's owners hold that no manifest names any more are released, or when
+//    adopted forgotten (here).
 #include <algorithm>
 #include <set>
 
@@ -13,6 +14,7 @@
 #include "plan/fingerprint.h"
 #include "plan/plan.h"
 #include "plan/planning_parts.h"
+#include "plan/refusal_text.h"
 #include "sysfs/kernel_names.h"
 
 namespace vfio {
@@ -79,33 +81,50 @@ void block(GroupChange& c, const std::vector<Block>& blocks) {
 
 namespace {
 
-// Groups this tool bound that no manifest names any more: released, or kept with --no-prune.
+// The groups the run's owners hold that none of their assignments names any more: those this
+// tool bound are released, those it adopted forgotten (or, with --no-prune, both kept). Other
+// owners' groups are not this run's to touch, nor even to show.
 void plan_prunes(const PlanInputs& in, const Intents& intents, std::vector<GroupChange>& changes) {
   for (const auto& [group, record] : in.owned.groups) {
-    if (record.how != OwnedGroup::How::Bound || intents.by_group.count(group)) continue;
+    if (intents.by_group.count(group) || !in.desired.speaks_for(record.owner)) continue;
+    const std::string holder = held_for(record.owner, record.assignment);
+    const bool bound = record.how == OwnedGroup::How::Bound;
     const Members m = in.members_of(group);
-    if (m.endpoints.empty()) continue;  // the group is gone (a rescan renumbered it)
+    if (bound && m.endpoints.empty()) continue;  // the group is gone (a rescan renumbered it)
     GroupChange c;
     c.group = group;
     c.assignment = record.assignment;
+    c.owner = record.owner;
+    c.held_by = Holder{record.owner, record.assignment, record.how};
     for (const PciDevice* d : m.endpoints) c.devices.push_back(unchanged(*d, DeviceRole::Selected));
     for (const PciDevice* b : m.bridges) c.bridges.push_back(b->address);
     c.explain.push_back(
-        fmt::format("this tool bound IOMMU group {} for {}, which no manifest names any more",
-                    group, record.assignment));
+        fmt::format("this tool {} IOMMU group {} for {}, which no manifest names "
+                    "any more",
+                    bound ? "bound" : "adopted", group, holder));
     if (!in.options.prune) {
       c.action = GroupAction::Noop;
-      c.reason = fmt::format("bound for {}, no longer in any manifest; kept (--no-prune)",
-                             record.assignment);
+      c.reason = fmt::format("{} for {}, no longer in any manifest; kept (--no-prune)",
+                             bound ? "bound" : "adopted", holder);
+      changes.push_back(std::move(c));
+      continue;
+    }
+    if (!bound) {
+      // Someone else put it on vfio-pci; this tool only took note. Letting go of it is
+      // forgetting: it stays where it is, for any owner to ask for.
+      c.action = GroupAction::Forget;
+      c.reason = fmt::format(
+          "adopted for {}, which no manifest names any more: left as it is, "
+          "no longer held",
+          holder);
       changes.push_back(std::move(c));
       continue;
     }
     GroupChange release = decide_release(in, std::move(c), false);
-    if (release.action == GroupAction::Release) {
-      release.reason =
-          fmt::format("{} is no longer in any manifest: {}", record.assignment, release.reason);
+    if (release.action != GroupAction::Blocked) {
+      release.reason = fmt::format("{} is no longer in any manifest: {}", holder, release.reason);
     }
-    if (release.action != GroupAction::Noop) changes.push_back(std::move(release));
+    changes.push_back(std::move(release));
   }
 }
 
@@ -130,6 +149,10 @@ Plan make_plan(const DesiredState& desired, const HostSnapshot& host, const Owne
   }
   const planning::PlanInputs in(desired, host, owned, options);
   planning::Intents intents = planning::resolve_assignments(in);
+  if (!intents.owner_conflicts.empty()) {
+    plan.manifest_conflicts = std::move(intents.owner_conflicts);
+    return plan;
+  }
   for (const auto& [group, intent] : intents.by_group) {
     plan.changes.push_back(planning::decide_group(in, group, intent));
   }

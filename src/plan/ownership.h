@@ -1,8 +1,9 @@
 // OwnershipRecord: what earlier runs of this tool did, as the planner needs to know it.
 //
-// The apply engine keeps it in the state directory (the journal); the planner only reads it:
-// a group this tool bound and that no manifest names any more is released (pruned), and a group
-// it adopted is released only when a manifest says `state: host`.
+// The apply engine keeps it in the state directory (the journal); the planner only reads it.
+// Every group is held by one owner (a manifest file's `owner:`): a group this tool bound that its
+// owner's manifests no longer name is released (pruned); one it adopted is then forgotten (left
+// on vfio-pci, no longer held); another owner asking for a held group is refused.
 #pragma once
 
 #include <map>
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "manifest/desired_state.h"
 #include "sysfs/pci_address.h"
 
 namespace vfio {
@@ -32,6 +34,7 @@ struct OwnedGroup {
   // in the middle. The devices listed are still what they had before, so the next run can
   // finish the claim or release the group back to exactly that.
   bool in_flight = false;
+  std::string owner = kDefaultOwner;  // who holds it: the owner of `assignment`
 
   const OwnedDevice* find(const PciAddress& address) const {
     for (const auto& d : devices) {

@@ -7,6 +7,11 @@ bool is_safety_refusal(BlockReason reason) {
          reason == BlockReason::NetworkInUse || reason == BlockReason::StorageInUse;
 }
 
+std::string held_for(const std::string& owner, const std::string& assignment) {
+  if (owner == kDefaultOwner) return assignment;
+  return assignment + " of owner " + owner;
+}
+
 std::string_view to_string(GroupAction action) {
   switch (action) {
     case GroupAction::Claim:
@@ -19,6 +24,8 @@ std::string_view to_string(GroupAction action) {
       return "noop";
     case GroupAction::Blocked:
       return "blocked";
+    case GroupAction::Forget:
+      return "forget";
   }
   return "unknown";
 }
@@ -53,6 +60,8 @@ std::string_view to_string(BlockReason reason) {
       return "storage-in-use";
     case BlockReason::HeldOpen:
       return "held-open";
+    case BlockReason::OwnedByOther:
+      return "owned-by-other";
   }
   return "unknown";
 }
@@ -75,6 +84,9 @@ PlanSummary Plan::summary() const {
         break;
       case GroupAction::Blocked:
         ++s.blocked;
+        break;
+      case GroupAction::Forget:
+        ++s.forget;
         break;
     }
   }

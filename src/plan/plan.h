@@ -9,12 +9,15 @@
 #include <vector>
 
 #include "manifest/desired_state.h"
+#include "manifest/manifest_error.h"
 #include "observe/host_snapshot.h"
 #include "plan/ownership.h"
 
 namespace vfio {
 
-enum class GroupAction { Claim, Release, Adopt, Noop, Blocked };
+// Forget: a group its owner adopted and no longer names leaves the ownership record; it stays on
+// vfio-pci (this tool did not bind it) and nothing is written to sysfs.
+enum class GroupAction { Claim, Release, Adopt, Noop, Blocked, Forget };
 enum class DeviceRole { Selected, Companion };
 
 // Why a group is blocked. Safety refusals can be overridden by `force`; the others cannot.
@@ -33,8 +36,11 @@ enum class BlockReason {
   NetworkInUse,    // safety: a NIC that is up, routed, addressed or enslaved
   StorageInUse,    // safety: a controller whose disks are mounted, swap or held
   HeldOpen,        // a process holds the group's /dev/vfio node: a write could hang; never forced
+  OwnedByOther,    // the ownership record says another owner holds the group; never forced
 };
 bool is_safety_refusal(BlockReason reason);  // overridable by `force`
+// "gpu0", or "gpu0 of owner boot": the default owner goes unsaid, as in manifests without owners.
+std::string held_for(const std::string& owner, const std::string& assignment);
 std::string_view to_string(GroupAction action);
 std::string_view to_string(BlockReason reason);
 
@@ -58,11 +64,21 @@ struct PlannedDevice {
   bool changes() const { return before != after; }
 };
 
+// Who the ownership record says holds a group, as the run found it.
+struct Holder {
+  std::string owner;
+  std::string assignment;
+  OwnedGroup::How how = OwnedGroup::How::Bound;
+};
+
 struct GroupChange {
   std::optional<unsigned> group;  // none: the device(s) have no group, or nothing matched
   GroupAction action = GroupAction::Noop;
   std::string assignment;  // the first assignment (in manifest order) that touches the group
-  std::string reason;      // one line for a person
+  // Whose change it is: the owner of `assignment` (a prune or forget: the recorded owner's).
+  std::string owner;
+  std::optional<Holder> held_by;  // what the ownership record said of the group
+  std::string reason;             // one line for a person
   std::optional<BlockReason> blocked_by;
   std::optional<std::string> forced;   // a safety refusal overridden: the `force` reason
   std::vector<PlannedDevice> devices;  // endpoints, by address
@@ -71,22 +87,29 @@ struct GroupChange {
 };
 
 struct PlanSummary {
-  unsigned claim = 0, release = 0, adopt = 0, noop = 0, blocked = 0;
+  unsigned claim = 0, release = 0, adopt = 0, noop = 0, blocked = 0, forget = 0;
 };
 
 struct Plan {
   // Set when the host cannot do passthrough at all (no IOMMU, no vfio-pci): nothing is planned,
   // and the run exits 69.
   std::optional<std::string> unusable;
+  // Manifest errors only the host can reveal: two owners asking for one IOMMU group (a group
+  // has one owner). Each is at an assignment's FILE:LINE:COLUMN; with any, nothing is planned
+  // and the run exits 65 as for any manifest error.
+  std::vector<Diagnostic> manifest_conflicts;
   std::string fingerprint;           // of the observed state the plan was made from
   std::vector<GroupChange> changes;  // by group number; group-less entries last
 
   PlanSummary summary() const;
-  bool has_changes() const;  // anything to claim or release
+  // Anything to claim or release (adopting and forgetting change only the ownership record).
+  bool has_changes() const;
 };
 
 struct PlanOptions {
-  bool prune = true;  // release groups this tool bound that no manifest names any more
+  // Release groups this tool bound for the run's owners that no manifest names any more, and
+  // forget those it adopted for them.
+  bool prune = true;
 };
 
 Plan make_plan(const DesiredState& desired, const HostSnapshot& host, const OwnershipRecord& owned,

@@ -32,10 +32,12 @@ struct GroupIntent {
   std::vector<std::string> explain;
 };
 
-// Step 1's result: each group's intent, and the changes for what is in no group (blocked).
+// Step 1's result: each group's intent, the changes for what is in no group (blocked), and
+// groups that assignments of two owners ask for (manifest errors, Plan::manifest_conflicts).
 struct Intents {
   std::map<unsigned, GroupIntent> by_group;
   std::vector<GroupChange> groupless;
+  std::vector<Diagnostic> owner_conflicts;
 };
 
 // A group's members as observed, split the way every decision needs them.

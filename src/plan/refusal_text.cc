@@ -132,6 +132,28 @@ Block held_for_release(const std::string& held) {
                       held)};
 }
 
+Block owned_by_other(const Holder& holder, unsigned group, const std::string& who,
+                     const std::string& asker, WantedState wanted) {
+  return {BlockReason::OwnedByOther,
+          fmt::format("{} of owner {} wants IOMMU group {} {}, but owner {} holds it ({} for its "
+                      "assignment {}): one owner at a time; owner {} releases it first (by "
+                      "applying its manifests without {}), then run again (force does not "
+                      "override this)",
+                      who, asker, group,
+                      wanted == WantedState::Vfio ? "on vfio-pci" : "back on the host",
+                      holder.owner, holder.how == OwnedGroup::How::Bound ? "bound" : "adopted",
+                      holder.assignment, holder.owner, holder.assignment)};
+}
+
+Diagnostic two_owners(const Assignment& later, const Assignment& first, unsigned group) {
+  return {
+      later.location,
+      fmt::format("assignment '{}' of owner {} and assignment '{}' of owner {} (at {}) both "
+                  "ask for IOMMU group {}: a group has one owner; leave it to one of them",
+                  later.name, later.owner, first.name, first.owner, first.location.str(), group),
+      ManifestProblem::Invalid};
+}
+
 Block boot_display(const PciDevice& d) {
   return {BlockReason::BootDisplay,
           fmt::format("{} is the firmware's boot display (boot_vga=1): taking it can leave the "

@@ -38,6 +38,11 @@ Block unlisted_companion_for_release(const PciDevice& companion, unsigned group)
 // `held`: "<device label>: <hazard detail>" of the held endpoint.
 Block held_for_claim(const std::string& held, unsigned group);
 Block held_for_release(const std::string& held);
+// `who`: the asking assignment, "sandbox (s.yaml:3:5)" of owner `asker`.
+Block owned_by_other(const Holder& holder, unsigned group, const std::string& who,
+                     const std::string& asker, WantedState wanted);
+// The manifest error of two owners asking for one group: `later` at its place, naming `first`.
+Diagnostic two_owners(const Assignment& later, const Assignment& first, unsigned group);
 
 // Safety refusals, overridable by `force`.
 Block boot_display(const PciDevice& d);

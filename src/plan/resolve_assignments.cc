@@ -2,6 +2,7 @@
 // by the IOMMU group they sit in (a group is the unit of change).
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -48,6 +49,7 @@ class Resolver {
       out_.by_group[*in_.host.find(address)->iommu_group].blocks.push_back(
           picked_twice(address, names));
     }
+    for (const auto& [group, intent] : out_.by_group) find_other_owners(group, intent);
     return std::move(out_);
   }
 
@@ -110,6 +112,20 @@ class Resolver {
       return {};
     }
     return {d};
+  }
+
+  // Each assignment asking for `group` whose owner is not that of the first one (in manifest
+  // order) to ask is a manifest error, reported once.
+  void find_other_owners(unsigned group, const GroupIntent& intent) {
+    std::set<std::size_t> askers(intent.askers.begin(), intent.askers.end());
+    for (const auto& pick : intent.picks) askers.insert(pick.assignment);
+    if (askers.empty()) return;
+    const Assignment& first = in_.assignment(*askers.begin());
+    for (std::size_t i : askers) {
+      if (in_.assignment(i).owner != first.owner) {
+        out_.owner_conflicts.push_back(two_owners(in_.assignment(i), first, group));
+      }
+    }
   }
 
   const PlanInputs& in_;

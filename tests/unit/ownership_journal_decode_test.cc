@@ -20,15 +20,17 @@ namespace {
 const std::string kBoot = "boot-now";
 
 const std::string kGroup12 =
-    R"({"group": 12, "how": "bound", "assignment": "gpu0", "in_flight": false, "devices": [)"
+    R"({"group": 12, "how": "bound", "owner": "boot", "assignment": "gpu0", "in_flight": false, )"
+    R"("devices": [)"
     R"({"address": "0000:01:00.0", "original_driver": "nouveau", "original_override": null}]})";
 
 const std::string kGroup7 =
-    R"({"group": 7, "how": "adopted", "assignment": "nics", "in_flight": true, "devices": [)"
+    R"({"group": 7, "how": "adopted", "owner": "sandbox-7", "assignment": "nics", )"
+    R"("in_flight": true, "devices": [)"
     R"({"address": "0000:02:00.0", "original_driver": "e1000e", "original_override": null}]})";
 
 std::string file_with(const std::string& groups, const std::string& boot = "\"boot-now\"") {
-  return R"({"format_version": 1, "boot_id": )" + boot + R"(, "groups": [)" + groups + "]}\n";
+  return R"({"format_version": 2, "boot_id": )" + boot + R"(, "groups": [)" + groups + "]}\n";
 }
 
 std::string replaced(std::string text, const std::string& from, const std::string& to) {
@@ -64,13 +66,33 @@ BOOST_AUTO_TEST_CASE(a_well_formed_file_loads_with_upper_case_addresses_and_extr
   BOOST_TEST(loaded.record.find(7)->in_flight);
 }
 
+// Version 1 was written before owners: every group it lists is the default owner's, and an
+// "owner" key there means nothing.
+BOOST_AUTO_TEST_CASE(a_version_1_file_is_read_as_the_default_owners) {
+  ScratchDir dir("journal");
+  const std::string v1 =
+      replaced(replaced(replaced(file_with(kGroup12 + ", " + kGroup7), R"("owner": "boot", )", ""),
+                        R"("owner": "sandbox-7", )", R"("owner": "Not a name", )"),
+               "\"format_version\": 2", "\"format_version\": 1");
+  const LoadedRecord loaded = load(dir, v1);
+  BOOST_TEST(loaded.problems.empty());
+  BOOST_TEST(!loaded.dropped_entries);
+  BOOST_TEST_REQUIRE(loaded.record.groups.size() == 2u);
+  BOOST_TEST(loaded.record.find(12)->owner == "default");
+  BOOST_TEST(loaded.record.find(7)->owner == "default");
+  // Version 2 keeps each group's owner.
+  const LoadedRecord v2 = load(dir, file_with(kGroup12 + ", " + kGroup7));
+  BOOST_TEST(v2.record.find(12)->owner == "boot");
+  BOOST_TEST(v2.record.find(7)->owner == "sandbox-7");
+}
+
 BOOST_AUTO_TEST_CASE(broken_json_is_reported_with_line_and_column) {
   ScratchDir dir("journal");
   std::string file;
   const std::string suffix = "ignoring it; this run owns nothing it bound earlier";
 
   // The column is that of the byte the parser stopped at: 'o', where "null" was expected.
-  auto loaded = load(dir, "{\n  \"format_version\": 1,\n  \"boot_id\": nope\n}\n", &file);
+  auto loaded = load(dir, "{\n  \"format_version\": 2,\n  \"boot_id\": nope\n}\n", &file);
   check_unusable(loaded, file + ": corrupt (line 3, column 15: unexpected 'o'): " + suffix);
 
   loaded = load(dir, file_with(kGroup12).substr(0, 60), &file);
@@ -129,13 +151,15 @@ BOOST_AUTO_TEST_CASE(another_format_version_makes_the_file_unusable) {
   const std::string good = file_with(kGroup12);
   const std::string suffix = ": ignoring it; this run owns nothing it bound earlier";
 
-  auto loaded = load(dir, replaced(good, "\"format_version\": 1", "\"format_version\": 2"), &file);
-  check_unusable(loaded, file + ": format version 2, this tool reads only 1" + suffix);
-  loaded = load(dir, replaced(good, "\"format_version\": 1", "\"format_version\": \"1\""));
-  check_unusable(loaded, file + ": format version \"1\", this tool reads only 1" + suffix);
-  loaded = load(dir, replaced(good, "\"format_version\": 1", "\"format_version\": 1.0"));
-  check_unusable(loaded, file + ": format version 1.0, this tool reads only 1" + suffix);
-  loaded = load(dir, replaced(good, "\"format_version\": 1, ", ""));
+  auto loaded = load(dir, replaced(good, "\"format_version\": 2", "\"format_version\": 3"), &file);
+  check_unusable(loaded, file + ": format version 3, this tool reads 1 to 2" + suffix);
+  loaded = load(dir, replaced(good, "\"format_version\": 2", "\"format_version\": 0"));
+  check_unusable(loaded, file + ": format version 0, this tool reads 1 to 2" + suffix);
+  loaded = load(dir, replaced(good, "\"format_version\": 2", "\"format_version\": \"2\""));
+  check_unusable(loaded, file + ": format version \"2\", this tool reads 1 to 2" + suffix);
+  loaded = load(dir, replaced(good, "\"format_version\": 2", "\"format_version\": 2.0"));
+  check_unusable(loaded, file + ": format version 2.0, this tool reads 1 to 2" + suffix);
+  loaded = load(dir, replaced(good, "\"format_version\": 2, ", ""));
   check_unusable(loaded, file + ": corrupt (no format_version)" + suffix);
   loaded = load(dir, replaced(good, "\"groups\": [", "\"group\": ["));
   check_unusable(loaded, file + ": corrupt (no list of groups)" + suffix);
@@ -177,6 +201,13 @@ BOOST_AUTO_TEST_CASE(an_invalid_entry_is_dropped_and_the_rest_is_kept) {
        "group 7: how \"owned\" is not \"bound\" or \"adopted\""},
       {R"("how": "adopted", )", "", "group 7: no how (\"bound\" or \"adopted\")"},
       {R"("assignment": "nics", )", "", "group 7: no assignment"},
+      {R"("owner": "sandbox-7", )", "", "group 7: no owner"},
+      {R"("owner": "sandbox-7")", R"("owner": null)", "group 7: owner null is not a string"},
+      {R"("owner": "sandbox-7")", R"("owner": "Sandbox 7")",
+       "group 7: owner \"Sandbox 7\" is not an owner name: invalid owner name 'Sandbox 7'"},
+      {R"("owner": "sandbox-7")", R"("owner": "")",
+       "group 7: owner \"\" is not an owner name: an owner name may not be empty"},
+      {R"("owner": "sandbox-7")", R"("owner": "../boot")", "group 7: owner \"../boot\" is not an"},
       {R"("assignment": "nics")", R"("assignment": 3)", "group 7: assignment 3 is not a string"},
       {R"("assignment": "nics")", R"("assignment": "Nics\n")",
        "group 7: assignment \"Nics\\n\" is not an assignment name"},
@@ -221,6 +252,7 @@ BOOST_AUTO_TEST_CASE(an_invalid_entry_is_dropped_and_the_rest_is_kept) {
       const LoadedRecord loaded =
           load(dir, file_with(kGroup12 + ", " + replaced(kGroup7, c.from, c.to)), &file);
       BOOST_TEST(!loaded.unusable_file);
+      BOOST_TEST(loaded.dropped_entries);
       BOOST_TEST_REQUIRE(loaded.problems.size() == 1u);
       const std::string& problem = loaded.problems[0];
       BOOST_TEST(problem.rfind(file + ": " + c.problem, 0) == 0u, problem);

@@ -15,6 +15,7 @@
 #include <boost/filesystem.hpp>
 
 #include "apply/ownership_journal.h"
+#include "apply/state_dir.h"
 #include "test_support.h"
 
 using vfio::LoadedRecord;
@@ -47,7 +48,7 @@ OwnershipRecord full_record() {
                                  {device("0000:01:00.0", "nouveau", std::nullopt),
                                   device("0000:01:00.1", "snd_hda_intel", "snd_hda_intel")},
                                  false};
-  record.groups[3] = OwnedGroup{3, OwnedGroup::How::Adopted, "nics", {}, false};
+  record.groups[3] = OwnedGroup{3, OwnedGroup::How::Adopted, "nics", {}, false, "sandbox-7"};
   record.groups[40] = OwnedGroup{40,
                                  OwnedGroup::How::Bound,
                                  "vmd-nvme",
@@ -58,12 +59,13 @@ OwnershipRecord full_record() {
 
 // The format exactly: groups by number, two-space indentation, a trailing newline.
 const std::string kFullRecordText = R"({
-  "format_version": 1,
+  "format_version": 2,
   "boot_id": "6f0d2b1c-8a4e-4c1d-9f3e-2b7a1c5d9e00",
   "groups": [
     {
       "group": 3,
       "how": "adopted",
+      "owner": "sandbox-7",
       "assignment": "nics",
       "in_flight": false,
       "devices": []
@@ -71,6 +73,7 @@ const std::string kFullRecordText = R"({
     {
       "group": 12,
       "how": "bound",
+      "owner": "default",
       "assignment": "gpu0",
       "in_flight": false,
       "devices": [
@@ -89,6 +92,7 @@ const std::string kFullRecordText = R"({
     {
       "group": 40,
       "how": "bound",
+      "owner": "default",
       "assignment": "vmd-nvme",
       "in_flight": true,
       "devices": [
@@ -112,6 +116,7 @@ void check_equal(const OwnershipRecord& got, const OwnershipRecord& want) {
       BOOST_TEST(g->group == w.group);
       BOOST_TEST((g->how == w.how));
       BOOST_TEST(g->assignment == w.assignment);
+      BOOST_TEST(g->owner == w.owner);
       BOOST_TEST(g->in_flight == w.in_flight);
       BOOST_TEST_REQUIRE(g->devices.size() == w.devices.size());
       for (std::size_t i = 0; i < w.devices.size(); ++i) {
@@ -186,7 +191,7 @@ BOOST_AUTO_TEST_CASE(an_empty_record_round_trips) {
   ScratchDir dir("journal");
   OwnershipJournal journal(vfio::test::disk(), dir.path(), kBoot);
   journal.save(OwnershipRecord{});
-  BOOST_TEST(read_text(journal.file()) == "{\n  \"format_version\": 1,\n  \"boot_id\": \"" + kBoot +
+  BOOST_TEST(read_text(journal.file()) == "{\n  \"format_version\": 2,\n  \"boot_id\": \"" + kBoot +
                                               "\",\n  \"groups\": []\n}\n");
   const LoadedRecord loaded = journal.load();
   BOOST_TEST(loaded.problems.empty());
@@ -317,7 +322,38 @@ BOOST_AUTO_TEST_CASE(save_refuses_a_record_it_could_not_read_back) {
   OwnershipRecord misfiled;
   misfiled.groups[6] = OwnedGroup{5, OwnedGroup::How::Bound, "gpu0", {}, false};
   BOOST_CHECK_THROW(journal.save(misfiled), std::invalid_argument);
+  OwnershipRecord unnamed;
+  unnamed.groups[7] = OwnedGroup{7, OwnedGroup::How::Bound, "gpu0", {}, false, "Boot Team"};
+  BOOST_CHECK_THROW(journal.save(unnamed), std::invalid_argument);
   BOOST_TEST(names_in(dir.path()).empty());
+}
+
+// An entry dropped as damaged (here: an owner that is not a name) is not lost: opening the state
+// directory keeps the file as it was beside it, then saves the entries that were good.
+BOOST_AUTO_TEST_CASE(opening_keeps_a_copy_of_a_record_with_damaged_entries_then_saves_the_rest) {
+  ScratchDir dir("journal");
+  OwnershipJournal journal(vfio::test::disk(), dir.path(), kBoot);
+  journal.save(full_record());
+  std::string text = read_text(journal.file());
+  const std::string from = R"("owner": "sandbox-7")";
+  text.replace(text.find(from), from.size(), R"("owner": "Sandbox Seven")");
+  dir.write("ownership.json", text);
+
+  auto opened = vfio::open_state_dir(vfio::test::disk(), dir.path(), kBoot, false);
+  BOOST_TEST_REQUIRE(opened.has_value());
+  BOOST_TEST(opened->owned.dropped_entries);
+  BOOST_TEST(!opened->owned.record.find(3));
+  auto names = names_in(dir.path());
+  names.erase("ownership.json");
+  names.erase("lock");
+  BOOST_TEST_REQUIRE(names.size() == 1u);
+  const std::string kept = *names.begin();
+  BOOST_TEST(std::regex_match(kept, std::regex(R"(ownership\.json\.damaged-\d{8}T\d{6}Z)")), kept);
+  BOOST_TEST(read_text(dir.path() / kept) == text);
+  // The file now holds what was good, and reads back without a problem.
+  const vfio::LoadedRecord again = journal.load();
+  BOOST_TEST(again.problems.empty());
+  BOOST_TEST(again.record.groups.size() == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(keep_aside_renames_with_reason_and_utc_time) {

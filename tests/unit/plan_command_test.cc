@@ -152,12 +152,14 @@ BOOST_AUTO_TEST_CASE(json_follows_the_contract) {
   sim::KernelSimulator kernel(test::example_host("workstation"));
   Ran ran = plan(kernel, {kSource + "/examples/workstation-gpu.yaml", "--json"});
   auto j = nlohmann::json::parse(ran.out);
-  BOOST_TEST(j["format_version"] == "1.0");
+  BOOST_TEST(j["format_version"] == "1.1");
   BOOST_TEST(j["observed"]["fingerprint"].get<std::string>().rfind("fnv1a64:", 0) == 0u);
   const auto& change = j["changes"][0];
   BOOST_TEST(change["group"] == 1);
   BOOST_TEST(change["action"] == "claim");
   BOOST_TEST(change["assignment"] == "gpu0");
+  BOOST_TEST(change["owner"] == "default");
+  BOOST_TEST(change["held_by"].is_null());
   const auto& audio = change["devices"][1];
   for (const char* key : {"address", "vendor", "device", "class", "role", "before", "after"}) {
     BOOST_TEST(audio.contains(key), key);
@@ -167,6 +169,7 @@ BOOST_AUTO_TEST_CASE(json_follows_the_contract) {
   BOOST_TEST(audio["before"]["override"].is_null());
   BOOST_TEST(audio["after"]["driver"] == "vfio-pci");
   BOOST_TEST(j["summary"]["claim"] == 1);
+  BOOST_TEST(j["summary"]["forget"] == 0);
 }
 
 BOOST_AUTO_TEST_CASE(an_assignment_that_selects_nothing_is_named_in_its_heading) {

@@ -6,6 +6,7 @@
 
 #include "observe/observe.h"
 #include "plan/plan.h"
+#include "plan_support.h"
 #include "sim/kernel_simulator.h"
 #include "test_support.h"
 
@@ -13,83 +14,12 @@ using namespace vfio;
 using sim::KernelSimulator;
 using test::contains;
 
-namespace {
-
+using vfio::test::A;
 using vfio::test::addr;
-
-// An assignment as the decoder would produce it.
-struct A {
-  Assignment a;
-  explicit A(std::string name, WantedState state = WantedState::Vfio) {
-    a.name = std::move(name);
-    a.state = state;
-    a.location = {"test.yaml", 3, 5};
-  }
-  A& address(const char* text) {
-    a.match.address = addr(text);
-    return *this;
-  }
-  A& ids(uint16_t vendor, uint16_t device) {
-    a.match.vendor = vendor;
-    a.match.device = device;
-    return *this;
-  }
-  A& cls(uint32_t value, int digits) {
-    a.match.class_prefix = ClassPrefix{value, digits};
-    return *this;
-  }
-  A& count(unsigned n) {
-    a.count = n;
-    return *this;
-  }
-  A& listed() {
-    a.companions = Companions::Listed;
-    return *this;
-  }
-  A& force(std::string reason) {
-    a.force = std::move(reason);
-    return *this;
-  }
-};
-
-DesiredState desired(std::initializer_list<A> assignments) {
-  DesiredState d;
-  d.files = {"test.yaml"};
-  for (const auto& a : assignments) d.assignments.push_back(a.a);
-  return d;
-}
-
-// Observes the simulated host, plans, and proves the planning wrote nothing.
-struct Host {
-  explicit Host(const std::string& name) : kernel(test::example_host(name)) {}
-  explicit Host(sim::Topology t) : kernel(std::move(t)) {}
-  Plan plan(const DesiredState& d, const OwnershipRecord& owned = {}, PlanOptions options = {}) {
-    snapshot = observe(kernel, nullptr);
-    Plan p = make_plan(d, snapshot, owned, options);
-    BOOST_TEST(kernel.writes().empty());
-    return p;
-  }
-  KernelSimulator kernel;
-  HostSnapshot snapshot;
-};
-
-const GroupChange& change_for(const Plan& p, unsigned group) {
-  for (const auto& c : p.changes) {
-    if (c.group == group) return c;
-  }
-  BOOST_FAIL("no change for group " << group);
-  throw std::logic_error("unreachable");
-}
-
-const PlannedDevice& device_in(const GroupChange& c, const char* address) {
-  for (const auto& d : c.devices) {
-    if (d.address == addr(address)) return d;
-  }
-  BOOST_FAIL("no device " << address);
-  throw std::logic_error("unreachable");
-}
-
-}  // namespace
+using vfio::test::change_for;
+using vfio::test::desired;
+using vfio::test::device_in;
+using Host = vfio::test::PlanHost;
 
 BOOST_AUTO_TEST_CASE(claims_a_gpu_with_its_audio_companion_and_leaves_the_bridge) {
   Host host("workstation");
@@ -346,7 +276,8 @@ BOOST_AUTO_TEST_CASE(adoption_is_recorded_once_then_unchanged) {
   BOOST_TEST((change_for(host.plan(d, owned), 14).action == GroupAction::Noop));
 }
 
-BOOST_AUTO_TEST_CASE(prunes_what_this_tool_bound_and_nothing_it_adopted) {
+// What the tool bound goes back to the host; what it adopted stays on vfio-pci, only forgotten.
+BOOST_AUTO_TEST_CASE(prunes_what_this_tool_bound_and_forgets_what_it_adopted) {
   Host host("gpu-server");
   OwnershipRecord owned;
   owned.groups[14] = OwnedGroup{14,
@@ -355,13 +286,20 @@ BOOST_AUTO_TEST_CASE(prunes_what_this_tool_bound_and_nothing_it_adopted) {
                                 {OwnedDevice{addr("0000:86:00.0"), "nvidia", std::nullopt}}};
   owned.groups[16] = OwnedGroup{16, OwnedGroup::How::Adopted, "someone-elses", {}};
   Plan p = host.plan(desired({}), owned);
-  BOOST_REQUIRE(p.changes.size() == 1u);
+  BOOST_REQUIRE(p.changes.size() == 2u);
   BOOST_TEST((change_for(p, 14).action == GroupAction::Release));
   BOOST_TEST(contains(change_for(p, 14).reason, "old-gpu is no longer in any manifest"));
   BOOST_TEST(device_in(change_for(p, 14), "0000:86:00.0").after.driver.value_or("") == "nvidia");
+  const GroupChange& forget = change_for(p, 16);
+  BOOST_TEST((forget.action == GroupAction::Forget));
+  BOOST_TEST(contains(forget.reason, "adopted for someone-elses, which no manifest names any more"),
+             forget.reason);
+  for (const auto& d : forget.devices) BOOST_TEST(!d.changes());
+  BOOST_TEST(p.summary().forget == 1u);
 
   Plan kept = host.plan(desired({}), owned, PlanOptions{false});
   BOOST_TEST((change_for(kept, 14).action == GroupAction::Noop));
+  BOOST_TEST((change_for(kept, 16).action == GroupAction::Noop));
   BOOST_TEST(!kept.has_changes());
 }
 
