@@ -14,6 +14,8 @@
 #include "cli/command_env.h"
 #include "cli/exit_codes.h"
 #include "cli/logging.h"
+#include "cli/owners_command.h"
+#include "cli/ownership_input.h"
 #include "cli/plan_command.h"
 #include "cli/status_command.h"
 #include "cli/validate_command.h"
@@ -56,10 +58,12 @@ void add_global_options(CLI::App& app, GlobalOptions& options) {
 // The subcommands, their options and where each option's value goes.
 struct Commands {
   StatusOptions status;
+  OwnersOptions owners;
   ValidateOptions validate;
   PlanCommandOptions plan;
   ApplyCommandOptions apply;
   CLI::App* status_cmd = nullptr;
+  CLI::App* owners_cmd = nullptr;
   CLI::App* validate_cmd = nullptr;
   CLI::App* plan_cmd = nullptr;
   CLI::App* apply_cmd = nullptr;
@@ -69,6 +73,11 @@ void add_commands(CLI::App& app, Commands& c) {
   c.status_cmd =
       app.add_subcommand("status", "Show PCI devices by IOMMU group, with drivers and overrides");
   c.status_cmd->add_flag("--json", c.status.json, "Machine-readable output");
+
+  c.owners_cmd = app.add_subcommand(
+      "owners", "List the IOMMU groups each owner holds, as the ownership record says");
+  c.owners_cmd->add_option("OWNER", c.owners.owners, "Only these owners");
+  c.owners_cmd->add_flag("--json", c.owners.json, "Machine-readable output");
 
   c.validate_cmd = app.add_subcommand(
       "validate", "Check manifests (files, or directories of *.yaml) without touching sysfs");
@@ -158,8 +167,6 @@ int run(int argc, const char* const* argv, const Context& context) {
     proc = owned_proc.get();
   }
 
-  if (commands.status_cmd->parsed()) return run_status(commands.status, *sysfs, proc, out);
-
   std::unique_ptr<KernelModules> own_modules;
   KernelModules* modules = context.modules;
   if (!modules) {
@@ -182,6 +189,10 @@ int run(int argc, const char* const* argv, const Context& context) {
                        .err = err,
                        .log_style = style,
                        .proc = proc};
+  if (commands.status_cmd->parsed()) {
+    return run_status(commands.status, *sysfs, proc, read_ownership(env).record, out);
+  }
+  if (commands.owners_cmd->parsed()) return run_owners(commands.owners, env);
   if (commands.plan_cmd->parsed()) return run_plan(commands.plan, env);
   if (commands.apply_cmd->parsed()) return run_apply(commands.apply, env);
   return kExitUsage;  // unreachable: require_subcommand(1)

@@ -12,7 +12,8 @@
 
 namespace vfio::cli {
 
-int run_status(const StatusOptions& options, Sysfs& sysfs, KernelFiles* proc, std::ostream& out) {
+int run_status(const StatusOptions& options, Sysfs& sysfs, KernelFiles* proc,
+               const OwnershipRecord& owned, std::ostream& out) {
   PciIdDatabase names;
   HostSnapshot snapshot;
   try {
@@ -24,9 +25,9 @@ int run_status(const StatusOptions& options, Sysfs& sysfs, KernelFiles* proc, st
   for (const auto& finding : snapshot.findings)
     spdlog::info("{}: {}", finding.path, finding.message);
   if (options.json) {
-    out << status_json(snapshot).dump(2) << '\n';
+    out << status_json(snapshot, owned).dump(2) << '\n';
   } else {
-    print_status_text(snapshot, out);
+    print_status_text(snapshot, owned, out);
   }
   return kExitOk;
 }

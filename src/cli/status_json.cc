@@ -57,12 +57,19 @@ json device_json(const PciDevice& d) {
   };
 }
 
-json status_json(const HostSnapshot& snapshot) {
+json status_json(const HostSnapshot& snapshot, const OwnershipRecord& owned) {
   json groups = json::array();
   for (const auto& [id, group] : snapshot.groups) {
     json members = json::array();
     for (const auto& m : group.members) members.push_back(m.str());
-    groups.push_back({{"group", id}, {"devices", std::move(members)}});
+    json held_by = nullptr;
+    if (const OwnedGroup* held = owned.find(id)) {
+      held_by = {{"owner", held->owner},
+                 {"assignment", held->assignment},
+                 {"how", held->how == OwnedGroup::How::Bound ? "bound" : "adopted"},
+                 {"in_flight", held->in_flight}};
+    }
+    groups.push_back({{"group", id}, {"devices", std::move(members)}, {"held_by", held_by}});
   }
   json devices = json::array();
   for (const auto& d : snapshot.devices) devices.push_back(device_json(d));

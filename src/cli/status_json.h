@@ -4,13 +4,15 @@
 #include <nlohmann/json.hpp>
 
 #include "observe/host_snapshot.h"
+#include "plan/ownership.h"
 
 namespace vfio::cli {
 
-inline constexpr const char* kStatusFormatVersion = "1.1";
+inline constexpr const char* kStatusFormatVersion = "1.2";
 
 // One device as scripts see it; the plan's JSON reuses the id fields.
 nlohmann::ordered_json device_json(const PciDevice& device);
-nlohmann::ordered_json status_json(const HostSnapshot& snapshot);
+// `owned`: each group's "held_by" (null when the record does not hold it).
+nlohmann::ordered_json status_json(const HostSnapshot& snapshot, const OwnershipRecord& owned = {});
 
 }  // namespace vfio::cli

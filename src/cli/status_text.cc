@@ -9,6 +9,7 @@
 #include <fmt/ostream.h>
 
 #include "cli/device_text.h"
+#include "sysfs/kernel_names.h"
 
 namespace vfio::cli {
 namespace {
@@ -87,15 +88,32 @@ void print_header(const HostSnapshot& snapshot, std::ostream& out) {
   }
 }
 
+// Beside a group's heading: who holds it, when the record says; or, for a group with an endpoint
+// on vfio-pci, that no owner does (bound by hand or by another tool: any owner may adopt it).
+std::string holder_note(const HostSnapshot& snapshot, unsigned group,
+                        const OwnershipRecord& owned) {
+  if (const OwnedGroup* held = owned.find(group)) {
+    return fmt::format("  held by owner {} ({} for {}{})", held->owner,
+                       held->how == OwnedGroup::How::Bound ? "bound" : "adopted", held->assignment,
+                       held->in_flight ? "; a run stopped in the middle of it" : "");
+  }
+  for (const auto& d : snapshot.devices) {
+    if (d.iommu_group == group && d.driver == kVfioPciDriver)
+      return "  on vfio-pci, held by no owner";
+  }
+  return "";
+}
+
 }  // namespace
 
-void print_status_text(const HostSnapshot& snapshot, std::ostream& out) {
+void print_status_text(const HostSnapshot& snapshot, const OwnershipRecord& owned,
+                       std::ostream& out) {
   print_header(snapshot, out);
   const Columns columns = measure(snapshot);
 
   std::set<PciAddress> shown;
   for (const auto& [id, group] : snapshot.groups) {
-    fmt::print(out, "\nIOMMU group {}\n", id);
+    fmt::print(out, "\nIOMMU group {}{}\n", id, holder_note(snapshot, id, owned));
     for (const auto& member : group.members) {
       if (const PciDevice* d = snapshot.find(member)) {
         print_device(*d, columns, out);

@@ -5,9 +5,12 @@
 #include <iosfwd>
 
 #include "observe/host_snapshot.h"
+#include "plan/ownership.h"
 
 namespace vfio::cli {
 
-void print_status_text(const HostSnapshot& snapshot, std::ostream& out);
+// `owned`: who holds each group on vfio-pci, said beside the group's heading.
+void print_status_text(const HostSnapshot& snapshot, const OwnershipRecord& owned,
+                       std::ostream& out);
 
 }  // namespace vfio::cli

@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <ostream>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "cli/exit_codes.h"
 #include "cli/manifest_diagnostics.h"
@@ -29,6 +32,13 @@ int run_validate(const ValidateOptions& options, Store& store, std::ostream& out
   out << fmt::format("{}: valid, {} assignment{} ({} to vfio, {} to host)", names, total,
                      total == 1 ? "" : "s", to_vfio, total - to_vfio);
   if (desired.files.size() > 1) out << fmt::format(" in {} files", desired.files.size());
+  // The owners are said once any file names one: which groups a run may prune depends on them.
+  if (desired.owners.size() > 1 ||
+      (desired.owners.size() == 1 && !desired.speaks_for(kDefaultOwner))) {
+    std::vector<std::string> owners;
+    for (const auto& [owner, where] : desired.owners) owners.push_back(owner);
+    out << fmt::format("; owner{} {}", owners.size() == 1 ? "" : "s", fmt::join(owners, ", "));
+  }
   out << '\n';
   return kExitOk;
 }

@@ -61,8 +61,13 @@ BOOST_AUTO_TEST_CASE(validate_exits_0_65_or_66_and_never_needs_sysfs) {
                              "0 to host)\n");
   auto set = run({"validate", (corpus + "good").c_str()});
   BOOST_TEST(set.code == vfio::cli::kExitOk, set.err);
-  BOOST_TEST(contains(set.out, ": valid, 9 assignments (5 to vfio, 4 to host) in 5 files"),
+  BOOST_TEST(contains(set.out,
+                      ": valid, 10 assignments (6 to vfio, 4 to host) in 6 files; owners "
+                      "default, sandbox-7\n"),
              set.out);
+  auto owned = run({"validate", (corpus + "good/50-owner.yaml").c_str()});
+  BOOST_TEST(contains(owned.out, ": valid, 1 assignment (1 to vfio, 0 to host); owner sandbox-7\n"),
+             owned.out);
 
   auto bad = run({"validate", (corpus + "bad/unknown-key-typo.yaml").c_str()});
   BOOST_TEST(bad.code == vfio::cli::kExitManifestInvalid);

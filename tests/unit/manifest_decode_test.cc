@@ -354,6 +354,60 @@ BOOST_AUTO_TEST_CASE(directories_are_read_in_name_order_and_names_are_unique_acr
                            (dir.path() / "10-gpu.yaml").string() + ":3:11");
 }
 
+// Each file's assignments are its owner's; the set speaks for the owners of the files that list
+// assignments (an empty list too), each where it was first declared, and for none of a
+// settings-only file.
+BOOST_AUTO_TEST_CASE(each_file_has_one_owner_and_the_set_speaks_for_theirs) {
+  ScratchDir dir("manifests");
+  auto boot = dir.write("10-boot.yaml", std::string(kGpu));
+  auto sandbox = dir.write(
+      "20-sandbox-7.yaml",
+      "version: 1\nowner: sandbox-7\nassignments:\n  - { name: scratch, state: vfio, match: { "
+      "address: \"0000:02:00.0\" } }\n");
+  auto gone = dir.write("30-sandbox-8.yaml", "version: 1\nowner: sandbox-8\nassignments: []\n");
+  auto settings = dir.write("40-settings.yaml", "version: 1\nsettings: { jobs: 2 }\n");
+  auto more = dir.write("50-more.yaml",
+                        "version: 1\nowner: sandbox-7\nassignments:\n  - { name: nic, state: "
+                        "vfio, match: { address: \"0000:03:00.0\" } }\n");
+  const DesiredState state = load_manifests(test::disk(), {boot, sandbox, gone, settings, more});
+  BOOST_REQUIRE(state.assignments.size() == 3u);
+  BOOST_TEST(state.assignments[0].owner == "default");
+  BOOST_TEST(state.assignments[1].owner == "sandbox-7");
+  BOOST_TEST(state.assignments[2].owner == "sandbox-7");
+  BOOST_REQUIRE(state.owners.size() == 3u);
+  BOOST_TEST(state.owners.at("default").str() == boot);
+  BOOST_TEST(state.owners.at("sandbox-7").str() == sandbox + ":2:8");
+  BOOST_TEST(state.owners.at("sandbox-8").str() == gone + ":2:8");
+  BOOST_TEST(state.speaks_for("sandbox-8"));
+  BOOST_TEST(!load_manifests(test::disk(), {settings}).speaks_for("default"));
+  // Names stay unique across owners: a run's messages name assignments alone.
+  auto clash = dir.write("60-clash.yaml",
+                         "version: 1\nowner: sandbox-9\nassignments:\n  - { name: scratch, "
+                         "state: vfio, match: { vendor: \"8086\" } }\n");
+  auto all = load_problems({sandbox, clash});
+  BOOST_REQUIRE(all.size() == 1u);
+  BOOST_TEST(all[0] == clash + ":4:13: duplicate assignment name 'scratch'; first used at " +
+                           sandbox + ":4:13");
+}
+
+BOOST_AUTO_TEST_CASE(owner_names_follow_the_assignment_name_rules) {
+  BOOST_TEST(first_problem("version: 1\nowner: boot_2-a\nassignments: []\n") == "(valid)");
+  BOOST_TEST(first_problem("version: 1\nowner: -boot\nassignments: []\n") ==
+             "m.yaml:2:8: invalid owner name '-boot': use lower-case letters, digits, '-' and '_', "
+             "starting with a letter or digit");
+  BOOST_TEST(first_problem("version: 1\nowner: \"\"\nassignments: []\n") ==
+             "m.yaml:2:8: an owner name may not be empty");
+  BOOST_TEST(first_problem("version: 1\nowner: " + std::string(64, 'a') + "\nassignments: []\n") ==
+             "m.yaml:2:8: owner name '" + std::string(64, 'a') +
+                 "' is 64 characters long; at most 63 are allowed");
+  BOOST_TEST(first_problem("version: 1\nowner: [a]\nassignments: []\n") ==
+             "m.yaml:2:8: 'owner' must be a string, not a list");
+  BOOST_TEST(first_problem("version: 1\nowner:\nassignments: []\n") ==
+             "m.yaml:2:1: 'owner' has no value");
+  BOOST_TEST(first_problem("version: 1\nowners: boot\nassignments: []\n") ==
+             "m.yaml:2:1: unknown key 'owners' in the manifest; did you mean 'owner'?");
+}
+
 BOOST_AUTO_TEST_CASE(settings_in_two_files_name_both) {
   ScratchDir dir("manifests");
   auto a = dir.write("a.yaml", "version: 1\nsettings: { jobs: 2 }\n");
@@ -425,7 +479,7 @@ BOOST_AUTO_TEST_CASE(good_corpus_decodes_file_by_file_and_as_one_set) {
   BOOST_TEST(state.files.size() == files);
   BOOST_TEST(state.settings.jobs == 8u);
   BOOST_TEST(state.settings.probe_timeout.count() == 500);
-  BOOST_TEST(state.assignments.size() == 9u);
+  BOOST_TEST(state.assignments.size() == 10u);
 }
 
 BOOST_AUTO_TEST_CASE(bad_corpora_give_their_expected_first_diagnostic) {

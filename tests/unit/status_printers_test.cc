@@ -47,9 +47,9 @@ HostSnapshot workstation() {
   return s;
 }
 
-std::string text_of(const HostSnapshot& s) {
+std::string text_of(const HostSnapshot& s, const OwnershipRecord& owned = {}) {
   std::ostringstream out;
-  cli::print_status_text(s, out);
+  cli::print_status_text(s, owned, out);
   return out.str();
 }
 
@@ -105,7 +105,7 @@ BOOST_AUTO_TEST_CASE(a_device_whose_group_does_not_list_it_is_still_shown) {
 
 BOOST_AUTO_TEST_CASE(json_has_the_documented_shape) {
   auto j = cli::status_json(workstation());
-  BOOST_TEST(j["format_version"] == "1.1");
+  BOOST_TEST(j["format_version"] == "1.2");
   BOOST_TEST(j["iommu"]["active"] == true);
   BOOST_TEST(j["iommu"]["units"].size() == 2u);
   BOOST_TEST(j["vfio_pci"]["loaded"] == true);
@@ -126,4 +126,24 @@ BOOST_AUTO_TEST_CASE(json_has_the_documented_shape) {
   BOOST_TEST(j["devices"][3]["driver"].is_null());
   BOOST_TEST(j["devices"][3]["iommu_group"].is_null());
   BOOST_TEST(j["findings"][0]["message"] == "0000:07:00.0 vanished");
+}
+
+// Who holds each group is said beside its heading: the recorded owner and assignment, or, for a
+// group with a member on vfio-pci that nobody recorded, that no owner holds it.
+BOOST_AUTO_TEST_CASE(text_and_json_name_the_owner_holding_each_group) {
+  HostSnapshot s = workstation();
+  BOOST_TEST(contains(text_of(s), "\nIOMMU group 1\n"));
+  s.devices[2].driver = "vfio-pci";
+  BOOST_TEST(contains(text_of(s), "\nIOMMU group 1  on vfio-pci, held by no owner\n"));
+  OwnershipRecord owned;
+  owned.groups[1] = OwnedGroup{1, OwnedGroup::How::Bound, "gpu0", {}, false, "boot"};
+  const std::string text = text_of(s, owned);
+  BOOST_TEST(contains(text, "\nIOMMU group 1  held by owner boot (bound for gpu0)\n"), text);
+  const auto j = cli::status_json(s, owned);
+  BOOST_TEST(j["format_version"] == "1.2");
+  BOOST_TEST(j["groups"][0]["held_by"]["owner"] == "boot");
+  BOOST_TEST(j["groups"][0]["held_by"]["assignment"] == "gpu0");
+  BOOST_TEST(j["groups"][0]["held_by"]["how"] == "bound");
+  BOOST_TEST(j["groups"][0]["held_by"]["in_flight"] == false);
+  BOOST_TEST(cli::status_json(s)["groups"][0]["held_by"].is_null());
 }
