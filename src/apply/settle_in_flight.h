@@ -3,8 +3,10 @@
 // A run that died between its last write to a group and the record saying so leaves the group
 // `in_flight`. When this run has nothing to do there (the plan found the claim complete, or the
 // release done), the observation already tells how the transaction ended: every endpoint on
-// vfio-pci - claimed; none on vfio-pci and no vfio-pci override - back as before, nothing
-// owned. Anything in between stays in flight for the plan to finish or undo.
+// vfio-pci - claimed; none on vfio-pci, no vfio-pci override and none left without the driver
+// it had - back as before, nothing owned. Anything in between stays in flight for the plan to
+// finish or undo: a run of another owner (which never plans for the group) must not forget a
+// device that still waits for its host driver's probe.
 #pragma once
 
 #include <map>
