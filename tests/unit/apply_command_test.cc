@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "apply/ownership_journal.h"
 #include "apply/run_lock.h"
 #include "cli/exit_codes.h"
 #include "cli/run.h"
@@ -165,7 +166,8 @@ BOOST_AUTO_TEST_CASE(a_group_no_manifest_names_is_pruned_unless_no_prune) {
   }
 }
 
-BOOST_AUTO_TEST_CASE(adopted_groups_are_never_pruned) {
+// Adopted groups are never released, only forgotten (left on vfio-pci, no longer held).
+BOOST_AUTO_TEST_CASE(adopted_groups_are_never_released) {
   sim::KernelSimulator kernel(test::example_host("gpu-server"));
   ScratchDir state;
   BOOST_REQUIRE(apply(kernel, state, {kSource + "/examples/gpu-server-gpus.yaml"}).code == 0);
@@ -179,6 +181,57 @@ BOOST_AUTO_TEST_CASE(adopted_groups_are_never_pruned) {
   BOOST_TEST(kernel.driver_of(PciAddress{0, 0x19, 0, 0}).value_or("-") == "nvidia");
   BOOST_TEST(kernel.driver_of(PciAddress{0, 0x86, 0, 0}).value_or("-") == "vfio-pci");
   BOOST_TEST(kernel.driver_of(PciAddress{0, 0x87, 0, 0}).value_or("-") == "vfio-pci");
+  BOOST_TEST(contains(ran.out, "2 forgotten"), ran.out);
+  const LoadedRecord loaded =
+      OwnershipJournal(test::disk(), state.path() / "state", "apply-command-test").load();
+  BOOST_TEST(loaded.record.groups.size() == 1u);
+  BOOST_TEST(loaded.record.find(6) != nullptr);
+}
+
+// Which of two owners a group would belong to cannot be decided: a manifest error, at both
+// places, before anything is written or recorded.
+BOOST_AUTO_TEST_CASE(two_owners_asking_for_one_group_in_one_run_exit_65_writing_nothing) {
+  sim::KernelSimulator kernel(test::example_host("workstation"));
+  ScratchDir state;
+  ScratchFile boot(
+      "version: 1\nowner: boot\nassignments:\n"
+      "  - { name: gpu0, state: vfio, match: { address: \"0000:01:00.0\" } }\n",
+      "boot.yaml");
+  ScratchFile sandbox(
+      "version: 1\nowner: sandbox-8\nassignments:\n"
+      "  - { name: audio, state: vfio, match: { vendor: \"10de\", class: \"0x0403\" } }\n",
+      "sandbox-8.yaml");
+  Ran ran = apply(kernel, state, {boot.path(), sandbox.path()});
+  BOOST_TEST(ran.code == cli::kExitManifestInvalid, ran.err);
+  BOOST_TEST(contains(ran.err, sandbox.path() +
+                                   ":4:5: assignment 'audio' of owner sandbox-8 and assignment "
+                                   "'gpu0' of owner boot (at " +
+                                   boot.path() + ":4:5) both ask for IOMMU group 1"),
+             ran.err);
+  BOOST_TEST(kernel.writes().empty());
+  BOOST_TEST(!fs::exists(state.path() / "state/ownership.json"));
+}
+
+// An entry whose owner is not a name is dropped with a warning naming the file and the group;
+// the file as it was is kept beside it, and the run goes on with the rest.
+BOOST_AUTO_TEST_CASE(a_record_entry_with_a_malformed_owner_is_reported_and_kept_aside) {
+  sim::KernelSimulator kernel(test::example_host("workstation"));
+  ScratchDir state;
+  fs::create_directories(state.path() / "state");
+  std::ofstream((state.path() / "state/ownership.json").string())
+      << R"({"format_version": 2, "boot_id": "apply-command-test", "groups": [{"group": 6, )"
+      << R"("how": "adopted", "owner": "Boot Team", "assignment": "drive", )"
+      << R"("in_flight": false, "devices": []}]})";
+  Ran ran = apply(kernel, state, {kGpuManifest});
+  BOOST_TEST(ran.code == cli::kExitOk, ran.err);
+  BOOST_TEST(contains(ran.err, "ownership.json: group 6: owner \"Boot Team\" is not an owner name"),
+             ran.err);
+  bool kept = false;
+  for (fs::directory_iterator it(state.path() / "state"), end; it != end; ++it) {
+    kept = kept || contains(it->path().filename().string(), "ownership.json.damaged-");
+  }
+  BOOST_TEST(kept);
+  BOOST_TEST(kernel.driver_of(kGpu).value_or("-") == "vfio-pci");
 }
 
 BOOST_AUTO_TEST_CASE(a_corrupt_record_is_reported_kept_aside_and_does_not_block) {
