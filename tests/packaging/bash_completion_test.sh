@@ -32,12 +32,12 @@ expect() {
 [[ $(complete -p vfio-reconcile) == "complete -F _vfio_reconcile vfio-reconcile" ]] ||
   { echo "FAIL: not registered: $(complete -p vfio-reconcile 2>&1)"; failures=$((failures + 1)); }
 
-expect "vfio-reconcile " "apply|plan|status|validate"
+expect "vfio-reconcile " "apply|owners|plan|status|validate"
 expect "vfio-reconcile p" "plan"
 expect "vfio-reconcile --s" "--state-dir|--sysfs-root"
 expect "vfio-reconcile --sysfs-root " "hosts|manifest.d"
 expect "vfio-reconcile --sysfs-root hosts/" "hosts/one"
-expect "vfio-reconcile --sysfs-root hosts/one " "apply|plan|status|validate"
+expect "vfio-reconcile --sysfs-root hosts/one " "apply|owners|plan|status|validate"
 expect "vfio-reconcile --sysfs-root hosts/one -v st" "status"
 expect "vfio-reconcile --state-dir /run/x apply --" \
   "--boot|--config-dir|--dry-run|--explain|--help|--jobs|--json|--no-prune|--wait"
@@ -47,6 +47,9 @@ expect "vfio-reconcile apply --jobs " ""
 expect "vfio-reconcile plan --d" "--detailed-exitcode"
 expect "vfio-reconcile status --" "--help|--json"
 expect "vfio-reconcile status " ""
+expect "vfio-reconcile o" "owners"
+expect "vfio-reconcile --state-dir /run/x owners --" "--help|--json"
+expect "vfio-reconcile owners " ""
 expect "vfio-reconcile plan " "gpu.yaml|hosts|manifest.d|nics.yml|with space.yaml"
 expect "vfio-reconcile validate g" "gpu.yaml"
 expect "vfio-reconcile apply --dry-run gpu.yaml n" "nics.yml"
