@@ -45,6 +45,7 @@ LoadedRecord OwnershipJournal::load() const {
     if (error == ENOENT) return {};
     // Not moved aside: a file we cannot read may still be good, and is not ours to lose.
     LoadedRecord out;
+    out.read_error = error;
     out.problems.push_back(
         fmt::format("{}: cannot be read: {}: ignoring it; this run owns nothing it bound earlier",
                     path, describe_errno(error)));

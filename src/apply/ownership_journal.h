@@ -46,6 +46,10 @@ struct LoadedRecord {
   // Some entries were dropped (a field not valid, a group listed twice), the rest are in
   // `record`: keep_copy_aside() keeps the file as it was before a save rewrites it without them.
   bool dropped_entries = false;
+  // The file (or the boot id it is checked against) exists but could not be read: its errno.
+  // `record` is then empty although the file may hold groups: a command whose whole answer is
+  // the record (`owners`) must say so rather than list nothing.
+  int read_error = 0;
 };
 
 class OwnershipJournal {

@@ -1,12 +1,13 @@
 #include "cli/owners_command.h"
 
+#include <cerrno>
 #include <map>
 #include <ostream>
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "cli/device_text.h"
 #include "cli/exit_codes.h"
@@ -101,6 +102,15 @@ int run_owners(const OwnersOptions& options, const CommandEnv& env) {
     }
   }
   const LoadedRecord loaded = read_ownership(env);
+  // Listing nothing would say nobody holds anything, which is not known.
+  if (loaded.read_error) {
+    spdlog::error("the ownership record cannot be read, so what each owner holds is not known{}",
+                  loaded.read_error == EACCES || loaded.read_error == EPERM
+                      ? " (it is root's: run as root)"
+                      : "");
+    return loaded.read_error == EACCES || loaded.read_error == EPERM ? kExitNotPermitted
+                                                                     : kExitApplyFailed;
+  }
   // The members are shown as they are now; without a PCI bus to read, the record alone is.
   HostSnapshot host;
   const PciIdDatabase names;

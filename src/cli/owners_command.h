@@ -17,7 +17,8 @@ struct OwnersOptions {
   bool json = false;
 };
 
-// Exit 0, also when nothing is held; 64 for an OWNER that is not an owner name.
+// Exit 0, also when nothing is held; 64 for an OWNER that is not an owner name; 77 when the
+// record cannot be read for want of permission (1 for any other reason it cannot be read).
 int run_owners(const OwnersOptions& options, const CommandEnv& env);
 
 }  // namespace vfio::cli

@@ -14,6 +14,7 @@ LoadedRecord read_ownership(const CommandEnv& env) {
     loaded = OwnershipJournal(env.store, env.state_dir, current_boot_id(env)).load();
   } catch (const StateDirError& e) {
     loaded.problems.push_back(fmt::format("{}; what earlier runs bound is not known", e.what()));
+    loaded.read_error = e.error();
   }
   for (const auto& problem : loaded.problems) spdlog::warn("{}", problem);
   return loaded;

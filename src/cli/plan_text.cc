@@ -87,7 +87,7 @@ std::string change_heading(const GroupChange& c) {
 
 std::string plan_summary_line(const Plan& plan) {
   PlanSummary s = plan.summary();
-  if (!plan.has_changes() && s.blocked == 0 && s.forget == 0) return "No changes.";
+  if (!plan.has_changes() && s.blocked == 0 && s.adopt == 0 && s.forget == 0) return "No changes.";
   // Forgetting is rare (an owner let go of a group it adopted): said only when there is some.
   const std::string forget = s.forget ? fmt::format(", {} to forget", s.forget) : "";
   return fmt::format("Plan: {} to claim, {} to release, {} adopted{}, {} blocked.", s.claim,

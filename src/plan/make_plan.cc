@@ -90,7 +90,6 @@ void plan_prunes(const PlanInputs& in, const Intents& intents, std::vector<Group
     const std::string holder = held_for(record.owner, record.assignment);
     const bool bound = record.how == OwnedGroup::How::Bound;
     const Members m = in.members_of(group);
-    if (bound && m.endpoints.empty()) continue;  // the group is gone (a rescan renumbered it)
     GroupChange c;
     c.group = group;
     c.assignment = record.assignment;
@@ -116,6 +115,16 @@ void plan_prunes(const PlanInputs& in, const Intents& intents, std::vector<Group
       c.reason = fmt::format(
           "adopted for {}, which no manifest names any more: left as it is, "
           "no longer held",
+          holder);
+      changes.push_back(std::move(c));
+      continue;
+    }
+    if (m.endpoints.empty()) {
+      // Its devices are gone (removed, or a rescan renumbered the groups): nothing is left to
+      // give back, and a number kept would later stand for other devices.
+      c.action = GroupAction::Forget;
+      c.reason = fmt::format(
+          "{} is no longer in any manifest, and no device of the group is left: no longer held",
           holder);
       changes.push_back(std::move(c));
       continue;

@@ -144,3 +144,18 @@ BOOST_AUTO_TEST_CASE(a_held_group_found_on_the_host_is_forgotten) {
   BOOST_TEST(contains(change_for(asked, 6).reason, "no longer held for gpu0 of owner boot"),
              change_for(asked, 6).reason);
 }
+
+// A bound group none of whose devices is left (removed, or renumbered by a rescan) has nothing to
+// give back: it is forgotten, or its number would later stand for other devices.
+BOOST_AUTO_TEST_CASE(a_bound_group_whose_devices_are_gone_is_forgotten) {
+  Host host("gpu-server");
+  OwnershipRecord owned;
+  owned.groups[99] = held(99, OwnedGroup::How::Bound, "gone", "boot",
+                          {OwnedDevice{addr("0000:99:00.0"), "nvidia", std::nullopt}});
+  Plan p = host.plan(desired({}, {"boot"}), owned);
+  BOOST_TEST_REQUIRE(p.changes.size() == 1u);
+  BOOST_TEST((change_for(p, 99).action == GroupAction::Forget));
+  BOOST_TEST(contains(change_for(p, 99).reason, "no device of the group is left"));
+  BOOST_TEST((change_for(host.plan(desired({}, {"boot"}), owned, PlanOptions{false}), 99).action ==
+              GroupAction::Noop));
+}
