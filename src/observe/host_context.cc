@@ -28,6 +28,14 @@ void add_host_hazards(Sysfs& sysfs, KernelFiles* proc, const VfioHolders& holder
         found[d.address].push_back({Hazard::Kind::HeldOpen, detail});
     }
   }
+  if (holders.unseen) {
+    const std::string detail =
+        fmt::format("whether a process holds its /dev/vfio node is not known: {}", *holders.unseen);
+    for (const auto& d : snapshot.devices) {
+      if (d.iommu_group && holders.nodes.count(*d.iommu_group) && d.kind == DeviceKind::Endpoint)
+        found[d.address].push_back({Hazard::Kind::HoldersUnknown, detail});
+    }
+  }
   for (auto&& more : {find_network_use(sysfs, proc, snapshot.findings),
                       find_storage_use(sysfs, proc, snapshot.findings),
                       find_console_use(sysfs, proc, snapshot.findings)}) {

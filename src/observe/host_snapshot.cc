@@ -26,6 +26,8 @@ std::string_view to_string(Hazard::Kind kind) {
       return "storage-in-use";
     case Hazard::Kind::Console:
       return "console";
+    case Hazard::Kind::HoldersUnknown:
+      return "holders-unknown";
   }
   return "unknown";
 }

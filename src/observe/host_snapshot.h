@@ -47,7 +47,9 @@ struct SriovInfo {
 // its VFIO node, a NIC carrying routes, a mounted disk, the console. The planner refuses such
 // devices; the observation of the wider host fills this in.
 struct Hazard {
-  enum class Kind { HeldOpen, NetworkInUse, StorageInUse, Console };
+  // HoldersUnknown: the device's group has a /dev/vfio node, but /proc could not be read whole,
+  // so whether a process holds it is not known.
+  enum class Kind { HeldOpen, NetworkInUse, StorageInUse, Console, HoldersUnknown };
   Kind kind = Kind::Console;
   std::string detail;  // "held open by pid 4242 (qemu-system-x86)", "default route on eth0"
 };

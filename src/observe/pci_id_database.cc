@@ -21,7 +21,9 @@ namespace {
 // setjmp/longjmp only ever crosses libpci's C frames.
 thread_local std::jmp_buf* lookup_escape = nullptr;
 
-[[noreturn]] void on_libpci_error(char* format, ...) {
+// The GNU attribute, not [[noreturn]]: it is part of the function's type, as in libpci's
+// declaration of the handler (clang will not assign one to the other).
+__attribute__((noreturn, format(printf, 1, 2))) void on_libpci_error(char* format, ...) {
   char message[512];
   va_list args;
   va_start(args, format);
@@ -34,7 +36,7 @@ thread_local std::jmp_buf* lookup_escape = nullptr;
   std::abort();  // unreachable: libpci only errors inside a lookup here
 }
 
-void on_libpci_warning(char* format, ...) {
+__attribute__((format(printf, 1, 2))) void on_libpci_warning(char* format, ...) {
   char message[512];
   va_list args;
   va_start(args, format);

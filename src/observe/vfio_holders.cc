@@ -44,12 +44,14 @@ std::set<unsigned> vfio_group_nodes(Sysfs& sysfs) {
 
 VfioHolders find_vfio_holders(KernelFiles& proc, const std::set<unsigned>& groups) {
   VfioHolders out;
+  out.nodes = groups;
   if (groups.empty()) return out;
   auto entries = proc.list(SysPath());
   if (!entries) {
-    out.findings.emplace_back(Finding::Kind::HoldersUnknown, proc.display(SysPath()),
-                              fmt::format("cannot {}; processes holding a VFIO group are not known",
-                                          entries.error().to_string()));
+    out.unseen = fmt::format("cannot {}", entries.error().to_string());
+    out.findings.emplace_back(
+        Finding::Kind::HoldersUnknown, proc.display(SysPath()),
+        fmt::format("{}; processes holding a VFIO group are not known", *out.unseen));
     return out;
   }
   std::vector<int> pids;
@@ -58,6 +60,18 @@ VfioHolders find_vfio_holders(KernelFiles& proc, const std::set<unsigned>& group
       pids.push_back(static_cast<int>(*pid));
   }
   std::sort(pids.begin(), pids.end());
+  // Any /proc shows at least the process reading it: one that lists none is not the host's
+  // process table (a mistaken --proc-root, a container without the host's PID namespace).
+  if (pids.empty()) {
+    out.unseen = fmt::format(
+        "{} lists no process at all (is it the host's /proc? in a container, "
+        "share the host's PID namespace)",
+        proc.display(SysPath()));
+    out.findings.emplace_back(
+        Finding::Kind::HoldersUnknown, proc.display(SysPath()),
+        fmt::format("{}; processes holding a VFIO group are not known", *out.unseen));
+    return out;
+  }
   unsigned unreadable = 0;
   for (const int pid : pids) {
     const SysPath dir = SysPath() / std::to_string(pid);
@@ -94,11 +108,12 @@ VfioHolders find_vfio_holders(KernelFiles& proc, const std::set<unsigned>& group
       out.by_group[group].push_back(VfioHolder{pid, command, device_fds});
   }
   if (unreadable > 0) {
-    out.findings.emplace_back(
-        Finding::Kind::HoldersUnknown, proc.display(SysPath()),
-        fmt::format("the open files of {} process{} could not be read (not permitted): a VFIO "
-                    "group they hold is not seen; run as root to see every holder",
-                    unreadable, unreadable == 1 ? "" : "es"));
+    out.unseen = fmt::format("the open files of {} process{} could not be read (not permitted)",
+                             unreadable, unreadable == 1 ? "" : "es");
+    out.findings.emplace_back(Finding::Kind::HoldersUnknown, proc.display(SysPath()),
+                              fmt::format("{}: a VFIO group they hold is not seen; run as root "
+                                          "to see every holder",
+                                          *out.unseen));
   }
   return out;
 }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -27,6 +28,11 @@ struct VfioHolder {
 struct VfioHolders {
   std::map<unsigned, std::vector<VfioHolder>> by_group;  // holders by pid, per group
   std::vector<Finding> findings;
+  // Set when the process table could not be read whole (it cannot be listed, it lists no
+  // process at all, or some processes' open files may not be read): then that nobody is found
+  // holding a group does not mean nobody holds it. Says why, for the refusal.
+  std::optional<std::string> unseen;
+  std::set<unsigned> nodes;  // the groups looked for: those with a /dev/vfio node
 };
 
 // The groups that have a /dev/vfio node now: the kernel's vfio class lists one device per group

@@ -25,13 +25,27 @@ std::optional<std::string> force_for(const PlanInputs& in, const PlannedDevice& 
 }
 
 // "0000:01:00.0 [10de:2684] (vfio-pci): in use by pid 4242 (qemu-system-x86), ..." for the
-// first endpoint of the change whose group a process holds open.
-std::optional<std::string> held_open(const PlanInputs& in, const GroupChange& c) {
+// first endpoint of the change whose group a process holds open; or, with `kind`
+// HoldersUnknown, whose holders could not be seen.
+std::optional<std::string> held_open(const PlanInputs& in, const GroupChange& c,
+                                     Hazard::Kind kind = Hazard::Kind::HeldOpen) {
   for (const auto& p : c.devices) {
     const PciDevice& d = in.device(p);
     for (const auto& h : d.hazards) {
-      if (h.kind == Hazard::Kind::HeldOpen) return fmt::format("{}: {}", label(d), h.detail);
+      if (h.kind == kind) return fmt::format("{}: {}", label(d), h.detail);
     }
+  }
+  return std::nullopt;
+}
+
+// A write to a group with a /dev/vfio node that may be held (held open, or nobody can tell),
+// refused before anything else: neither can be forced.
+std::optional<Block> may_be_held(const PlanInputs& in, const GroupChange& c, bool claim) {
+  if (auto held = held_open(in, c)) {
+    return claim ? held_for_claim(*held, *c.group) : held_for_release(*held);
+  }
+  if (auto unknown = held_open(in, c, Hazard::Kind::HoldersUnknown)) {
+    return holders_unknown(*unknown, claim);
   }
   return std::nullopt;
 }
@@ -47,7 +61,8 @@ std::vector<Block> safety_refusals(const PlanInputs& in, GroupChange& c,
     std::vector<Block> found;
     if (d.boot_vga.value_or(false)) found.push_back(boot_display(d));
     for (const auto& h : d.hazards) {
-      if (h.kind == Hazard::Kind::HeldOpen) continue;  // refused before, never forced
+      // Refused before, never forced.
+      if (h.kind == Hazard::Kind::HeldOpen || h.kind == Hazard::Kind::HoldersUnknown) continue;
       found.push_back(hazard_refusal(d, h));
     }
     if (found.empty()) continue;
@@ -91,8 +106,8 @@ GroupChange decide_claim(const PlanInputs& in, GroupChange c, const GroupIntent&
   // A claim that would write into a group a process holds open: not even `force` (a rollback
   // would unbind from vfio-pci and hang, and so can reading the held members' bindings).
   if (!all_on_vfio) {
-    if (auto held = held_open(in, c)) {
-      block(c, {held_for_claim(*held, *c.group)});
+    if (auto held = may_be_held(in, c, /*claim=*/true)) {
+      block(c, {*held});
       return c;
     }
   }
@@ -229,8 +244,8 @@ GroupChange decide_release(const PlanInputs& in, GroupChange c, bool listed) {
     }
   }
   // Not overridable: the unbind would sleep in the kernel until the holder lets go.
-  if (auto held = held_open(in, c)) {
-    block(c, {held_for_release(*held)});
+  if (auto held = may_be_held(in, c, /*claim=*/false)) {
+    block(c, {*held});
     return c;
   }
   for (PlannedDevice* p : leaving) {

@@ -62,6 +62,8 @@ std::string_view to_string(BlockReason reason) {
       return "held-open";
     case BlockReason::OwnedByOther:
       return "owned-by-other";
+    case BlockReason::HoldersUnknown:
+      return "holders-unknown";
   }
   return "unknown";
 }

@@ -37,6 +37,8 @@ enum class BlockReason {
   StorageInUse,    // safety: a controller whose disks are mounted, swap or held
   HeldOpen,        // a process holds the group's /dev/vfio node: a write could hang; never forced
   OwnedByOther,    // the ownership record says another owner holds the group; never forced
+  HoldersUnknown,  // the group has a /dev/vfio node and /proc cannot tell who holds it; never
+                   // forced
 };
 bool is_safety_refusal(BlockReason reason);  // overridable by `force`
 // "gpu0", or "gpu0 of owner boot": the default owner goes unsaid, as in manifests without owners.

@@ -132,6 +132,14 @@ Block held_for_release(const std::string& held) {
                       held)};
 }
 
+Block holders_unknown(const std::string& unknown, bool claim) {
+  return {BlockReason::HoldersUnknown,
+          fmt::format("{}; {} it could block in the kernel if a VM holds it: run where /proc is "
+                      "the host's and readable (as root, --proc-root /proc; in a container, with "
+                      "the host's PID namespace), then again (force does not override this)",
+                      unknown, claim ? "claiming the rest of its group" : "releasing")};
+}
+
 Block owned_by_other(const Holder& holder, unsigned group, const std::string& who,
                      const std::string& asker, WantedState wanted) {
   return {BlockReason::OwnedByOther,
@@ -177,6 +185,7 @@ Block hazard_refusal(const PciDevice& d, const Hazard& h) {
                           label(d), h.detail)};
     case Hazard::Kind::Console:
     case Hazard::Kind::HeldOpen:  // refused before any overridable hazard: never met here
+    case Hazard::Kind::HoldersUnknown:
       break;
   }
   return {BlockReason::Console,

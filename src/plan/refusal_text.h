@@ -38,6 +38,8 @@ Block unlisted_companion_for_release(const PciDevice& companion, unsigned group)
 // `held`: "<device label>: <hazard detail>" of the held endpoint.
 Block held_for_claim(const std::string& held, unsigned group);
 Block held_for_release(const std::string& held);
+// `unknown`: "<device label>: <hazard detail>" of an endpoint whose holders cannot be seen.
+Block holders_unknown(const std::string& unknown, bool claim);
 // `who`: the asking assignment, "sandbox (s.yaml:3:5)" of owner `asker`.
 Block owned_by_other(const Holder& holder, unsigned group, const std::string& who,
                      const std::string& asker, WantedState wanted);

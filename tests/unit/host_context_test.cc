@@ -211,3 +211,54 @@ BOOST_AUTO_TEST_CASE(a_held_devices_driver_override_is_not_read_while_its_unbind
              "held-open: in use by pid 4242 (qemu-system-x86), which holds /dev/vfio/14 open");
   kernel.wait_for_blocked_writes();
 }
+
+namespace {
+
+// /proc as the host's, except that one process's open files may not be read (a run without
+// root's rights, or another user's process under hidepid).
+class OneProcessHidden final : public KernelFiles {
+ public:
+  OneProcessHidden(KernelFiles& inner, std::string pid) : inner_(inner), pid_(std::move(pid)) {}
+  Result<std::string> read(const SysPath& p, std::size_t max) override {
+    return inner_.read(p, max);
+  }
+  Result<std::string> read_link(const SysPath& p) override { return inner_.read_link(p); }
+  Result<std::vector<std::string>> list(const SysPath& p) override {
+    if (p.str() == pid_ + "/fd") return IoError{IoError::Op::List, display(p), EACCES, {}};
+    return inner_.list(p);
+  }
+  std::string display(const SysPath& p) const override { return inner_.display(p); }
+
+ private:
+  KernelFiles& inner_;
+  std::string pid_;
+};
+
+}  // namespace
+
+// A /proc that shows no process, or one whose processes' open files may not all be read, cannot
+// say that nobody holds a group: every endpoint of a group with a /dev/vfio node gets the
+// holders-unknown hazard saying why, and the observation a finding. A group with no node needs no
+// holder looked for, and gets nothing.
+BOOST_AUTO_TEST_CASE(a_blind_proc_is_not_nobody_holds_it) {
+  sim::Topology t = sim::parse_topology(kSmallHost, "small.yaml");
+  t.host.processes = {{500, "qemu-system-x86", {3}, 1}};
+  DiskHost host(t);
+  test::ScratchDir empty("blind-proc");
+  RealSysfs blind(empty.path());
+  const HostSnapshot none = observe(host.sys, nullptr, ObserveDetail::Full, &blind);
+  BOOST_TEST(contains(one(none, "0000:03:00.0"),
+                      "holders-unknown: whether a process holds its /dev/vfio node is not known: " +
+                          empty.str() + " lists no process at all"),
+             one(none, "0000:03:00.0"));
+  BOOST_TEST(has_finding(none, "lists no process at all"));
+  BOOST_TEST(hazards(none, "0000:02:00.0").size() <= 1u);  // its framebuffer's, not this one
+  for (const auto& h : hazards(none, "0000:02:00.0")) BOOST_TEST(!contains(h, "holders-unknown"));
+
+  OneProcessHidden hidden(host.proc, "500");
+  const HostSnapshot part = observe(host.sys, nullptr, ObserveDetail::Full, &hidden);
+  BOOST_TEST(one(part, "0000:03:00.0") ==
+             "holders-unknown: whether a process holds its /dev/vfio node is not known: the open "
+             "files of 1 process could not be read (not permitted)");
+  BOOST_TEST(has_finding(part, "run as root to see every holder"));
+}

@@ -8,6 +8,7 @@
 #include "plan/plan.h"
 #include "plan_support.h"
 #include "sim/kernel_simulator.h"
+#include "sysfs/real_sysfs.h"
 #include "test_support.h"
 
 using namespace vfio;
@@ -424,6 +425,33 @@ BOOST_AUTO_TEST_CASE(a_held_group_is_never_written_to_not_even_forced) {
   const GroupChange& claim = change_for(claimed, 14);
   BOOST_TEST((claim.blocked_by == BlockReason::HeldOpen));
   BOOST_TEST(contains(claim.reason, "force does not override this"), claim.reason);
+}
+
+// With a /proc that shows no process (a mistaken --proc-root, a container without the host's PID
+// namespace), nobody is seen holding the VM's GPU: that is not "nobody holds it". Its release,
+// and a claim that would write into its group, are refused, forced or not; a group without a
+// /dev/vfio node is planned as usual.
+BOOST_AUTO_TEST_CASE(a_group_whose_holders_cannot_be_seen_is_never_written_to) {
+  test::DiskHost host(test::example_host("busy-host"));
+  test::ScratchDir empty("blind-proc");
+  RealSysfs blind(empty.path());
+  const HostSnapshot s = observe(host.sys, nullptr, ObserveDetail::Planning, &blind);
+  const Plan released = make_plan(
+      desired({A("vm-gpu", WantedState::Host).address("0000:86:00.0").force("now")}), s, {});
+  const GroupChange& release = change_for(released, 14);
+  BOOST_TEST((release.blocked_by == BlockReason::HoldersUnknown));
+  BOOST_TEST(!is_safety_refusal(BlockReason::HoldersUnknown));
+  BOOST_TEST(contains(release.reason, "lists no process at all"), release.reason);
+  BOOST_TEST(contains(release.reason, "force does not override this"), release.reason);
+  HostSnapshot partly = s;
+  const_cast<PciDevice*>(partly.find(addr("0000:86:00.1")))->driver = "snd_hda_intel";
+  const Plan claimed =
+      make_plan(desired({A("vm-gpu").address("0000:86:00.0").force("please")}), partly, {});
+  BOOST_TEST((change_for(claimed, 14).blocked_by == BlockReason::HoldersUnknown));
+  // Nothing to write there, nothing to know: keeping the group as it is stays possible.
+  BOOST_TEST(
+      (change_for(make_plan(desired({A("vm-gpu").address("0000:86:00.0")}), s, {}), 14).action ==
+       GroupAction::Adopt));
 }
 
 BOOST_AUTO_TEST_CASE(a_device_that_vanished_while_observed_is_blocked) {
