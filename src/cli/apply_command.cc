@@ -20,6 +20,9 @@
 #include "cli/plan_text.h"
 #include "cli/planning.h"
 #include "observe/pci_id_database.h"
+#include "sysfs/sys_path.h"
+#include "sysfs/sysfs.h"
+#include "util/result.h"
 
 namespace vfio::cli {
 namespace {
@@ -97,6 +100,27 @@ void log_problems(const Plan& plan, const ApplyOutcome& outcome) {
     spdlog::error("interrupted: groups not yet begun were left as they were");
 }
 
+// 77 (said why) when this run may not make the writes an apply makes, before anything is tried
+// or the state directory touched: not root against the real /sys, or a tree (--sysfs-root)
+// whose control files it may not write. 0 when it may.
+int write_denied(const CommandEnv& env) {
+  constexpr const char* kWhy =
+      "apply changes which drivers own devices: run it as root (plan and apply --dry-run work "
+      "without)";
+  if (env.live_sys && ::geteuid() != 0) {
+    spdlog::error("{}", kWhy);
+    return kExitNotPermitted;
+  }
+  auto writable = env.sysfs.may_write(paths::drivers_probe());
+  const int error = writable ? 0 : writable.error().error;
+  if (error == EACCES || error == EPERM || error == EROFS) {
+    spdlog::error("{}: {} is not writable here ({})", kWhy, writable.error().path,
+                  describe_errno(error));
+    return kExitNotPermitted;
+  }
+  return 0;  // anything else (no such file) is the plan's to find
+}
+
 }  // namespace
 
 int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
@@ -108,11 +132,8 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
   if (const int* code = std::get_if<int>(&loaded)) return *code;
   const DesiredState& desired = std::get<DesiredState>(loaded);
 
-  if (!options.dry_run && env.live_sys && ::geteuid() != 0) {
-    spdlog::error(
-        "apply changes which drivers own devices: run it as root (plan and apply "
-        "--dry-run work without)");
-    return kExitNotPermitted;
+  if (!options.dry_run) {
+    if (const int denied = write_denied(env)) return denied;
   }
   // A dry run creates nothing, not even the state directory, and takes no lock.
   std::optional<OpenStateDir> state;

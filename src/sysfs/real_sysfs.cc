@@ -259,6 +259,14 @@ Result<std::vector<std::string>> RealSysfs::list(const SysPath& dir) {
   return names;
 }
 
+Result<void> RealSysfs::may_write(const SysPath& path) {
+  // AT_EACCESS: the effective ids, those a write would be checked with.
+  if (::faccessat(AT_FDCWD, resolve(path).c_str(), W_OK, AT_EACCESS) != 0) {
+    return IoError{IoError::Op::Write, display(path), errno, {}};
+  }
+  return {};
+}
+
 Result<void> RealSysfs::write(const SysPath& path, std::string_view value) {
   t_dir_cache.drop();
   const std::string full = display(path);

@@ -21,6 +21,7 @@ class RealSysfs final : public Sysfs {
   Result<std::string> read_link(const SysPath& path) override;
   Result<std::vector<std::string>> list(const SysPath& dir) override;
   Result<void> write(const SysPath& path, std::string_view value) override;
+  Result<void> may_write(const SysPath& path) override;  // faccessat(W_OK, AT_EACCESS)
   std::string display(const SysPath& path) const override;
 
   const boost::filesystem::path& root() const { return root_; }

@@ -52,6 +52,14 @@ class Sysfs : public KernelFiles {
   // must never be split or retried behind the caller's back.
   virtual Result<void> write(const SysPath& path, std::string_view value) = 0;
 
+  // Whether this process may write `path` at all (its mode, the file system), asked without
+  // writing: so that a run without the rights fails before its first write rather than group by
+  // group. The default (the simulator) allows every write.
+  virtual Result<void> may_write(const SysPath& path) {
+    (void)path;
+    return {};
+  }
+
   // How long write() waits for the kernel before it gives up with ETIMEDOUT. A store can sleep
   // in the kernel for as long as somebody else likes (a driver's remove() waiting for a VM to
   // let go of the device, uninterruptibly): the write is then left to finish where it cannot

@@ -258,3 +258,52 @@ BOOST_AUTO_TEST_CASE(a_stop_request_exits_1_and_begins_nothing) {
   BOOST_TEST(contains(ran.out, "not started"), ran.out);
   BOOST_TEST(kernel.writes().empty());
 }
+
+namespace {
+
+// The simulated kernel, seen by a process that may not write its control files (not root).
+class ReadOnlyKernel final : public Sysfs {
+ public:
+  explicit ReadOnlyKernel(Sysfs& inner) : inner_(inner) {}
+  Result<std::string> read(const SysPath& p, std::size_t max) override {
+    return inner_.read(p, max);
+  }
+  Result<std::string> read_link(const SysPath& p) override { return inner_.read_link(p); }
+  Result<std::vector<std::string>> list(const SysPath& p) override { return inner_.list(p); }
+  Result<void> write(const SysPath& p, std::string_view v) override { return inner_.write(p, v); }
+  Result<void> may_write(const SysPath& p) override {
+    return IoError{IoError::Op::Write, display(p), EACCES, {}};
+  }
+  std::string display(const SysPath& p) const override { return inner_.display(p); }
+
+ private:
+  Sysfs& inner_;
+};
+
+}  // namespace
+
+// Without the right to write the control files, apply says so and exits 77 before its first
+// write, before even making its state directory; plan and a dry run still work.
+BOOST_AUTO_TEST_CASE(without_write_access_apply_exits_77_before_anything) {
+  sim::KernelSimulator kernel(test::example_host("workstation"));
+  ReadOnlyKernel read_only(kernel);
+  ScratchDir state;
+  auto run = [&](std::vector<std::string> args) {
+    std::vector<std::string> all{"--state-dir", (state.path() / "state").string()};
+    all.insert(all.end(), args.begin(), args.end());
+    sim::SimulatedModules modules(kernel, true);
+    cli::Context context;
+    context.sysfs = &read_only;
+    context.modules = &modules;
+    context.boot_id = "apply-command-test";
+    return test::run_cli(all, context);
+  };
+  Ran denied = run({"apply", kGpuManifest});
+  BOOST_TEST(denied.code == cli::kExitNotPermitted);
+  BOOST_TEST(contains(denied.err, "run it as root"), denied.err);
+  BOOST_TEST(contains(denied.err, "bus/pci/drivers_probe is not writable here"), denied.err);
+  BOOST_TEST(kernel.writes().empty());
+  BOOST_TEST(!fs::exists(state.path() / "state"));
+  BOOST_TEST(run({"apply", "--dry-run", kGpuManifest}).code == cli::kExitOk);
+  BOOST_TEST(run({"plan", kGpuManifest}).code == cli::kExitOk);
+}
