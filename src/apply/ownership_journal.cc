@@ -110,7 +110,12 @@ void OwnershipJournal::save(const OwnershipRecord& record) const {
 }
 
 void ensure_state_dir(Store& store, const fs::path& state_dir) {
-  if (auto made = make_dirs(store, state_dir, 0755); !made) {
+  // Private, as the boot unit's RuntimeDirectoryMode makes it: another user who could write here
+  // could forge the record (and `apply --boot` refuses a state directory that is not private).
+  Result<void> made = state_dir.has_parent_path() ? make_dirs(store, state_dir.parent_path(), 0755)
+                                                  : Result<void>{};
+  if (made) made = make_dirs(store, state_dir, 0700);
+  if (!made) {
     const bool creating = made.error().op == IoError::Op::MakeDir;
     throw StateDirError(fmt::format("cannot {} state directory {}", creating ? "create" : "use",
                                     state_dir.string()),

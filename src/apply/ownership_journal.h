@@ -83,7 +83,8 @@ class OwnershipJournal {
   std::string boot_id_;
 };
 
-// Creates the state directory (and its parents) when missing, mode 0755. Throws StateDirError.
+// Creates the state directory when missing, mode 0700 (its missing parents 0755). Throws
+// StateDirError.
 void ensure_state_dir(Store& store, const boost::filesystem::path& state_dir);
 
 // The running kernel's boot id, read from `proc_root`/sys/kernel/random/boot_id, trimmed.

@@ -20,6 +20,8 @@
 #include "cli/plan_text.h"
 #include "cli/planning.h"
 #include "observe/pci_id_database.h"
+#include "store/store.h"
+#include "store/trust.h"
 #include "sysfs/sys_path.h"
 #include "sysfs/sysfs.h"
 #include "util/result.h"
@@ -121,6 +123,53 @@ int write_denied(const CommandEnv& env) {
   return 0;  // anything else (no such file) is the plan's to find
 }
 
+// The files a manifest path stands for: itself, and for a directory its *.yaml files.
+std::vector<Store::Path> manifest_files(Store& store, const std::string& path) {
+  std::vector<Store::Path> files{path};
+  auto entry = store.stat(path);
+  if (!entry || entry->kind != EntryKind::Directory) return files;
+  if (auto names = store.list(path)) {
+    for (const auto& name : *names) {
+      if (name.ends_with(".yaml")) files.push_back(Store::Path(path) / name);
+    }
+  }
+  return files;
+}
+
+// What root reads and keeps must be changeable by root alone (sshd's StrictModes): a manifest,
+// any directory above it, and the state directory (private). The boot unit's run refuses (77)
+// before anything is read or written; a run by hand says the same as a warning and goes on.
+int check_trust(const std::vector<std::string>& manifests, const ApplyCommandOptions& options,
+                const CommandEnv& env) {
+  const bool strict = options.boot && !options.dry_run;
+  const uid_t self = ::geteuid();
+  std::vector<Untrusted> found;
+  auto judge = [&](const Result<std::optional<Untrusted>>& verdict) {
+    if (verdict && *verdict) found.push_back(**verdict);
+    // A path that cannot be examined is the loader's to report (66) or the state directory's.
+  };
+  for (const auto& manifest : manifests) {
+    for (const auto& file : manifest_files(env.store, manifest)) {
+      judge(only_root_can_change(env.store, file, self));
+    }
+  }
+  if (!options.dry_run) judge(private_directory(env.store, env.state_dir, self));
+  for (const auto& u : found) {
+    if (strict) {
+      spdlog::error(
+          "refusing to apply at boot: {}, so a user other than root could change what "
+          "root does to the host's devices; fix: {}",
+          u.str(), u.fix);
+    } else {
+      spdlog::warn(
+          "{}, so a user other than root could change what this run does (apply --boot "
+          "refuses it); fix: {}",
+          u.str(), u.fix);
+    }
+  }
+  return strict && !found.empty() ? kExitNotPermitted : 0;
+}
+
 }  // namespace
 
 int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
@@ -128,6 +177,7 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
   // --boot and no manifest anywhere: the host is not configured, which is not an error (the
   // unit's conditions normally skip this run), and nothing is released for lack of one.
   if (manifests.empty()) return kExitOk;
+  if (const int refused = check_trust(manifests, options, env)) return refused;
   auto loaded = load_desired(manifests, env);
   if (const int* code = std::get_if<int>(&loaded)) return *code;
   const DesiredState& desired = std::get<DesiredState>(loaded);

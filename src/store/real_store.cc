@@ -51,10 +51,11 @@ Result<Entry> RealStore::stat(const Path& path, Links links) {
     if (errno == ENOENT || errno == ENOTDIR) return Entry{};
     return failure(IoError::Op::Stat, path, errno);
   }
-  if (S_ISREG(st.st_mode))
-    return Entry{EntryKind::File, static_cast<unsigned long long>(st.st_size)};
-  if (S_ISDIR(st.st_mode)) return Entry{EntryKind::Directory, 0};
-  return Entry{EntryKind::Other, 0};
+  const EntryKind kind = S_ISREG(st.st_mode)   ? EntryKind::File
+                         : S_ISDIR(st.st_mode) ? EntryKind::Directory
+                                               : EntryKind::Other;
+  return Entry{kind, kind == EntryKind::File ? static_cast<unsigned long long>(st.st_size) : 0,
+               st.st_uid, st.st_mode & 07777};
 }
 
 Result<std::vector<std::string>> RealStore::list(const Path& dir) {

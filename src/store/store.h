@@ -28,6 +28,8 @@ enum class EntryKind { Missing, File, Directory, Other };
 struct Entry {
   EntryKind kind = EntryKind::Missing;
   unsigned long long size = 0;  // of a file, in bytes
+  uid_t owner = 0;              // st_uid
+  mode_t mode = 0;              // st_mode's permission bits (07777)
 };
 
 // Whether stat() looks through a last symbolic link (stat(2)) or at the link itself (lstat(2)).

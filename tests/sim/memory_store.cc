@@ -88,9 +88,9 @@ Result<std::string> MemoryStore::read(const Path& file) {
 Result<Entry> MemoryStore::stat(const Path& path, Links) {
   std::lock_guard guard(mutex_);
   if (auto fault = take_fault(IoError::Op::Stat, path)) return *fault;
-  if (has_dir(path)) return Entry{EntryKind::Directory, 0};
+  if (has_dir(path)) return Entry{EntryKind::Directory, 0, 0, 0755};  // root's, as made
   if (auto it = visible_.find(key(path)); it != visible_.end()) {
-    return Entry{EntryKind::File, it->second->data.size()};
+    return Entry{EntryKind::File, it->second->data.size(), 0, 0644};
   }
   return Entry{};
 }

@@ -202,6 +202,7 @@ BOOST_AUTO_TEST_CASE(boot_waits_for_another_runs_lock) {
   Host host;
   host.write("manifest.yaml", assignment("gpu0", "0000:01:00.0"));
   fs::create_directories(host.state);
+  ::chmod(host.state.c_str(), 0700);  // private, as the unit makes it
   auto held = RunLock::acquire(test::disk(), host.state, false);
   BOOST_REQUIRE(held);
   auto run = std::async(std::launch::async, [&] { return host.boot(); });

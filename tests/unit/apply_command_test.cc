@@ -1,6 +1,8 @@
 #define BOOST_TEST_MODULE apply_command
 #include <boost/test/unit_test.hpp>
 
+#include <sys/stat.h>
+
 #include <atomic>
 #include <fstream>
 #include <sstream>
@@ -306,4 +308,41 @@ BOOST_AUTO_TEST_CASE(without_write_access_apply_exits_77_before_anything) {
   BOOST_TEST(!fs::exists(state.path() / "state"));
   BOOST_TEST(run({"apply", "--dry-run", kGpuManifest}).code == cli::kExitOk);
   BOOST_TEST(run({"plan", kGpuManifest}).code == cli::kExitOk);
+}
+
+// StrictModes at boot: a manifest another user could change is refused (77) before anything is
+// read or written, naming it, its owner and mode, and the fix; by hand the same is a warning.
+BOOST_AUTO_TEST_CASE(boot_refuses_a_manifest_others_could_change_by_hand_it_warns) {
+  sim::KernelSimulator kernel(test::example_host("workstation"));
+  ScratchDir config("config");
+  ::chmod(config.str().c_str(), 0755);
+  std::ifstream in(kGpuManifest);
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string manifest = config.write("manifest.yaml", text.str());
+  ::chmod(manifest.c_str(), 0666);
+  ScratchDir state;
+  Ran boot = apply(kernel, state, {"--boot", "--config-dir", config.str()});
+  BOOST_TEST(boot.code == cli::kExitNotPermitted, boot.err);
+  BOOST_TEST(contains(boot.err, "refusing to apply at boot: " + manifest +
+                                    " (owner uid 0, mode 0666) is writable by anyone"),
+             boot.err);
+  BOOST_TEST(contains(boot.err, "fix: chmod go-w " + manifest), boot.err);
+  BOOST_TEST(kernel.writes().empty());
+  BOOST_TEST(!fs::exists(state.path() / "state"));
+
+  Ran by_hand = apply(kernel, state, {manifest});
+  BOOST_TEST(by_hand.code == cli::kExitOk, by_hand.err);
+  BOOST_TEST(contains(by_hand.err, "warning: " + manifest), by_hand.err);
+  BOOST_TEST(kernel.driver_of(kGpu).value_or("-") == "vfio-pci");
+
+  // A state directory others may use is refused at boot too.
+  ::chmod(manifest.c_str(), 0644);
+  ::chmod((state.path() / "state").c_str(), 0755);
+  Ran open_state = apply(kernel, state, {"--boot", "--config-dir", config.str()});
+  BOOST_TEST(open_state.code == cli::kExitNotPermitted, open_state.err);
+  BOOST_TEST(contains(open_state.err, "fix: chmod go= " + (state.path() / "state").string()),
+             open_state.err);
+  ::chmod((state.path() / "state").c_str(), 0700);
+  BOOST_TEST(apply(kernel, state, {"--boot", "--config-dir", config.str()}).code == cli::kExitOk);
 }
