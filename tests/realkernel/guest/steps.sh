@@ -20,9 +20,37 @@
 #   rmmod MODULE                unload a module (its devices are left driverless)
 #   status-agrees               `status --json` agrees with /sys (vfio-rk-check status-agrees)
 #   dump LABEL                  every device's driver and override and /dev/vfio/N, normalized
+#   soak CLAIM RELEASE BDF=DRIVER...
+#                               vfio_rk.soak= cycles (kernel command line; 20 if not given) of
+#                               apply CLAIM (each BDF on vfio-pci, override vfio-pci, its group
+#                               viable) then apply RELEASE (each BDF back on DRIVER, no override)
+#   kill-apply CLAIM RELEASE BDF=DRIVER...
+#                               vfio_rk.kills= times (5 if not given): apply CLAIM, killed with
+#                               SIGKILL after a random 0-800 ms; then apply CLAIM must converge
+#                               (exit 0, all on vfio-pci, viable) and apply RELEASE undo it all
 state=/run/vfio-reconcile
 export VFIO_RECONCILE_PCI_IDS=/rk/pci.ids
 fail() { echo "STEP FAILED: $*"; exit 1; }
+# check BDF DRIVER OVERRIDE WHEN: the device's driver and driver_override ("-": none, unset).
+check() {
+  d=$(readlink "/sys/bus/pci/devices/$1/driver") && d=${d##*/} || d=-
+  o=$(cat "/sys/bus/pci/devices/$1/driver_override") || fail "$4: $1: no driver_override"
+  [ "$o" = "(null)" ] && o=-
+  [ "$d" = "$2" ] && [ "$o" = "$3" ] || fail "$4: $1 is on $d with override $o, wanted $2 $3"
+}
+# cmdline_count NAME DEFAULT: vfio_rk.NAME=N from the kernel command line.
+cmdline_count() {
+  c=$(tr ' ' '\n' < /proc/cmdline | sed -n "s/^vfio_rk\.$1=\([0-9][0-9]*\)$/\1/p")
+  echo "${c:-$2}"
+}
+# apply_ok WHEN ARGS...: vfio-reconcile apply ARGS must exit 0.
+apply_ok() {
+  when=$1
+  shift
+  vfio-reconcile --state-dir "$state" apply "$@" < /dev/null > /tmp/out 2>&1 ||
+    { got=$?; cat /tmp/out; fail "$when: apply $* exited $got"; }
+}
+uptime_cs() { tr -d . < /proc/uptime | cut -d' ' -f1; }  # centiseconds since boot
 n=0
 racer=
 holder=
@@ -45,11 +73,53 @@ while read -r verb rest <&3; do
       ;;
     output-has) grep -qF -- "$rest" /tmp/out || fail "output lacks '$rest'" ;;
     output-lacks) grep -qF -- "$rest" /tmp/out && fail "output has '$rest'" ;;
-    expect)
-      d=$(readlink "/sys/bus/pci/devices/$1/driver") && d=${d##*/} || d=-
-      o=$(cat "/sys/bus/pci/devices/$1/driver_override") || fail "$1: no driver_override"
-      [ "$o" = "(null)" ] && o=-
-      [ "$d" = "$2" ] && [ "$o" = "$3" ] || fail "$1 is on $d with override $o, wanted $2 $3"
+    expect) check "$1" "$2" "$3" expect ;;
+    soak)
+      cycles=$(cmdline_count soak 20)
+      claim=$1 release=$2
+      shift 2
+      start=$(uptime_cs)
+      i=0
+      while [ "$i" -lt "$cycles" ]; do
+        i=$((i + 1))
+        apply_ok "cycle $i" "$claim"
+        for dev in "$@"; do check "${dev%%=*}" vfio-pci vfio-pci "cycle $i, claimed"; done
+        vfio-rk-check viable "${1%%=*}" > /dev/null || fail "cycle $i: the group is not viable"
+        apply_ok "cycle $i" "$release"
+        for dev in "$@"; do check "${dev%%=*}" "${dev#*=}" - "cycle $i, released"; done
+      done
+      echo "soak: $cycles cycles of claim and release, every end state as it should be," \
+        "in $(( ($(uptime_cs) - start) / 100 )) s"
+      ;;
+    kill-apply)
+      kills=$(cmdline_count kills 5)
+      claim=$1 release=$2
+      shift 2
+      i=0
+      mid=0
+      while [ "$i" -lt "$kills" ]; do
+        i=$((i + 1))
+        delay=$(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 801 ))
+        vfio-reconcile --state-dir "$state" apply "$claim" < /dev/null > /tmp/killed 2>&1 &
+        pid=$!
+        usleep $((delay * 1000))
+        if kill -9 "$pid" 2> /dev/null; then
+          how="killed mid-run"
+          mid=$((mid + 1))
+        else
+          how="had finished"
+        fi
+        wait "$pid" 2> /dev/null
+        apply_ok "kill $i (after $delay ms, $how)" "$claim"
+        for dev in "$@"; do check "${dev%%=*}" vfio-pci vfio-pci "kill $i, converged"; done
+        for dev in "$@"; do
+          vfio-rk-check viable "${dev%%=*}" > /dev/null || fail "kill $i: ${dev%%=*} not viable"
+        done
+        apply_ok "kill $i, release" "$release"
+        for dev in "$@"; do check "${dev%%=*}" "${dev#*=}" - "kill $i, released"; done
+        echo "kill $i: SIGKILL after $delay ms ($how); the next run converged, the release undid it"
+      done
+      echo "kill-apply: $kills kills, $mid of them mid-run; every next run converged"
       ;;
     viable)
       vfio-rk-check viable "$1"
