@@ -60,8 +60,9 @@ VfioHolders find_vfio_holders(KernelFiles& proc, const std::set<unsigned>& group
       pids.push_back(static_cast<int>(*pid));
   }
   std::sort(pids.begin(), pids.end());
-  // Any /proc shows at least the process reading it: one that lists none is not the host's
-  // process table (a mistaken --proc-root, a container without the host's PID namespace).
+  // Any /proc shows at least the process reading it: one that lists none is not a process table
+  // at all (a mistaken --proc-root). A container's own /proc, in a PID namespace of its own, lists
+  // its processes and is not caught here: run it with the host's (hostPID).
   if (pids.empty()) {
     out.unseen = fmt::format(
         "{} lists no process at all (is it the host's /proc? in a container, "
