@@ -480,6 +480,17 @@ void KernelSimulator::fail_probe(const PciAddress& address, const std::string& d
   state_->probe_failures[{address, driver}] = error;
 }
 
+void KernelSimulator::limit_probes(const std::string& driver, unsigned probes) {
+  std::lock_guard lock(mutex_);
+  state_->settle();
+  unsigned bound = 0;
+  for (const auto& [address, d] : state_->devices) {
+    if (d.present && d.driver == driver) ++bound;
+  }
+  state_->probe_limits[driver] = probes;
+  state_->probes_done[driver] = bound;
+}
+
 void KernelSimulator::remove_on_vfio_bind(const PciAddress& trigger, const PciAddress& victim) {
   std::lock_guard lock(mutex_);
   state_->remove_on_vfio_bind.insert_or_assign(trigger, victim);

@@ -88,6 +88,11 @@ class KernelSimulator final : public Sysfs {
   void set_probe_latency(std::chrono::milliseconds latency);
   // `driver` refuses to bind `address` with `error` (bind returns it; drivers_probe succeeds).
   void fail_probe(const PciAddress& address, const std::string& driver, int error);
+  // `driver` binds at most `probes` devices per load and then refuses every one with ENODEV,
+  // saying nothing: ALSA's PCI drivers count probes in a static counter that never goes down
+  // (`if (dev >= SNDRV_CARDS) return -ENODEV; ... dev++;`, SNDRV_CARDS 32). The devices bound
+  // to it now count as probed (at boot); loading the driver again starts the count anew.
+  void limit_probes(const std::string& driver, unsigned probes);
   // After `operations` more gateway calls that touch the device's own paths, it is removed.
   void vanish_after(const PciAddress& address, unsigned operations);
   // The moment `trigger` binds to vfio-pci, `victim` is removed (as a uevent listener writing to

@@ -207,6 +207,11 @@ int KernelSimulator::State::probe(SimDevice& d, const SimDriver& drv) {
              !dynamic_match(d, drv)) {
     return ENODEV;  // a host driver forced (by override) onto hardware it does not know
   }
+  if (auto limit = probe_limits.find(drv.info.name); limit != probe_limits.end()) {
+    unsigned& done = probes_done[drv.info.name];
+    if (done >= limit->second) return ENODEV;  // the ALSA idiom: no word in the log either
+    ++done;
+  }
   if (probe_latency.count() > 0) {
     d.pending_driver = drv.info.name;
     d.pending_until = SimClock::now() + probe_latency;
@@ -381,7 +386,8 @@ SimDriver* KernelSimulator::State::driver_entry(std::string_view name) {
 void KernelSimulator::State::load_driver(SimDriver& drv) {
   if (drv.registered) return;
   drv.registered = true;
-  attach_all(drv);  // driver registration probes every unbound device it matches
+  probes_done[drv.info.name] = 0;  // a module loaded anew: its static counters start at zero
+  attach_all(drv);                 // driver registration probes every unbound device it matches
 }
 
 void KernelSimulator::State::unload_driver(SimDriver& drv) {

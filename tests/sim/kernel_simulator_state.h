@@ -101,6 +101,9 @@ struct KernelSimulator::State {
   std::vector<PlannedFault> failures;
   std::vector<PlannedFault> blocks;
   std::map<std::pair<PciAddress, std::string>, int> probe_failures;
+  // limit_probes(): a driver's successful probes since it was loaded, and how many it allows.
+  std::map<std::string, unsigned> probe_limits;
+  std::map<std::string, unsigned> probes_done;
   std::chrono::milliseconds probe_latency{0};
   std::map<PciAddress, unsigned> vanish;
   std::map<PciAddress, PciAddress> remove_on_vfio_bind;  // trigger -> victim
