@@ -19,6 +19,7 @@
 #include "cli/plan_command.h"
 #include "cli/plan_text.h"
 #include "cli/planning.h"
+#include "manifest/load_manifests.h"
 #include "observe/pci_id_database.h"
 #include "store/store.h"
 #include "store/trust.h"
@@ -123,19 +124,6 @@ int write_denied(const CommandEnv& env) {
   return 0;  // anything else (no such file) is the plan's to find
 }
 
-// The files a manifest path stands for: itself, and for a directory its *.yaml files.
-std::vector<Store::Path> manifest_files(Store& store, const std::string& path) {
-  std::vector<Store::Path> files{path};
-  auto entry = store.stat(path);
-  if (!entry || entry->kind != EntryKind::Directory) return files;
-  if (auto names = store.list(path)) {
-    for (const auto& name : *names) {
-      if (name.ends_with(".yaml")) files.push_back(Store::Path(path) / name);
-    }
-  }
-  return files;
-}
-
 // What root reads and keeps must be changeable by root alone (sshd's StrictModes): a manifest,
 // any directory above it, and the state directory (private). The boot unit's run refuses (77)
 // before anything is read or written; a run by hand says the same as a warning and goes on.
@@ -149,7 +137,10 @@ int check_trust(const std::vector<std::string>& manifests, const ApplyCommandOpt
     // A path that cannot be examined is the loader's to report (66) or the state directory's.
   };
   for (const auto& manifest : manifests) {
+    // The path itself (a directory named), then each file load_manifests() will read there.
+    judge(only_root_can_change(env.store, manifest, self));
     for (const auto& file : manifest_files(env.store, manifest)) {
+      if (file == manifest) continue;
       judge(only_root_can_change(env.store, file, self));
     }
   }

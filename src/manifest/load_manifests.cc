@@ -65,6 +65,13 @@ void read_file(Store& store, const std::string& file, ManifestDecoder& decoder) 
 
 }  // namespace
 
+std::vector<std::string> manifest_files(Store& store, const std::string& path) {
+  auto entry = store.stat(path);
+  if (!entry || entry->kind != EntryKind::Directory) return {path};
+  auto files = yaml_files_in(store, path);
+  return files ? *files : std::vector<std::string>{};
+}
+
 std::vector<std::string> config_dir_manifests(Store& store, const std::string& config_dir) {
   std::vector<std::string> paths;
   const Store::Path dir(config_dir);

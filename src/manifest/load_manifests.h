@@ -14,6 +14,11 @@ namespace vfio {
 // missing or unreadable or a directory holds no *.yaml, Invalid when any content is wrong.
 DesiredState load_manifests(Store& store, const std::vector<std::string>& paths);
 
+// The files load_manifests() reads for one path: the path itself when it is not a directory,
+// else its *.yaml files (not hidden ones, not directories) in name order. Empty for a directory
+// that cannot be listed.
+std::vector<std::string> manifest_files(Store& store, const std::string& path);
+
 // The configuration directory `apply --boot` reads when no manifest is named.
 inline constexpr const char* kDefaultConfigDir = "/etc/vfio-reconcile";
 

@@ -48,6 +48,18 @@ Result<std::optional<Untrusted>> check_above(Store& store, const fs::path& path,
   return std::optional<Untrusted>{};
 }
 
+// `path` itself with the permissions it must not give (`forbidden`), then the directories above.
+Result<std::optional<Untrusted>> judge_path(Store& store, const Store::Path& path, uid_t trusted,
+                                            mode_t forbidden) {
+  const fs::path full = fs::absolute(path);
+  auto entry = store.stat(full);
+  if (!entry) return entry.error();
+  if (entry->kind != EntryKind::Missing) {
+    if (auto u = judge(full.string(), *entry, trusted, forbidden, false)) return u;
+  }
+  return check_above(store, full, trusted);
+}
+
 }  // namespace
 
 std::string Untrusted::str() const {
@@ -56,24 +68,12 @@ std::string Untrusted::str() const {
 
 Result<std::optional<Untrusted>> only_root_can_change(Store& store, const Store::Path& path,
                                                       uid_t trusted) {
-  const fs::path full = fs::absolute(path);
-  auto entry = store.stat(full);
-  if (!entry) return entry.error();
-  if (entry->kind != EntryKind::Missing) {
-    if (auto u = judge(full.string(), *entry, trusted, S_IWGRP | S_IWOTH, false)) return u;
-  }
-  return check_above(store, full, trusted);
+  return judge_path(store, path, trusted, S_IWGRP | S_IWOTH);
 }
 
 Result<std::optional<Untrusted>> private_directory(Store& store, const Store::Path& dir,
                                                    uid_t trusted) {
-  const fs::path full = fs::absolute(dir);
-  auto entry = store.stat(full);
-  if (!entry) return entry.error();
-  if (entry->kind != EntryKind::Missing) {
-    if (auto u = judge(full.string(), *entry, trusted, S_IRWXG | S_IRWXO, false)) return u;
-  }
-  return check_above(store, full, trusted);
+  return judge_path(store, dir, trusted, S_IRWXG | S_IRWXO);
 }
 
 }  // namespace vfio
