@@ -29,8 +29,18 @@ SysPath SysPath::parent() const {
   return out;
 }
 
+// Every sysfs read and every error names its path, so this is on the hot path of a scan: one
+// allocation, no formatting machinery.
 std::string SysPath::str() const {
-  return fmt::format("{}", fmt::join(components_, "/"));
+  std::size_t length = components_.empty() ? 0 : components_.size() - 1;
+  for (const auto& c : components_) length += c.size();
+  std::string out;
+  out.reserve(length);
+  for (std::size_t i = 0; i < components_.size(); ++i) {
+    if (i > 0) out += '/';
+    out += components_[i];
+  }
+  return out;
 }
 
 namespace paths {

@@ -72,7 +72,11 @@ std::map<std::string, std::string> device_attributes(const TopologyDevice& d, bo
   if (d.sriov_total_vfs > 0) {
     files["sriov_totalvfs"] = fmt::format("{}\n", d.sriov_total_vfs);
     files["sriov_numvfs"] = fmt::format("{}\n", enabled_vfs);
-    files["sriov_drivers_autoprobe"] = "1\n";
+    files["sriov_drivers_autoprobe"] = d.sriov_drivers_autoprobe ? "1\n" : "0\n";
+    // drivers/pci/iov.c: "%u\n", "%u\n", and the VF Device ID as "%x\n" (no 0x).
+    files["sriov_offset"] = fmt::format("{}\n", d.vf_template.offset);
+    files["sriov_stride"] = fmt::format("{}\n", d.vf_template.stride);
+    files["sriov_vf_device"] = fmt::format("{:x}\n", d.vf_template.device);
   }
   return files;
 }

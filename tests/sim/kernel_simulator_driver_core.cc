@@ -197,6 +197,7 @@ bool KernelSimulator::State::matches(const SimDevice& d, const SimDriver& drv) c
 }
 
 int KernelSimulator::State::probe(SimDevice& d, const SimDriver& drv) {
+  if (!may_probe(d)) return ENODEV;  // a VF while its PF's drivers_autoprobe is off
   if (auto it = probe_failures.find({d.info.address, drv.info.name}); it != probe_failures.end()) {
     return it->second;
   }
@@ -413,9 +414,10 @@ void KernelSimulator::State::unload_vfio_pci() {
 // --- dispatch ---
 
 SimDevice* KernelSimulator::State::write_target(const Components& c, std::string_view value) {
-  // Stores that take the device lock: driver_override, remove (it unbinds), rescan.
+  // Stores that take the device lock: driver_override, remove (it unbinds), rescan, sriov_numvfs.
   if (c.size() == 3 && c[0] == kDeviceDir &&
-      (c[2] == "driver_override" || c[2] == "remove" || c[2] == "rescan")) {
+      (c[2] == "driver_override" || c[2] == "remove" || c[2] == "rescan" ||
+       c[2] == "sriov_numvfs")) {
     return present_device(c[1]);
   }
   if (c.size() == 3 && c[0] == "bus" && c[2] == "drivers_probe") return device_named(value);
@@ -456,7 +458,9 @@ int KernelSimulator::State::apply_write(const Components& c, std::string_view va
       }
       return 0;
     }
-    return EOPNOTSUPP;  // sriov_numvfs, sriov_drivers_autoprobe: SR-IOV changes are not modelled
+    if (name == "sriov_numvfs") return write_numvfs(*d, value);
+    if (name == "sriov_drivers_autoprobe") return write_vf_autoprobe(*d, value);
+    return EACCES;
   }
   if (c.size() == 3) {  // bus/pci/<file>
     if (c[2] == "drivers_probe") return drivers_probe(value);

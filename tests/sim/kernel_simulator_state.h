@@ -180,6 +180,12 @@ struct KernelSimulator::State {
   void load_vfio_pci();
   void unload_vfio_pci();
 
+  // --- kernel_simulator_sriov.cc: SR-IOV ---
+  bool may_probe(const SimDevice& device) const;  // pci_device_can_probe
+  unsigned lowest_free_group() const;             // the number a new IOMMU group gets
+  int write_numvfs(SimDevice& pf, std::string_view value);
+  int write_vf_autoprobe(SimDevice& pf, std::string_view value);
+
   // A write to a canonical path that resolve() found; `opened`: the file was opened before (a
   // blocked write), so a device that went away meanwhile gives ENODEV rather than ENOENT.
   int apply_write(const Components& canonical, std::string_view value, bool opened);

@@ -55,8 +55,6 @@ const NicModel& card_model(unsigned card) {
 struct PfPlan {
   std::size_t index;  // into the device list
   const NicModel* model;
-  unsigned offset;
-  unsigned stride;
 };
 
 class Builder {
@@ -307,36 +305,25 @@ class Builder {
       pf.subsystem_device = model.subsystem_device;
       pf.revision = model.revision;
       pf.sriov_total_vfs = model.total_vfs;
-      pfs_.push_back(
-          {devices_.size() - 1, &model, model.pfs + fn * model.total_vfs - fn, /*stride=*/1});
+      pf.vf_template = {static_cast<uint16_t>(model.pfs + fn * model.total_vfs - fn), 1,
+                        model.vendor, model.vf_device, model.vf_driver};
+      pfs_.push_back({devices_.size() - 1, &model});
     }
   }
 
   void add_pf_vfs(const PfPlan& plan, unsigned count) {
     const TopologyDevice pf = devices_[plan.index];  // a copy: push_back below reallocates
     for (unsigned i = 0; i < count; ++i) {
-      const unsigned routing_id = pf.address.routing_id() + plan.offset + i * plan.stride;
-      if (routing_id > 0xffff) throw std::logic_error("large host: a VF past bus ff");
-      TopologyDevice vf;
-      vf.address =
-          PciAddress::from_routing_id(pf.address.domain(), static_cast<uint16_t>(routing_id));
-      vf.parent = pf.parent;
-      vf.vendor = plan.model->vendor;
-      vf.device = plan.model->vf_device;
-      vf.subsystem_vendor = pf.subsystem_vendor;
-      vf.subsystem_device = pf.subsystem_device;
-      vf.class_code = pf.class_code;
-      vf.revision = pf.revision;
+      auto made = make_vf(pf, i);
+      if (!made) throw std::logic_error("large host: a VF past bus ff");
+      TopologyDevice& vf = *made;
       vf.iommu_group = new_group();
-      vf.host_driver = plan.model->vf_driver;
-      vf.bound_driver = plan.model->vf_driver;
+      vf.bound_driver = vf.host_driver;
       // Every eighth VF is already handed to a guest.
       if (i % 8 == 7) {
         vf.bound_driver = "vfio-pci";
         vf.driver_override = "vfio-pci";
       }
-      vf.numa_node = pf.numa_node;
-      vf.physfn = pf.address;
       devices_.push_back(std::move(vf));
     }
   }

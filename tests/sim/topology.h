@@ -32,6 +32,17 @@ struct TopologyDisk {  // a block device: class/block/<name>
   std::vector<TopologyDisk> partitions;  // a disk's partitions (none below a partition)
 };
 
+// An SR-IOV PF's capability, as the kernel reads it to create VFs when `sriov_numvfs` is written:
+// where VF i sits (routing ID = the PF's + offset + stride * i), the VF Device ID, and which host
+// driver the VFs' ID table belongs to.
+struct TopologyVfTemplate {
+  uint16_t offset = 1;                // First VF Offset
+  uint16_t stride = 1;                // VF Stride
+  uint16_t vendor = 0;                // the kernel gives a VF its PF's vendor
+  uint16_t device = 0;                // VF Device ID
+  std::optional<std::string> driver;  // the VFs' host driver (iavf, mlx5_core); none: no driver
+};
+
 struct TopologyDevice {
   PciAddress address{0, 0, 0, 0};
   std::optional<PciAddress> parent;  // the upstream bridge; none: on the root bus
@@ -50,11 +61,18 @@ struct TopologyDevice {
   int numa_node = -1;
   std::optional<PciAddress> physfn;        // SR-IOV VFs: their PF
   unsigned sriov_total_vfs = 0;            // SR-IOV PFs: the capability's TotalVFs
+  TopologyVfTemplate vf_template;          // SR-IOV PFs: how its VFs are made
+  bool sriov_drivers_autoprobe = true;     // SR-IOV PFs: do new VFs meet their host driver
   std::optional<std::string> label;        // firmware label ("Onboard LAN"), when the slot has one
   std::vector<TopologyInterface> net;      // a NIC's interfaces (while its driver is bound)
   std::vector<TopologyDisk> disks;         // a storage controller's disks
   std::optional<std::string> framebuffer;  // "fb0": a display's framebuffer
 };
+
+// VF `index` of SR-IOV PF `pf`, as the kernel creates it (pci_iov_add_virtfn): its address from
+// the PF's routing ID, offset and stride; the template's ids, the PF's subsystem, class, revision,
+// parent and NUMA node; no group, no driver bound. None: the routing ID would pass bus ff.
+std::optional<TopologyDevice> make_vf(const TopologyDevice& pf, unsigned index);
 
 // The host around the devices: /proc, and virtual devices in sysfs.
 struct TopologyProcess {

@@ -551,13 +551,26 @@ void Parser::parse_device(const YAML::Node& node, const Topology& topology,
   const YAML::Node sriov = node["sriov"];
   if (sriov) {
     check_map(sriov, "'sriov'",
-              {"total-vfs", "vfs", "vf-ids", "vf-driver", "vf-offset", "vf-stride", "vf-group"},
+              {"total-vfs", "vfs", "vf-ids", "vf-driver", "vf-offset", "vf-stride", "vf-group",
+               "drivers-autoprobe"},
               topology.iommu ? std::vector<std::string_view>{"total-vfs", "vf-ids", "vf-group"}
                              : std::vector<std::string_view>{"total-vfs", "vf-ids"});
     if (d.header != HeaderType::Endpoint)
       fail(sriov, "'sriov' on a bridge: only endpoints are PFs");
     d.sriov_total_vfs =
         static_cast<unsigned>(integer_of(sriov["total-vfs"], "total-vfs", 1, 65535));
+    std::tie(d.vf_template.vendor, d.vf_template.device) = ids_of(sriov["vf-ids"], "vf-ids");
+    if (const auto n = sriov["vf-driver"]) {
+      d.vf_template.driver = driver_of(n, "vf-driver");
+      if (*d.vf_template.driver == "none" || *d.vf_template.driver == "vfio-pci")
+        fail(n, "'vf-driver' is the VFs' host driver (iavf, mlx5_core...)");
+    }
+    if (const auto n = sriov["vf-offset"])
+      d.vf_template.offset = static_cast<uint16_t>(integer_of(n, "vf-offset", 1, 65535));
+    if (const auto n = sriov["vf-stride"])
+      d.vf_template.stride = static_cast<uint16_t>(integer_of(n, "vf-stride", 1, 65535));
+    if (const auto n = sriov["drivers-autoprobe"])
+      d.sriov_drivers_autoprobe = bool_of(n, "drivers-autoprobe");
   }
   out.push_back({d, node.Mark(), node, 0});
   if (!sriov) return;
@@ -565,16 +578,7 @@ void Parser::parse_device(const YAML::Node& node, const Topology& topology,
   unsigned vfs = 0;
   if (const auto n = sriov["vfs"])
     vfs = static_cast<unsigned>(integer_of(n, "vfs", 0, d.sriov_total_vfs));
-  const auto [vf_vendor, vf_device] = ids_of(sriov["vf-ids"], "vf-ids");
-  std::optional<std::string> vf_driver;
-  if (const auto n = sriov["vf-driver"]) {
-    vf_driver = driver_of(n, "vf-driver");
-    if (*vf_driver == "none" || *vf_driver == "vfio-pci")
-      fail(n, "'vf-driver' is the VFs' host driver (iavf, mlx5_core...)");
-  }
-  long long offset = 1, stride = 1;
-  if (const auto n = sriov["vf-offset"]) offset = integer_of(n, "vf-offset", 1, 65535);
-  if (const auto n = sriov["vf-stride"]) stride = integer_of(n, "vf-stride", 1, 65535);
+  const long long offset = d.vf_template.offset, stride = d.vf_template.stride;
   std::optional<long long> vf_group;
   if (const auto n = sriov["vf-group"]) {
     if (!topology.iommu)
@@ -582,26 +586,14 @@ void Parser::parse_device(const YAML::Node& node, const Topology& topology,
     vf_group = integer_of(n, "vf-group", 0, 0xffffff);
   }
   for (unsigned i = 0; i < vfs; ++i) {
-    const long long routing_id = d.address.routing_id() + offset + stride * i;
-    if (routing_id > 0xffff) {
+    auto vf = make_vf(d, i);
+    if (!vf) {
       fail(sriov, fmt::format("VF {} of {} would have routing ID 0x{:x}, past bus ff", i,
-                              d.address.str(), routing_id));
+                              d.address.str(), d.address.routing_id() + offset + stride * i));
     }
-    TopologyDevice vf;
-    vf.address = PciAddress::from_routing_id(d.address.domain(), static_cast<uint16_t>(routing_id));
-    vf.parent = d.parent;
-    vf.vendor = vf_vendor;
-    vf.device = vf_device;
-    vf.subsystem_vendor = d.subsystem_vendor;
-    vf.subsystem_device = d.subsystem_device;
-    vf.class_code = d.class_code;
-    vf.revision = d.revision;
-    if (vf_group) vf.iommu_group = static_cast<unsigned>(*vf_group + i);
-    vf.host_driver = vf_driver;
-    vf.bound_driver = vf_driver;
-    vf.numa_node = d.numa_node;
-    vf.physfn = d.address;
-    out.push_back({vf, sriov.Mark(), node, i});
+    if (vf_group) vf->iommu_group = static_cast<unsigned>(*vf_group + i);
+    vf->bound_driver = vf->host_driver;
+    out.push_back({*vf, sriov.Mark(), node, i});
   }
 }
 

@@ -15,7 +15,8 @@
 //       class: "0x030000"        # required
 //       subsystem, revision, kind (endpoint|bridge|cardbus), parent, group, driver,
 //       bound (default = driver; "none"), override, boot-vga, numa-node, label,
-//       sriov: { total-vfs, vfs, vf-ids, vf-driver, vf-offset, vf-stride, vf-group },
+//       sriov: { total-vfs, vfs, vf-ids, vf-driver, vf-offset, vf-stride, vf-group,
+//               drivers-autoprobe },
 //       net: [{ name: eno1, state: up|down|unknown, master: br0, bond: false }],
 //       disks: [{ name: nvme0n1, dev: "259:0", holders: [dm-0],
 //                 partitions: [{ name: nvme0n1p1, dev: "259:1", holders: [] }] }],
@@ -31,7 +32,9 @@
 //     virtual-blocks: [{ name: dm-0, dev: "254:0", dm-name: vg0-root }]
 //
 // Enabled SR-IOV VFs are expanded into devices of their own (address = PF routing ID + vf-offset
-// + i * vf-stride; group vf-group + i). Every error is a TopologyError whose what() reads
+// + i * vf-stride; group vf-group + i). The PF keeps how to make more (the simulator creates VFs
+// when `sriov_numvfs` is written); drivers-autoprobe (default true) is the PF's
+// sriov_drivers_autoprobe. Every error is a TopologyError whose what() reads
 // "FILE:LINE:COLUMN: message" (1-based), naming the offending key or value.
 #pragma once
 

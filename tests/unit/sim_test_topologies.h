@@ -74,6 +74,7 @@ inline Topology test_host(Topology::VfioPci vfio = Topology::VfioPci::Loaded) {
   usb.parent = kBridge;
   auto pf = device(kPf, 0x8086, 0x1521, 0x020000, 6, "igb");
   pf.sriov_total_vfs = 7;
+  pf.vf_template = {0x80, 2, 0x8086, 0x1520, "igbvf"};  // the 82576's: VF i at 06:10.(2i)
   auto vf = device(kVf, 0x8086, 0x1520, 0x020000, 7, "igbvf");
   vf.physfn = kPf;
   auto smbus = device(kSmbus, 0x8086, 0xa323, 0x0c0500, std::nullopt, "i801_smbus");
