@@ -27,7 +27,8 @@ json device_json(const PciDevice& d) {
     for (const auto& vf : d.sriov->vfs) vfs.push_back(vf.str());
     sriov = {{"total_vfs", d.sriov->total_vfs},
              {"enabled_vfs", d.sriov->enabled_vfs},
-             {"vfs", std::move(vfs)}};
+             {"vfs", std::move(vfs)},
+             {"drivers_autoprobe", d.sriov->drivers_autoprobe}};
   }
   json hazards = json::array();
   for (const auto& h : d.hazards) {

@@ -23,8 +23,9 @@ std::vector<std::string> device_notes(const PciDevice& d) {
   if (d.driver_override_unread)
     notes.emplace_back("driver_override not read (it can block while the group is held open)");
   if (d.sriov) {
-    notes.push_back(
-        fmt::format("SR-IOV PF: {} of {} VFs enabled", d.sriov->enabled_vfs, d.sriov->total_vfs));
+    notes.push_back(fmt::format("SR-IOV PF: {} of {} VFs enabled{}", d.sriov->enabled_vfs,
+                                d.sriov->total_vfs,
+                                d.sriov->drivers_autoprobe ? "" : ", VF autoprobe off"));
   }
   if (d.physfn) notes.push_back(fmt::format("VF of {}", d.physfn->str()));
   if (d.kind_source == KindSource::ClassCode) notes.emplace_back("kind from class code");

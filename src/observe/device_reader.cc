@@ -249,6 +249,18 @@ class DeviceReader {
     if (auto enabled = text_attribute("sriov_numvfs")) {
       sriov.enabled_vfs = parse_whole_number<unsigned>(*enabled, 10).value_or(0);
     }
+    if (auto autoprobe = optional_text("sriov_drivers_autoprobe")) {
+      const auto value = parse_whole_number<unsigned>(*autoprobe, 10);
+      if (value && *value <= 1) {
+        sriov.drivers_autoprobe = *value == 1;
+      } else {
+        note("sriov_drivers_autoprobe", fmt::format("unexpected value '{}'", *autoprobe));
+      }
+    }
+    if (auto offset = optional_text("sriov_offset"))
+      sriov.offset = parse_whole_number<unsigned>(*offset, 10);
+    if (auto stride = optional_text("sriov_stride"))
+      sriov.stride = parse_whole_number<unsigned>(*stride, 10);
     auto entries = sysfs_.list(device_path_);
     if (!entries) {
       failed("", entries.error());

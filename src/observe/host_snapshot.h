@@ -41,6 +41,13 @@ struct SriovInfo {
   unsigned total_vfs = 0;
   unsigned enabled_vfs = 0;
   std::vector<PciAddress> vfs;  // from the PF's virtfnN links, in VF order
+  // sriov_drivers_autoprobe: whether a new VF meets its host driver (while false, only the
+  // driver its driver_override names may take it).
+  bool drivers_autoprobe = true;
+  // Where VF i will be: routing ID = the PF's + offset + stride * i (sriov_offset, sriov_stride;
+  // none when unreadable).
+  std::optional<unsigned> offset;
+  std::optional<unsigned> stride;
 };
 
 // Something in the wider host that makes taking or releasing a device unsafe: a process holding

@@ -80,6 +80,17 @@ void replace_line(const fs::path& file, const std::string& key, const std::strin
 
 }  // namespace
 
+BOOST_AUTO_TEST_CASE(sees_a_pfs_vf_autoprobe_turned_off) {
+  KernelSimulator kernel(test::example_host("gpu-server"));
+  const PciAddress e810 = *PciAddress::parse("0000:5e:00.0");
+  BOOST_REQUIRE(kernel.write(paths::pci_device_file(e810, "sriov_drivers_autoprobe"), "0"));
+  const HostSnapshot s = observe(kernel, nullptr);
+  BOOST_TEST(s.findings.empty());
+  BOOST_REQUIRE(s.find(e810)->sriov);
+  BOOST_TEST(!s.find(e810)->sriov->drivers_autoprobe);
+  BOOST_TEST(s.find(e810)->sriov->enabled_vfs == 4u);
+}
+
 BOOST_AUTO_TEST_CASE(sees_what_the_topology_holds_on_every_example_host) {
   for (const char* name : kExampleHosts) {
     BOOST_TEST_CONTEXT(name) {
@@ -106,6 +117,11 @@ BOOST_AUTO_TEST_CASE(sees_what_the_topology_holds_on_every_example_host) {
           BOOST_TEST(got->numa_node.value_or(-1) == want.numa_node);
           if (want.boot_vga) BOOST_TEST((got->boot_vga == want.boot_vga));
           BOOST_TEST(got->sriov.has_value() == (want.sriov_total_vfs > 0));
+          if (got->sriov) {
+            BOOST_TEST(got->sriov->drivers_autoprobe == want.sriov_drivers_autoprobe);
+            BOOST_TEST((got->sriov->offset == std::optional<unsigned>(want.vf_template.offset)));
+            BOOST_TEST((got->sriov->stride == std::optional<unsigned>(want.vf_template.stride)));
+          }
         }
       }
       // Every VF is listed by its PF, in order, and the PF's count agrees.
