@@ -16,6 +16,8 @@
 //   vfio-rk-check reprobe-on-unbind BDF SECONDS
 //                                               the same; when BDF is unbound from any driver,
 //                                               write it to drivers_probe at once
+//   vfio-rk-check write-errno PATH VALUE        one write(2) of VALUE to PATH; prints "ok" or
+//                                               the errno's name (EBUSY), exit 0 either way
 //
 // Exit 2 for any error of its own.
 #include <fcntl.h>
@@ -27,6 +29,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -286,9 +289,25 @@ int reprobe_on_unbind(const std::string& bdf, int seconds) {
   return ok ? 0 : 2;
 }
 
+// What the kernel answers one write(2): "ok" or the errno's name, as the simulator's side
+// prints it too.
+int write_errno(const std::string& path, const std::string& value) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) {
+    std::cout << strerrorname_np(errno) << "\n";
+    return 0;
+  }
+  const ssize_t n = ::write(fd, value.data(), value.size());
+  const int error = n < 0 ? errno : 0;
+  ::close(fd);
+  std::cout << (error == 0 ? "ok" : strerrorname_np(error)) << "\n";
+  return 0;
+}
+
 int usage() {
   std::cerr << "usage: vfio-rk-check viable BDF | dump LABEL | status-agrees FILE | "
-               "remove-on-bind TRIGGER VICTIM SECONDS | reprobe-on-unbind BDF SECONDS\n";
+               "remove-on-bind TRIGGER VICTIM SECONDS | reprobe-on-unbind BDF SECONDS | "
+               "write-errno PATH VALUE\n";
   return 2;
 }
 
@@ -303,6 +322,7 @@ int main(int argc, char** argv) {
     if (args.size() == 4 && args[0] == "remove-on-bind") {
       return remove_on_bind(args[1], args[2], std::stoi(args[3]));
     }
+    if (args.size() == 3 && args[0] == "write-errno") return write_errno(args[1], args[2]);
     if (args.size() == 3 && args[0] == "reprobe-on-unbind") {
       return reprobe_on_unbind(args[1], std::stoi(args[2]));
     }

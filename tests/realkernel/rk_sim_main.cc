@@ -82,6 +82,12 @@ class Runner {
       if (!written) throw Failed(written.error().to_string());
       return;
     }
+    if (verb == "write-fails") {
+      auto written = kernel_.write(sys_path(a.at(0)), a.at(1));
+      const std::string got = written ? "ok" : vfio::errno_name(written.error().error);
+      if (got != a.at(2)) throw Failed("write '" + a.at(1) + "' to " + a.at(0) + " gave " + got);
+      return;
+    }
     if (verb == "remove-on-bind") {
       return kernel_.remove_on_vfio_bind(address(a.at(0)), address(a.at(1)));
     }

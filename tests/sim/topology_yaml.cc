@@ -553,8 +553,7 @@ void Parser::parse_device(const YAML::Node& node, const Topology& topology,
     check_map(sriov, "'sriov'",
               {"total-vfs", "vfs", "vf-ids", "vf-driver", "vf-offset", "vf-stride", "vf-group",
                "drivers-autoprobe"},
-              topology.iommu ? std::vector<std::string_view>{"total-vfs", "vf-ids", "vf-group"}
-                             : std::vector<std::string_view>{"total-vfs", "vf-ids"});
+              {"total-vfs", "vf-ids"});
     if (d.header != HeaderType::Endpoint)
       fail(sriov, "'sriov' on a bridge: only endpoints are PFs");
     d.sriov_total_vfs =
@@ -584,6 +583,8 @@ void Parser::parse_device(const YAML::Node& node, const Topology& topology,
     if (!topology.iommu)
       fail(n, "'vf-group' given but 'iommu' is false: there are no IOMMU groups without an IOMMU");
     vf_group = integer_of(n, "vf-group", 0, 0xffffff);
+  } else if (topology.iommu && vfs > 0) {
+    fail(sriov, "'sriov' with VFs enabled needs 'vf-group', the group of the first VF");
   }
   for (unsigned i = 0; i < vfs; ++i) {
     auto vf = make_vf(d, i);

@@ -160,7 +160,14 @@ BOOST_AUTO_TEST_CASE(sriov_vfs_are_expanded_from_the_pf) {
 )",
                               "t.yaml");
   BOOST_TEST(t.devices.size() == 5u);
-  BOOST_TEST(t.find(addr("0000:3b:00.0"))->sriov_total_vfs == 64u);
+  const auto* pf = t.find(addr("0000:3b:00.0"));
+  BOOST_TEST(pf->sriov_total_vfs == 64u);
+  // What the simulator needs to make more VFs when sriov_numvfs is written.
+  BOOST_TEST(pf->vf_template.offset == 16);
+  BOOST_TEST(pf->vf_template.stride == 2);
+  BOOST_TEST(pf->vf_template.device == 0x1889);
+  BOOST_TEST((pf->vf_template.driver == std::optional<std::string>("iavf")));
+  BOOST_TEST(pf->sriov_drivers_autoprobe);
   const char* expected[] = {"0000:3b:02.0", "0000:3b:02.2", "0000:3b:02.4"};
   for (unsigned i = 0; i < 3; ++i) {
     const auto* vf = t.find(addr(expected[i]));
@@ -177,6 +184,21 @@ BOOST_AUTO_TEST_CASE(sriov_vfs_are_expanded_from_the_pf) {
     BOOST_TEST(vf->sriov_total_vfs == 0u);
   }
   BOOST_TEST(t.find_driver("iavf"));
+}
+
+BOOST_AUTO_TEST_CASE(a_pf_without_vfs_needs_no_vf_group_and_may_have_vf_autoprobe_off) {
+  Topology t = parse_topology(kHeader + R"(devices:
+  - address: "0000:01:00.0"
+    ids: "1b36:0010"
+    class: "0x010802"
+    group: 3
+    driver: nvme
+    sriov: { total-vfs: 3, vf-ids: "1b36:0010", vf-driver: nvme, drivers-autoprobe: false }
+)",
+                              "t.yaml");
+  BOOST_TEST(t.devices.size() == 1u);
+  BOOST_TEST(!t.devices[0].sriov_drivers_autoprobe);
+  BOOST_TEST(t.devices[0].vf_template.offset == 1);
 }
 
 BOOST_AUTO_TEST_CASE(vfs_may_cross_onto_the_next_bus_and_keep_a_wide_domain) {
@@ -267,7 +289,7 @@ BOOST_AUTO_TEST_CASE(errors_name_file_line_and_column) {
       {kHeader +
            "devices:\n  - { address: \"0000:3b:00.0\", ids: \"8086:1593\", class: \"0x020000\","
            " group: 1,\n      sriov: { total-vfs: 4, vfs: 2, vf-ids: \"8086:1889\" } }\n",
-       "t.yaml:4:14: 'sriov' is missing required key 'vf-group'"},
+       "t.yaml:4:14: 'sriov' with VFs enabled needs 'vf-group', the group of the first VF"},
       {kHeader +
            "devices:\n  - { address: \"0000:3b:00.0\", ids: \"8086:1593\", class: \"0x020000\","
            " group: 1,\n      sriov: { total-vfs: 4, vfs: 5, vf-ids: \"8086:1889\", vf-group: 9 } "

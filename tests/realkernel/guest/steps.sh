@@ -9,6 +9,8 @@
 #   expect BDF DRIVER OVERRIDE  the device's driver and driver_override now ("-": none, unset)
 #   viable BDF yes|no           VFIO_GROUP_GET_STATUS on the device's /dev/vfio/N
 #   write PATH VALUE            write VALUE (no newline; \n: a newline) to /sys/PATH; must succeed
+#   write-fails PATH VALUE ERRNO
+#                               the same write must fail with ERRNO (EBUSY, ERANGE...)
 #   remove-on-bind BDF VICTIM   from now on, when BDF binds to vfio-pci, VICTIM is removed
 #   reprobe-on-unbind BDF       from now on, when BDF is unbound, it is probed again at once
 #   wait-racer                  the listener (remove-on-bind, reprobe-on-unbind) must have fired
@@ -127,6 +129,10 @@ while read -r verb rest <&3; do
       case "$2:$got" in yes:0 | no:1) ;; *) fail "viability is not $2 (checker exit $got)" ;; esac
       ;;
     write) printf '%b' "$2" > "/sys/$1" || fail "write '$2' to /sys/$1" ;;
+    write-fails)
+      got=$(vfio-rk-check write-errno "/sys/$1" "$2")
+      [ "$got" = "$3" ] || fail "write '$2' to /sys/$1 gave $got, wanted $3"
+      ;;
     remove-on-bind | reprobe-on-unbind)
       [ -z "$racer" ] || fail "one listener at a time"
       rm -f /run/rk-armed
