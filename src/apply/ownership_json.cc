@@ -55,6 +55,20 @@ std::optional<std::string> group_problem(const OwnedGroup& group) {
     return fmt::format("assignment {} is not an assignment name: {}", as_json(group.assignment),
                        why);
   }
+  std::set<PciAddress> pfs;
+  for (const auto& v : group.vfs) {
+    if (!pfs.insert(v.pf).second) return fmt::format("PF {} is listed more than once", v.pf.str());
+    if (v.original_count > 65535 || v.original_drivers.size() > v.original_count) {
+      return fmt::format("PF {}: {} original VF drivers for an original count of {}", v.pf.str(),
+                         v.original_drivers.size(), v.original_count);
+    }
+    for (const auto& name : v.original_drivers) {
+      if (name && !is_driver_name(*name)) {
+        return fmt::format("PF {}: original VF driver {} is not a driver name", v.pf.str(),
+                           as_json(*name));
+      }
+    }
+  }
   std::set<PciAddress> seen;
   for (const auto& device : group.devices) {
     if (!seen.insert(device.address).second) {
@@ -98,6 +112,44 @@ std::optional<std::string> decode_device(const json& entry, std::size_t index,
                          as_json(*value));
     }
     *field = value->get<std::string>();
+  }
+  return std::nullopt;
+}
+
+// One PF of a group's `vfs` list (format 3).
+std::optional<std::string> decode_vfs(const json& entry, std::size_t index, OwnedVfs& vfs) {
+  if (!entry.is_object()) return fmt::format("vfs[{}]: not an object", index);
+  const json* pf = member(entry, "pf");
+  if (!pf || !pf->is_string()) return fmt::format("vfs[{}]: no pf address", index);
+  std::string why;
+  auto parsed = PciAddress::parse(pf->get_ref<const std::string&>(), &why);
+  if (!parsed) {
+    return fmt::format("vfs[{}]: pf {} is not a PCI address: {}", index, as_json(*pf), why);
+  }
+  vfs.pf = *parsed;
+  const json* count = member(entry, "original_count");
+  if (!count || !count->is_number_unsigned() || count->get<std::uint64_t>() > 65535) {
+    return fmt::format("PF {}: original_count is not a whole number from 0 to 65535", vfs.pf.str());
+  }
+  vfs.original_count = static_cast<unsigned>(count->get<std::uint64_t>());
+  const json* autoprobe = member(entry, "original_autoprobe");
+  if (!autoprobe || !autoprobe->is_boolean()) {
+    return fmt::format("PF {}: original_autoprobe is not true or false", vfs.pf.str());
+  }
+  vfs.original_autoprobe = autoprobe->get<bool>();
+  const json* drivers = member(entry, "original_drivers");
+  if (!drivers || !drivers->is_array()) {
+    return fmt::format("PF {}: no list of original_drivers", vfs.pf.str());
+  }
+  for (const auto& driver : *drivers) {
+    if (driver.is_null()) {
+      vfs.original_drivers.emplace_back();
+    } else if (driver.is_string()) {
+      vfs.original_drivers.emplace_back(driver.get<std::string>());
+    } else {
+      return fmt::format("PF {}: an original VF driver {} is neither a name nor null", vfs.pf.str(),
+                         as_json(driver));
+    }
   }
   return std::nullopt;
 }
@@ -157,6 +209,16 @@ std::optional<std::string> decode_group(const json& entry, int version, OwnedGro
     if (auto why = decode_device((*devices)[i], i, device)) return why;
     group.devices.push_back(std::move(device));
   }
+  // Version 3 added the PFs whose VF count this tool set; absent before.
+  if (version >= 3) {
+    const json* vfs = member(entry, "vfs");
+    if (!vfs || !vfs->is_array()) return "no list of vfs";
+    for (std::size_t i = 0; i < vfs->size(); ++i) {
+      OwnedVfs v;
+      if (auto why = decode_vfs((*vfs)[i], i, v)) return why;
+      group.vfs.push_back(std::move(v));
+    }
+  }
   return group_problem(group);
 }
 
@@ -205,6 +267,18 @@ std::string encode_ownership(const OwnershipRecord& record, const std::string& b
     g["assignment"] = group.assignment;
     g["in_flight"] = group.in_flight;
     g["devices"] = std::move(devices);
+    ojson vfs = ojson::array();
+    for (const auto& v : group.vfs) {
+      ojson drivers = ojson::array();
+      for (const auto& d : v.original_drivers) drivers.push_back(d ? ojson(*d) : ojson());
+      ojson entry = ojson::object();
+      entry["pf"] = v.pf.str();
+      entry["original_count"] = v.original_count;
+      entry["original_autoprobe"] = v.original_autoprobe;
+      entry["original_drivers"] = std::move(drivers);
+      vfs.push_back(std::move(entry));
+    }
+    g["vfs"] = std::move(vfs);
     groups.push_back(std::move(g));
   }
   ojson doc = ojson::object();

@@ -19,7 +19,7 @@
 
 namespace vfio {
 
-inline constexpr int kOwnershipFormatVersion = 2;
+inline constexpr int kOwnershipFormatVersion = 3;
 inline constexpr int kOldestOwnershipFormatVersion = 1;  // still read
 
 // Pretty-printed (2 spaces), groups in number order, ending in a newline. Throws

@@ -22,6 +22,18 @@ struct OwnedDevice {
   std::optional<std::string> original_override;  // none: "(null)"
 };
 
+// An SR-IOV PF whose VF count this tool set, with what it had before: releasing it gives the PF
+// back its count and VF autoprobe, and each VF that existed then its driver.
+struct OwnedVfs {
+  PciAddress pf{0, 0, 0, 0};
+  unsigned original_count = 0;     // sriov_numvfs before
+  bool original_autoprobe = true;  // sriov_drivers_autoprobe before
+  // VF i's driver before (none: it had none), one per VF that existed.
+  std::vector<std::optional<std::string>> original_drivers;
+
+  bool operator==(const OwnedVfs&) const = default;
+};
+
 struct OwnedGroup {
   enum class How { Bound, Adopted };
   unsigned group = 0;
@@ -35,6 +47,17 @@ struct OwnedGroup {
   // finish the claim or release the group back to exactly that.
   bool in_flight = false;
   std::string owner = kDefaultOwner;  // who holds it: the owner of `assignment`
+  // The group's SR-IOV PFs whose VF count this tool set (an assignment with `vfs`). The PF
+  // itself stays on its host driver, so it is not among `devices`; its VFs' groups are entries
+  // of their own.
+  std::vector<OwnedVfs> vfs{};
+
+  const OwnedVfs* find_vfs(const PciAddress& pf) const {
+    for (const auto& v : vfs) {
+      if (v.pf == pf) return &v;
+    }
+    return nullptr;
+  }
 
   const OwnedDevice* find(const PciAddress& address) const {
     for (const auto& d : devices) {

@@ -145,20 +145,75 @@ BOOST_AUTO_TEST_CASE(a_key_given_twice_makes_the_file_unusable) {
                              "this run owns nothing it bound earlier");
 }
 
+// Format 3: a group may keep SR-IOV PFs whose VF count this tool set; each bad field drops the
+// entry with a line naming the PF.
+BOOST_AUTO_TEST_CASE(format_3_keeps_a_pfs_original_vf_count_and_drops_a_damaged_one) {
+  ScratchDir dir("journal");
+  std::string file;
+  const std::string pf_group =
+      R"({"group": 22, "how": "bound", "owner": "default", "assignment": "e810-vfs", )"
+      R"("in_flight": true, "devices": [], "vfs": [{"pf": "0000:5e:00.0", "original_count": 4, )"
+      R"("original_autoprobe": true, "original_drivers": ["iavf", null, "iavf", "iavf"]}]})";
+  auto three = [](const std::string& groups) {
+    return replaced(file_with(groups), "\"format_version\": 2", "\"format_version\": 3");
+  };
+  auto loaded = load(dir, three(pf_group), &file);
+  BOOST_TEST(loaded.problems.empty());
+  const vfio::OwnedGroup* g = loaded.record.find(22);
+  BOOST_REQUIRE(g);
+  BOOST_REQUIRE(g->vfs.size() == 1u);
+  BOOST_TEST(g->vfs[0].pf.str() == "0000:5e:00.0");
+  BOOST_TEST(g->vfs[0].original_count == 4u);
+  BOOST_TEST(g->vfs[0].original_autoprobe);
+  BOOST_TEST(g->vfs[0].original_drivers.size() == 4u);
+  BOOST_TEST(!g->vfs[0].original_drivers[1]);
+  BOOST_TEST(g->in_flight);
+
+  const std::pair<std::string, std::string> damaged[] = {
+      {R"("original_count": 4)", R"("original_count": 70000)"},
+      {R"("original_count": 4)", R"("original_count": 2)"},
+      {R"("original_autoprobe": true)", R"("original_autoprobe": 1)"},
+      {R"("iavf", null)", R"("../iavf", null)"},
+      {R"("pf": "0000:5e:00.0")", R"("pf": "5e:00.0")"},
+      {R"(, "vfs": [{)", R"(, "vfz": [{)"},
+  };
+  const std::string whys[] = {
+      "original_count is not a whole number from 0 to 65535",
+      "4 original VF drivers for an original count of 2",
+      "original_autoprobe is not true or false",
+      "original VF driver \"../iavf\" is not a driver name",
+      "pf \"5e:00.0\" is not a PCI address",
+      "no list of vfs",
+  };
+  for (std::size_t i = 0; i < std::size(damaged); ++i) {
+    BOOST_TEST_CONTEXT(damaged[i].second) {
+      const std::string group12 = replaced(kGroup12, "}]}", R"(}], "vfs": []})");
+      loaded = load(
+          dir, three(group12 + ", " + replaced(pf_group, damaged[i].first, damaged[i].second)));
+      BOOST_TEST(loaded.dropped_entries);
+      BOOST_TEST(!loaded.record.find(22));
+      BOOST_TEST(loaded.record.find(12));  // the good entry stays
+      BOOST_TEST_REQUIRE(loaded.problems.size() == 1u);
+      BOOST_TEST(loaded.problems[0].find(whys[i]) != std::string::npos, loaded.problems[0]);
+      BOOST_TEST(loaded.problems[0].find("group 22") != std::string::npos, loaded.problems[0]);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(another_format_version_makes_the_file_unusable) {
   ScratchDir dir("journal");
   std::string file;
   const std::string good = file_with(kGroup12);
   const std::string suffix = ": ignoring it; this run owns nothing it bound earlier";
 
-  auto loaded = load(dir, replaced(good, "\"format_version\": 2", "\"format_version\": 3"), &file);
-  check_unusable(loaded, file + ": format version 3, this tool reads 1 to 2" + suffix);
+  auto loaded = load(dir, replaced(good, "\"format_version\": 2", "\"format_version\": 4"), &file);
+  check_unusable(loaded, file + ": format version 4, this tool reads 1 to 3" + suffix);
   loaded = load(dir, replaced(good, "\"format_version\": 2", "\"format_version\": 0"));
-  check_unusable(loaded, file + ": format version 0, this tool reads 1 to 2" + suffix);
+  check_unusable(loaded, file + ": format version 0, this tool reads 1 to 3" + suffix);
   loaded = load(dir, replaced(good, "\"format_version\": 2", "\"format_version\": \"2\""));
-  check_unusable(loaded, file + ": format version \"2\", this tool reads 1 to 2" + suffix);
+  check_unusable(loaded, file + ": format version \"2\", this tool reads 1 to 3" + suffix);
   loaded = load(dir, replaced(good, "\"format_version\": 2", "\"format_version\": 2.0"));
-  check_unusable(loaded, file + ": format version 2.0, this tool reads 1 to 2" + suffix);
+  check_unusable(loaded, file + ": format version 2.0, this tool reads 1 to 3" + suffix);
   loaded = load(dir, replaced(good, "\"format_version\": 2, ", ""));
   check_unusable(loaded, file + ": corrupt (no format_version)" + suffix);
   loaded = load(dir, replaced(good, "\"groups\": [", "\"group\": ["));

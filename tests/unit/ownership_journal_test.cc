@@ -49,6 +49,9 @@ OwnershipRecord full_record() {
                                   device("0000:01:00.1", "snd_hda_intel", "snd_hda_intel")},
                                  false};
   record.groups[3] = OwnedGroup{3, OwnedGroup::How::Adopted, "nics", {}, false, "sandbox-7"};
+  record.groups[22] = OwnedGroup{22, OwnedGroup::How::Bound, "e810-vfs", {}, false, "default"};
+  record.groups[22].vfs.push_back(
+      vfio::OwnedVfs{*vfio::PciAddress::parse("0000:5e:00.0"), 4, true, {"iavf", std::nullopt}});
   record.groups[40] = OwnedGroup{40,
                                  OwnedGroup::How::Bound,
                                  "vmd-nvme",
@@ -59,7 +62,7 @@ OwnershipRecord full_record() {
 
 // The format exactly: groups by number, two-space indentation, a trailing newline.
 const std::string kFullRecordText = R"({
-  "format_version": 2,
+  "format_version": 3,
   "boot_id": "6f0d2b1c-8a4e-4c1d-9f3e-2b7a1c5d9e00",
   "groups": [
     {
@@ -68,7 +71,8 @@ const std::string kFullRecordText = R"({
       "owner": "sandbox-7",
       "assignment": "nics",
       "in_flight": false,
-      "devices": []
+      "devices": [],
+      "vfs": []
     },
     {
       "group": 12,
@@ -87,6 +91,26 @@ const std::string kFullRecordText = R"({
           "original_driver": "snd_hda_intel",
           "original_override": "snd_hda_intel"
         }
+      ],
+      "vfs": []
+    },
+    {
+      "group": 22,
+      "how": "bound",
+      "owner": "default",
+      "assignment": "e810-vfs",
+      "in_flight": false,
+      "devices": [],
+      "vfs": [
+        {
+          "pf": "0000:5e:00.0",
+          "original_count": 4,
+          "original_autoprobe": true,
+          "original_drivers": [
+            "iavf",
+            null
+          ]
+        }
       ]
     },
     {
@@ -101,7 +125,8 @@ const std::string kFullRecordText = R"({
           "original_driver": null,
           "original_override": "nvme"
         }
-      ]
+      ],
+      "vfs": []
     }
   ]
 }
@@ -118,6 +143,7 @@ void check_equal(const OwnershipRecord& got, const OwnershipRecord& want) {
       BOOST_TEST(g->assignment == w.assignment);
       BOOST_TEST(g->owner == w.owner);
       BOOST_TEST(g->in_flight == w.in_flight);
+      BOOST_TEST((g->vfs == w.vfs));
       BOOST_TEST_REQUIRE(g->devices.size() == w.devices.size());
       for (std::size_t i = 0; i < w.devices.size(); ++i) {
         BOOST_TEST(g->devices[i].address.str() == w.devices[i].address.str());
@@ -191,7 +217,7 @@ BOOST_AUTO_TEST_CASE(an_empty_record_round_trips) {
   ScratchDir dir("journal");
   OwnershipJournal journal(vfio::test::disk(), dir.path(), kBoot);
   journal.save(OwnershipRecord{});
-  BOOST_TEST(read_text(journal.file()) == "{\n  \"format_version\": 2,\n  \"boot_id\": \"" + kBoot +
+  BOOST_TEST(read_text(journal.file()) == "{\n  \"format_version\": 3,\n  \"boot_id\": \"" + kBoot +
                                               "\",\n  \"groups\": []\n}\n");
   const LoadedRecord loaded = journal.load();
   BOOST_TEST(loaded.problems.empty());
@@ -353,7 +379,7 @@ BOOST_AUTO_TEST_CASE(opening_keeps_a_copy_of_a_record_with_damaged_entries_then_
   // The file now holds what was good, and reads back without a problem.
   const vfio::LoadedRecord again = journal.load();
   BOOST_TEST(again.problems.empty());
-  BOOST_TEST(again.record.groups.size() == 2u);
+  BOOST_TEST(again.record.groups.size() == full_record().groups.size() - 1);
 }
 
 BOOST_AUTO_TEST_CASE(keep_aside_renames_with_reason_and_utc_time) {
