@@ -184,14 +184,14 @@ bool run_once(const vfio::sim::Topology& host, const Options& o, Case& c, bool r
   const milliseconds probe_timeout = milliseconds(o.latency_ms) * 5 + milliseconds(10000);
 
   const auto start = Clock::now();
-  auto executed =
-      reconciler.execute(planned, ledger, {.probe_timeout = probe_timeout, .jobs = c.jobs});
+  auto executed = reconciler.execute(c.desired, {}, planned, ledger,
+                                     {.probe_timeout = probe_timeout, .jobs = c.jobs});
   const double wall = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   if (const auto* unavailable = std::get_if<vfio::VfioPciUnavailable>(&executed)) {
     fmt::print(stderr, "vfio-apply-bench: {}\n", unavailable->why);
     return false;
   }
-  const vfio::ApplyOutcome& outcome = std::get<vfio::ApplyOutcome>(executed);
+  const vfio::ApplyOutcome& outcome = std::get<vfio::ExecutedPlan>(executed).outcome;
 
   bool ok = outcome.count(vfio::GroupResult::Claimed) == c.groups;
   for (unsigned i = 0; i < c.groups; ++i) {

@@ -15,6 +15,8 @@ std::string_view to_string(GroupResult result) {
       return "adopted";
     case GroupResult::Forgotten:
       return "forgotten";
+    case GroupResult::VfsSet:
+      return "vfs-set";
     case GroupResult::Unchanged:
       return "unchanged";
     case GroupResult::Blocked:

@@ -17,6 +17,7 @@ enum class GroupResult {
   Released,    // every endpoint verified back on its host driver (or driverless, as before)
   Adopted,     // already on vfio-pci: recorded, nothing written
   Forgotten,   // no longer recorded as held, nothing written
+  VfsSet,      // a PF's VF count (and VF autoprobe) verified as planned
   Unchanged,   // nothing to do (noop in the plan)
   Blocked,     // refused by the planner: nothing written
   RolledBack,  // a step failed; every device this run changed is verified back as it was

@@ -15,7 +15,9 @@ GroupOutcome DryRunExecutor::execute(const GroupChange& change) {
 
 KernelExecutor::KernelExecutor(Sysfs& sysfs, OwnershipLedger& ledger,
                                std::chrono::milliseconds probe_timeout, KernelFiles* proc)
-    : steps_(sysfs, probe_timeout, proc), transaction_{sysfs, steps_, ledger, proc} {}
+    : steps_(sysfs, probe_timeout, proc),
+      transaction_{sysfs, steps_, ledger, proc},
+      vf_counts_(sysfs, steps_, ledger, probe_timeout) {}
 
 GroupOutcome KernelExecutor::execute(const GroupChange& change) {
   switch (change.action) {
@@ -27,6 +29,8 @@ GroupOutcome KernelExecutor::execute(const GroupChange& change) {
       return transaction_.adopt(change);
     case GroupAction::Forget:
       return transaction_.forget(change);
+    case GroupAction::SetVfs:
+      return vf_counts_.run(change);
     case GroupAction::Noop:
     case GroupAction::Blocked:
       break;
@@ -51,6 +55,7 @@ ApplyOutcome execute_plan(const Plan& plan, Executor& executor, unsigned jobs,
       case GroupAction::Release:
       case GroupAction::Adopt:
       case GroupAction::Forget:
+      case GroupAction::SetVfs:
         work.push_back(i);
         break;
       case GroupAction::Blocked:

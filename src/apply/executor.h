@@ -10,6 +10,7 @@
 #include "apply/device_steps.h"
 #include "apply/group_transaction.h"
 #include "apply/ownership_ledger.h"
+#include "apply/vf_count_steps.h"
 #include "plan/plan.h"
 #include "sysfs/sysfs.h"
 
@@ -18,7 +19,8 @@ namespace vfio {
 class Executor {
  public:
   virtual ~Executor() = default;
-  // One claim, release or adopt of the plan. Called for several groups at once.
+  // One claim, release, adopt, forget or VF count change of the plan. Called for several groups
+  // at once.
   virtual GroupOutcome execute(const GroupChange& change) = 0;
 };
 
@@ -38,6 +40,7 @@ class KernelExecutor final : public Executor {
  private:
   DeviceSteps steps_;
   GroupTransaction transaction_;
+  VfCountSteps vf_counts_;
 };
 
 // Runs the plan's claims, releases and adoptions, up to `jobs` groups at once (devices within a

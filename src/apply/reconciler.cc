@@ -1,5 +1,7 @@
 #include "apply/reconciler.h"
 
+#include <algorithm>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -13,10 +15,25 @@
 
 namespace vfio {
 
+namespace {
+
+// A VF count is wanted, or one this tool set is recorded.
+bool wants_sriov(const DesiredState& desired, const OwnershipRecord& owned) {
+  return std::any_of(desired.assignments.begin(), desired.assignments.end(),
+                     [](const Assignment& a) { return a.vfs.has_value(); }) ||
+         std::any_of(owned.groups.begin(), owned.groups.end(),
+                     [](const auto& g) { return !g.second.vfs.empty(); });
+}
+
+}  // namespace
+
 Planned Reconciler::plan(const DesiredState& desired, const OwnershipRecord& owned,
                          const PlanOptions& options) const {
   Planned out;
-  out.host = observe(sysfs_, names_, ObserveDetail::Planning, proc_);
+  // SR-IOV is read only when it is in play: two more reads per device.
+  out.host = observe(
+      sysfs_, names_,
+      wants_sriov(desired, owned) ? ObserveDetail::PlanningSriov : ObserveDetail::Planning, proc_);
   for (const auto& f : out.host.findings) spdlog::warn("{}: {}", f.path, f.message);
   // Asked by the alias the driver's name is, as modprobe vfio-pci would be.
   if (!out.host.vfio_pci_loaded) out.host.vfio_pci_loadable = modules_.available(kVfioPciDriver);
@@ -29,7 +46,57 @@ ApplyOutcome Reconciler::dry_run(const Planned& planned, const ExecuteSettings& 
   return execute_plan(planned.plan, dry, settings.jobs, settings.stop);
 }
 
-std::variant<ApplyOutcome, VfioPciUnavailable> Reconciler::execute(
+std::variant<ExecutedPlan, VfioPciUnavailable> Reconciler::execute(
+    const DesiredState& desired, const PlanOptions& options, const Planned& planned,
+    OwnershipLedger& ledger, const ExecuteSettings& settings) {
+  ExecutedPlan out;
+  out.plan = planned.plan;
+  out.plan.changes.clear();
+  std::vector<GroupOutcome> outcomes;
+  std::set<std::optional<unsigned>> shown;  // groups the first round's plan shows
+  std::optional<Planned> later;             // the latest later round's plan
+  const Planned* current = &planned;
+  // SR-IOV in play: a VF count is wanted, or one this tool set is recorded (a run that stopped
+  // half-way may have left VFs to claim or a PF's VF autoprobe to give back).
+  const bool sriov = wants_sriov(desired, ledger.record());
+  for (unsigned round = 1;; ++round) {
+    auto executed = execute_round(*current, ledger, settings);
+    if (auto* unavailable = std::get_if<VfioPciUnavailable>(&executed)) {
+      if (round == 1) return *unavailable;
+      spdlog::error("{}; the next run carries on", unavailable->why);
+      break;
+    }
+    ApplyOutcome& outcome = std::get<ApplyOutcome>(executed);
+    for (std::size_t i = 0; i < outcome.groups.size(); ++i) {
+      const GroupChange& change = current->plan.changes[i];
+      const bool acted = change.action != GroupAction::Noop &&
+                         (change.action != GroupAction::Blocked || !shown.count(change.group));
+      if (round > 1 && !acted) continue;
+      if (round == 1) shown.insert(change.group);
+      out.plan.changes.push_back(change);
+      outcomes.push_back(outcome.groups[i]);
+    }
+    out.outcome.interrupted = out.outcome.interrupted || outcome.interrupted;
+    // A VF count set makes VFs the plan could not know (claimed in the next round), and VFs
+    // claimed let their PF's VF autoprobe go back (the round after): with SR-IOV in play, plan
+    // again while a round did something and nothing failed.
+    const bool acted = outcome.count(GroupResult::VfsSet) + outcome.count(GroupResult::Claimed) > 0;
+    if (!sriov || !acted || outcome.any_failure() || outcome.interrupted || round == kMaxRounds) {
+      break;
+    }
+    later = plan(desired, ledger.record(), options);
+    if (later->plan.unusable || !later->plan.manifest_conflicts.empty() ||
+        !later->plan.has_changes()) {
+      break;
+    }
+    current = &*later;
+  }
+  for (std::size_t i = 0; i < outcomes.size(); ++i) outcomes[i].change = &out.plan.changes[i];
+  out.outcome.groups = std::move(outcomes);
+  return out;
+}
+
+std::variant<ApplyOutcome, VfioPciUnavailable> Reconciler::execute_round(
     const Planned& planned, OwnershipLedger& ledger, const ExecuteSettings& settings) {
   const Plan& plan = planned.plan;
   if (plan.summary().claim > 0 && !planned.host.vfio_pci_loaded) {

@@ -36,9 +36,19 @@ struct ExecuteSettings {
   const std::atomic<bool>* stop = nullptr;  // set by SIGINT/SIGTERM: no new group begins
 };
 
-// vfio-pci was needed for a claim and could not be loaded; nothing was written.
+// vfio-pci was needed for a claim and could not be loaded; nothing more was written.
 struct VfioPciUnavailable {
   std::string why;
+};
+
+// What a run did. A run may take more than one round: a change of an SR-IOV PF's VF count makes
+// VFs the first plan could not know, so the host is observed and planned again, and the new VFs
+// are claimed in a second round, the PF's VF autoprobe restored in a third. `plan` is the first
+// round's plan followed by what each later round did (its changes that were not noops), and
+// `outcome` holds one entry per change of `plan`, in order.
+struct ExecutedPlan {
+  Plan plan;
+  ApplyOutcome outcome;
 };
 
 class Reconciler {
@@ -58,13 +68,21 @@ class Reconciler {
   // Walks the plan as a real run would, writing nothing at all.
   ApplyOutcome dry_run(const Planned& planned, const ExecuteSettings& settings) const;
 
-  // Loads vfio-pci when a claim needs it, then carries out every change through group
-  // transactions recorded in `ledger`, and settles what an earlier run left in flight.
-  std::variant<ApplyOutcome, VfioPciUnavailable> execute(const Planned& planned,
+  // Loads vfio-pci when a claim needs it, then carries out every change of `planned` (made by
+  // plan() from `desired`, the ledger's record and `options`) through transactions recorded in
+  // `ledger`, and settles what an earlier run left in flight. While a round sets a VF count and
+  // nothing failed, observes, plans and executes again (at most kMaxRounds in all).
+  std::variant<ExecutedPlan, VfioPciUnavailable> execute(const DesiredState& desired,
+                                                         const PlanOptions& options,
+                                                         const Planned& planned,
                                                          OwnershipLedger& ledger,
                                                          const ExecuteSettings& settings);
+  static constexpr unsigned kMaxRounds = 3;
 
  private:
+  std::variant<ApplyOutcome, VfioPciUnavailable> execute_round(const Planned& planned,
+                                                               OwnershipLedger& ledger,
+                                                               const ExecuteSettings& settings);
   std::optional<std::string> load_vfio_pci(std::chrono::milliseconds timeout);
 
   Sysfs& sysfs_;

@@ -9,6 +9,24 @@
 
 namespace vfio {
 
+namespace {
+
+bool vf_count_done(const OwnedGroup& entry, const HostSnapshot& host) {
+  for (const auto& kept : entry.vfs) {
+    const PciDevice* pf = host.find(kept.pf);
+    if (!pf || !pf->sriov || pf->sriov->drivers_autoprobe != kept.original_autoprobe) {
+      return false;
+    }
+    for (const auto& address : pf->sriov->vfs) {
+      const PciDevice* vf = host.find(address);
+      if (!vf || vf->driver != kVfioPciDriver) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 std::map<unsigned, std::optional<OwnedGroup>> settle_in_flight(const OwnershipRecord& record,
                                                                const HostSnapshot& host,
                                                                const ApplyOutcome& outcome) {
@@ -21,6 +39,18 @@ std::map<unsigned, std::optional<OwnedGroup>> settle_in_flight(const OwnershipRe
   std::map<unsigned, std::optional<OwnedGroup>> updates;
   for (const auto& [group, entry] : record.groups) {
     if (!entry.in_flight || touched.count(group)) continue;
+    if (!entry.vfs.empty()) {
+      // A PF's VF count change is finished or given back by the planner, which reads the
+      // originals kept here; the entry is only settled once the change is seen done (the run
+      // that made its last write stopped before saying so): every VF on vfio-pci, and VF
+      // autoprobe as it was.
+      if (vf_count_done(entry, host)) {
+        OwnedGroup done = entry;
+        done.in_flight = false;
+        updates[group] = done;
+      }
+      continue;
+    }
     unsigned endpoints = 0, on_vfio = 0, overridden = 0, stranded = 0;
     for (const auto& d : host.devices) {
       if (d.iommu_group != group || d.kind != DeviceKind::Endpoint) continue;

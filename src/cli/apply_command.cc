@@ -214,15 +214,16 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
   }
 
   OwnershipLedger ledger(owned.record, &state->journal);
-  auto executed = reconciler.execute(done, ledger, settings);
+  auto executed =
+      reconciler.execute(desired, PlanOptions{!options.no_prune}, done, ledger, settings);
   if (const auto* unavailable = std::get_if<VfioPciUnavailable>(&executed)) {
     spdlog::error("{}; nothing was changed", unavailable->why);
     return kExitUnavailable;
   }
-  const ApplyOutcome& outcome = std::get<ApplyOutcome>(executed);
-  print(options, plan, outcome, env.out);
-  log_problems(plan, outcome);
-  return apply_exit_code(plan, outcome);
+  const ExecutedPlan& run = std::get<ExecutedPlan>(executed);
+  print(options, run.plan, run.outcome, env.out);
+  log_problems(run.plan, run.outcome);
+  return apply_exit_code(run.plan, run.outcome);
 }
 
 }  // namespace vfio::cli

@@ -51,8 +51,8 @@ nlohmann::ordered_json apply_json(const Plan& plan, const ApplyOutcome& outcome,
   nlohmann::ordered_json applied;
   for (GroupResult r :
        {GroupResult::Claimed, GroupResult::Released, GroupResult::Adopted, GroupResult::Forgotten,
-        GroupResult::Unchanged, GroupResult::Blocked, GroupResult::RolledBack, GroupResult::Failed,
-        GroupResult::NotStarted, GroupResult::DryRun}) {
+        GroupResult::VfsSet, GroupResult::Unchanged, GroupResult::Blocked, GroupResult::RolledBack,
+        GroupResult::Failed, GroupResult::NotStarted, GroupResult::DryRun}) {
     applied[std::string(to_string(r))] = outcome.count(r);
   }
   applied["interrupted"] = outcome.interrupted;

@@ -36,6 +36,10 @@ void print_outcome(const GroupOutcome& g, std::ostream& out) {
     case GroupResult::Forgotten:
       fmt::print(out, "  => forgotten: no longer recorded as held, nothing written\n");
       break;
+    case GroupResult::VfsSet:
+      fmt::print(out, "  => VFs set: the count and VF autoprobe verified ({})\n",
+                 seconds(g.elapsed));
+      break;
     case GroupResult::RolledBack:
     case GroupResult::Failed: {
       const StepFailure& f = *g.failure;
@@ -86,6 +90,8 @@ void print_apply_text(const Plan& plan, const ApplyOutcome& outcome, bool explai
       fmt::format("Applied: {} claimed, {} released, {} adopted, {} blocked",
                   outcome.count(GroupResult::Claimed), outcome.count(GroupResult::Released),
                   outcome.count(GroupResult::Adopted), outcome.count(GroupResult::Blocked));
+  if (const unsigned vfs_set = outcome.count(GroupResult::VfsSet))
+    line += fmt::format(", {} VF change{}", vfs_set, vfs_set == 1 ? "" : "s");
   if (const unsigned forgotten = outcome.count(GroupResult::Forgotten))
     line += fmt::format(", {} forgotten", forgotten);
   if (rolled_back) line += fmt::format(", {} failed and rolled back", rolled_back);

@@ -43,6 +43,15 @@ json change_json(const GroupChange& c) {
   for (const auto& d : c.devices) devices.push_back(device_json(d));
   json bridges = json::array();
   for (const auto& b : c.bridges) bridges.push_back(b.str());
+  json vf_counts = json::array();
+  for (const auto& v : c.vf_counts) {
+    vf_counts.push_back({{"pf", v.pf.str()},
+                         {"from", v.from},
+                         {"to", v.to},
+                         {"autoprobe_from", v.autoprobe_from},
+                         {"autoprobe_to", v.autoprobe_to},
+                         {"restore", v.restore}});
+  }
   return {
       {"group", c.group ? json(*c.group) : json(nullptr)},
       {"action", std::string(to_string(c.action))},
@@ -54,6 +63,7 @@ json change_json(const GroupChange& c) {
       {"forced", nullable(c.forced)},
       {"devices", std::move(devices)},
       {"bridges", std::move(bridges)},
+      {"vf_counts", std::move(vf_counts)},
       {"explain", c.explain},
   };
 }
@@ -76,6 +86,7 @@ json plan_json(const Plan& plan) {
         {"noop", s.noop},
         {"blocked", s.blocked},
         {"forget", s.forget},
+        {"set_vfs", s.set_vfs},
         {"changes_pending", plan.has_changes()}}},
   };
 }

@@ -8,7 +8,7 @@
 
 namespace vfio::cli {
 
-inline constexpr const char* kPlanFormatVersion = "1.1";
+inline constexpr const char* kPlanFormatVersion = "1.2";
 
 nlohmann::ordered_json plan_json(const Plan& plan);
 

@@ -23,6 +23,8 @@ char action_marker(GroupAction action) {
       return '=';
     case GroupAction::Blocked:
       return '!';
+    case GroupAction::SetVfs:
+      return '~';
   }
   return '?';
 }
@@ -46,6 +48,17 @@ std::string transition(const PlannedDevice& d) {
   if (d.before.driver == d.after.driver && !d.any_host_driver) {
     text = fmt::format("{}, override {} -> {}", driver_name(d.before.driver),
                        d.before.override.value_or("(null)"), d.after.override.value_or("(null)"));
+  }
+  return text;
+}
+
+// "0000:5e:00.0: 4 VFs -> 8, VF autoprobe on -> off".
+std::string vf_count_text(const VfCount& v) {
+  auto on = [](bool b) { return b ? "on" : "off"; };
+  std::string text = v.from == v.to ? fmt::format("{}: {} VFs", v.pf.str(), v.from)
+                                    : fmt::format("{}: {} VFs -> {}", v.pf.str(), v.from, v.to);
+  if (v.autoprobe_from != v.autoprobe_to) {
+    text += fmt::format(", VF autoprobe {} -> {}", on(v.autoprobe_from), on(v.autoprobe_to));
   }
   return text;
 }
@@ -77,6 +90,9 @@ std::string change_heading(const GroupChange& c) {
     case GroupAction::Blocked:
       what = fmt::format("blocked ({})", to_string(c.blocked_by.value_or(BlockReason::Conflict)));
       break;
+    case GroupAction::SetVfs:
+      what = "set VFs";
+      break;
   }
   std::string who = c.assignment.empty() || (!c.group && c.devices.empty())
                         ? ""
@@ -90,8 +106,10 @@ std::string plan_summary_line(const Plan& plan) {
   if (!plan.has_changes() && s.blocked == 0 && s.adopt == 0 && s.forget == 0) return "No changes.";
   // Forgetting is rare (an owner let go of a group it adopted): said only when there is some.
   const std::string forget = s.forget ? fmt::format(", {} to forget", s.forget) : "";
-  return fmt::format("Plan: {} to claim, {} to release, {} adopted{}, {} blocked.", s.claim,
-                     s.release, s.adopt, forget, s.blocked);
+  const std::string vfs =
+      s.set_vfs ? fmt::format(", {} VF count{} to set", s.set_vfs, s.set_vfs == 1 ? "" : "s") : "";
+  return fmt::format("Plan: {} to claim, {} to release, {} adopted{}{}, {} blocked.", s.claim,
+                     s.release, s.adopt, forget, vfs, s.blocked);
 }
 
 void print_plan_text(const Plan& plan, const PlanTextOptions& options, std::ostream& out) {
@@ -120,6 +138,7 @@ void print_plan_text(const Plan& plan, const PlanTextOptions& options, std::ostr
       for (const auto& b : c.bridges) {
         fmt::print(out, "      {}  bridge, left alone\n", b.str());
       }
+      for (const auto& v : c.vf_counts) fmt::print(out, "    ~ {}\n", vf_count_text(v));
     }
     if (options.explain) {
       for (const auto& why : c.explain) fmt::print(out, "      why: {}\n", why);

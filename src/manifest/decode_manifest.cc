@@ -20,7 +20,7 @@ namespace {
 
 const Keys kTopKeys = {"version", "owner", "settings", "assignments"};
 const Keys kSettingsKeys = {"probe-timeout", "jobs"};
-const Keys kAssignmentKeys = {"name", "state", "match", "count", "companions", "force"};
+const Keys kAssignmentKeys = {"name", "state", "match", "count", "vfs", "companions", "force"};
 const Keys kMatchKeys = {"address", "vendor",           "device",
                          "class",   "subsystem-vendor", "subsystem-device"};
 
@@ -217,7 +217,7 @@ void ManifestDecoder::note_address(const PciAddress& address, const std::string&
   }
 }
 
-// count, companions, force: what an assignment may add to its name, state and match.
+// count, vfs, companions, force: what an assignment may add to its name, state and match.
 void ManifestDecoder::decode_options(const YamlNode& node, Checker& check, Assignment& assignment) {
   if (const YamlEntry* count = node.find("count")) {
     if (auto value = check.integer_of(*count, 1, 65536)) {
@@ -227,6 +227,19 @@ void ManifestDecoder::decode_options(const YamlNode& node, Checker& check, Assig
               fmt::format("'count' is {}, but a match on an exact address selects at most one "
                           "device",
                           *value));
+      }
+    }
+  }
+  if (const YamlEntry* vfs = node.find("vfs")) {
+    // At most 65535 (sriov_numvfs is a u16); the PF's own sriov_totalvfs is checked at plan time.
+    if (auto value = check.integer_of(*vfs, 1, 65535)) {
+      if (assignment.state == WantedState::Host) {
+        error(vfs->value.location,
+              "'vfs' asks for a PF's VFs on vfio-pci; an assignment with 'state: host' cannot "
+              "have it (an empty manifest gives the PF its VFs back)");
+      } else {
+        assignment.vfs = unsigned(*value);
+        assignment.vfs_location = vfs->value.location;
       }
     }
   }

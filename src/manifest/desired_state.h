@@ -58,6 +58,10 @@ struct Assignment {
   WantedState state = WantedState::Vfio;
   DeviceMatch match;
   std::optional<unsigned> count;
+  // SR-IOV: each matched PF carries exactly this many VFs, all claimed for vfio-pci; the PF
+  // itself stays on its host driver (`count` counts PFs).
+  std::optional<unsigned> vfs;
+  SourceLocation vfs_location;  // of the `vfs:` value
   Companions companions = Companions::Auto;
   std::optional<std::string> force;  // the reason; overrides safety refusals
 };

@@ -95,7 +95,11 @@ class DeviceReader {
           note("boot_vga", fmt::format("unexpected value '{}'", *text));
       }
     }
-    if (detail_ == ObserveDetail::Full) read_status_only(d);
+    if (detail_ == ObserveDetail::Full) {
+      read_status_only(d);
+    } else if (detail_ == ObserveDetail::PlanningSriov) {
+      read_sr_iov(d);
+    }
     // Optional attributes that were absent: absent from a device that is still here (asked
     // once, not after each one), or the device left while being read.
     if (absent_ && !vanished_ && device_gone()) vanished_ = true;
@@ -113,6 +117,11 @@ class DeviceReader {
         d.numa_node = node;
     }
     if (auto label = optional_text("label")) d.label = std::string(*label);
+    read_sr_iov(d);
+  }
+
+  // The PF of a VF; a PF's SR-IOV state.
+  void read_sr_iov(PciDevice& d) {
     if (auto pf = optional_link_name("physfn")) d.physfn = address_link(*pf, "physfn");
     read_sriov(d);
   }

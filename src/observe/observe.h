@@ -20,7 +20,8 @@ class ObserveError : public std::runtime_error {
 // How much of each device observe() reads. Full: everything `status` shows. Planning: what the
 // planner needs (ids, class, kind, driver, driver_override, IOMMU group, boot_vga); numa_node,
 // label, physfn and SR-IOV (sriov_totalvfs, sriov_numvfs, the virtfn links) stay unset.
-enum class ObserveDetail { Full, Planning };
+// PlanningSriov: Planning with physfn and SR-IOV, for manifests or records that set VF counts.
+enum class ObserveDetail { Full, Planning, PlanningSriov };
 
 // Reads every device under bus/pci/devices. A device that vanishes while being read is left out
 // and a missing or malformed attribute leaves its field unset; both are recorded as findings.

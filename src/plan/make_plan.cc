@@ -6,6 +6,8 @@
 //    (decide_group.cc; the refusals' words are in refusal_text.cc).
 // 3. Prune: groups the run's owners hold that no manifest names any more are released, or when
 //    adopted forgotten (here).
+// SR-IOV PFs (an assignment's `vfs`) are decided before the groups (decide_vfs.cc): a VF count
+// change removes the PF's VFs, which no other change may then touch.
 #include <algorithm>
 #include <set>
 
@@ -84,9 +86,17 @@ namespace {
 // The groups the run's owners hold that none of their assignments names any more: those this
 // tool bound are released, those it adopted forgotten (or, with --no-prune, both kept). Other
 // owners' groups are not this run's to touch, nor even to show.
-void plan_prunes(const PlanInputs& in, const Intents& intents, std::vector<GroupChange>& changes) {
+void plan_prunes(const PlanInputs& in, const Intents& intents,
+                 const std::set<PciAddress>& taken_over, std::vector<GroupChange>& changes) {
   for (const auto& [group, record] : in.owned.groups) {
     if (intents.by_group.count(group) || !in.desired.speaks_for(record.owner)) continue;
+    // A PF's VF count is given back by plan_vf_restores; VFs that a planned VF count change
+    // removes or gives back are that change's.
+    if (!record.vfs.empty() || intents.pfs_by_group.count(group)) continue;
+    if (std::any_of(record.devices.begin(), record.devices.end(),
+                    [&](const OwnedDevice& d) { return taken_over.count(d.address) > 0; })) {
+      continue;
+    }
     const std::string holder = held_for(record.owner, record.assignment);
     const bool bound = record.how == OwnedGroup::How::Bound;
     const Members m = in.members_of(group);
@@ -158,14 +168,40 @@ Plan make_plan(const DesiredState& desired, const HostSnapshot& host, const Owne
   }
   const planning::PlanInputs in(desired, host, owned, options);
   planning::Intents intents = planning::resolve_assignments(in);
-  if (!intents.owner_conflicts.empty()) {
-    plan.manifest_conflicts = std::move(intents.owner_conflicts);
+  if (!intents.manifest_errors.empty()) {
+    plan.manifest_conflicts = std::move(intents.manifest_errors);
     return plan;
   }
-  for (const auto& [group, intent] : intents.by_group) {
-    plan.changes.push_back(planning::decide_group(in, group, intent));
+  // SR-IOV PFs first: which VFs their count changes take over decides what else may touch them.
+  std::set<PciAddress> taken_over;
+  for (const auto& [group, pfs] : intents.pfs_by_group) {
+    GroupChange c = planning::decide_vfs(in, group, pfs);
+    if (intents.by_group.count(group)) {
+      planning::block(c, {{BlockReason::Conflict,
+                           fmt::format("IOMMU group {} holds a PF whose VF count is set, and "
+                                       "an assignment also asks for the group itself: a PF "
+                                       "that carries VFs stays on its host driver",
+                                       group)}});
+      c.vf_counts.clear();
+    }
+    plan.changes.push_back(std::move(c));
   }
-  planning::plan_prunes(in, intents, plan.changes);
+  planning::plan_vf_restores(in, intents, plan.changes, taken_over);
+  for (const auto& [group, intent] : intents.by_group) {
+    if (intents.pfs_by_group.count(group)) continue;
+    GroupChange c = planning::decide_group(in, group, intent);
+    const bool touches_taken = std::any_of(c.devices.begin(), c.devices.end(), [&](const auto& d) {
+      return taken_over.count(d.address) > 0;
+    });
+    if (touches_taken && c.action != GroupAction::Blocked) {
+      planning::block(c, {{BlockReason::Conflict,
+                           fmt::format("IOMMU group {} holds a VF that its PF's VF count change "
+                                       "removes or gives back in this run",
+                                       group)}});
+    }
+    plan.changes.push_back(std::move(c));
+  }
+  planning::plan_prunes(in, intents, taken_over, plan.changes);
   std::stable_sort(plan.changes.begin(), plan.changes.end(),
                    [](const GroupChange& a, const GroupChange& b) {
                      // Numbered groups first, in order; group-less entries keep manifest order.

@@ -26,6 +26,8 @@ std::string_view to_string(GroupAction action) {
       return "blocked";
     case GroupAction::Forget:
       return "forget";
+    case GroupAction::SetVfs:
+      return "set-vfs";
   }
   return "unknown";
 }
@@ -64,6 +66,8 @@ std::string_view to_string(BlockReason reason) {
       return "owned-by-other";
     case BlockReason::HoldersUnknown:
       return "holders-unknown";
+    case BlockReason::SriovUnconfigurable:
+      return "sriov-unconfigurable";
   }
   return "unknown";
 }
@@ -90,6 +94,9 @@ PlanSummary Plan::summary() const {
       case GroupAction::Forget:
         ++s.forget;
         break;
+      case GroupAction::SetVfs:
+        ++s.set_vfs;
+        break;
     }
   }
   return s;
@@ -97,7 +104,10 @@ PlanSummary Plan::summary() const {
 
 bool Plan::has_changes() const {
   for (const auto& c : changes) {
-    if (c.action == GroupAction::Claim || c.action == GroupAction::Release) return true;
+    if (c.action == GroupAction::Claim || c.action == GroupAction::Release ||
+        c.action == GroupAction::SetVfs) {
+      return true;
+    }
   }
   return false;
 }

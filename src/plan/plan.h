@@ -17,7 +17,8 @@ namespace vfio {
 
 // Forget: a group its owner adopted and no longer names leaves the ownership record; it stays on
 // vfio-pci (this tool did not bind it) and nothing is written to sysfs.
-enum class GroupAction { Claim, Release, Adopt, Noop, Blocked, Forget };
+// SetVfs: an SR-IOV PF's VF count (and its VF autoprobe) changes; the PF stays where it is.
+enum class GroupAction { Claim, Release, Adopt, Noop, Blocked, Forget, SetVfs };
 enum class DeviceRole { Selected, Companion };
 
 // Why a group is blocked. Safety refusals can be overridden by `force`; the others cannot.
@@ -39,6 +40,7 @@ enum class BlockReason {
   OwnedByOther,    // the ownership record says another owner holds the group; never forced
   HoldersUnknown,  // the group has a /dev/vfio node and /proc cannot tell who holds it; never
                    // forced
+  SriovUnconfigurable,  // `vfs` for a PF whose driver cannot set its VF count (vfio-pci, none)
 };
 bool is_safety_refusal(BlockReason reason);  // overridable by `force`
 // "gpu0", or "gpu0 of owner boot": the default owner goes unsaid, as in manifests without owners.
@@ -66,6 +68,24 @@ struct PlannedDevice {
   bool changes() const { return before != after; }
 };
 
+// A PF's VF count as a SetVfs change makes it. The kernel takes a new count only from 0, and a
+// VF meets its host driver only while the PF's VF autoprobe is on; so a count change turns
+// autoprobe off, goes through 0, and leaves autoprobe off until the new VFs are claimed (a
+// later change turns it back on). Giving a PF back (`restore`) ends with each VF that existed
+// before on its recorded driver and autoprobe as it was.
+struct VfCount {
+  PciAddress pf{0, 0, 0, 0};
+  unsigned from = 0;  // sriov_numvfs now
+  unsigned to = 0;    // and after
+  bool autoprobe_from = true;
+  bool autoprobe_to = true;
+  bool restore = false;  // back to `record`'s originals; the record entry then goes
+  // What the ownership record keeps for the PF (written before the first write): the originals
+  // of the first change, kept through later ones.
+  OwnedVfs record;
+  std::vector<PciAddress> vfs_before;  // the VFs now, which a count change removes
+};
+
 // Who the ownership record says holds a group, as the run found it.
 struct Holder {
   std::string owner;
@@ -85,11 +105,12 @@ struct GroupChange {
   std::optional<std::string> forced;   // a safety refusal overridden: the `force` reason
   std::vector<PlannedDevice> devices;  // endpoints, by address
   std::vector<PciAddress> bridges;     // members left alone
+  std::vector<VfCount> vf_counts;      // SetVfs: each PF of the group whose VFs change
   std::vector<std::string> explain;    // --explain: which assignment, which match, which peer
 };
 
 struct PlanSummary {
-  unsigned claim = 0, release = 0, adopt = 0, noop = 0, blocked = 0, forget = 0;
+  unsigned claim = 0, release = 0, adopt = 0, noop = 0, blocked = 0, forget = 0, set_vfs = 0;
 };
 
 struct Plan {
@@ -104,7 +125,8 @@ struct Plan {
   std::vector<GroupChange> changes;  // by group number; group-less entries last
 
   PlanSummary summary() const;
-  // Anything to claim or release (adopting and forgetting change only the ownership record).
+  // Anything to claim, release or a VF count to set (adopting and forgetting change only the
+  // ownership record).
   bool has_changes() const;
 };
 

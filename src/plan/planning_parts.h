@@ -5,6 +5,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -36,8 +37,12 @@ struct GroupIntent {
 // groups that assignments of two owners ask for (manifest errors, Plan::manifest_conflicts).
 struct Intents {
   std::map<unsigned, GroupIntent> by_group;
+  // SR-IOV PFs whose VF count an assignment sets (`vfs`), by the PF's group.
+  std::map<unsigned, GroupIntent> pfs_by_group;
   std::vector<GroupChange> groupless;
-  std::vector<Diagnostic> owner_conflicts;
+  // Manifest errors only the host reveals: two owners asking for one group; `vfs` for a device
+  // that is not an SR-IOV PF, past its sriov_totalvfs, or set twice for one PF.
+  std::vector<Diagnostic> manifest_errors;
 };
 
 // A group's members as observed, split the way every decision needs them.
@@ -83,5 +88,16 @@ Intents resolve_assignments(const PlanInputs& in);
 GroupChange decide_group(const PlanInputs& in, unsigned group, const GroupIntent& intent);
 // A release of `c`'s endpoints (also a prune's), or noop, or blocked.
 GroupChange decide_release(const PlanInputs& in, GroupChange c, bool listed);
+
+// SR-IOV (decide_vfs.cc): the VF count of the PFs an assignment's `vfs` picks in `group`: set
+// (a count change), noop, blocked; or, once the VFs are claimed, VF autoprobe back as it was.
+GroupChange decide_vfs(const PlanInputs& in, unsigned group, const GroupIntent& pfs);
+// The PFs of the run's owners whose `vfs` no manifest names any more: given back their count,
+// autoprobe and VF drivers. `removed` gains every VF that a planned SetVfs removes or gives back
+// itself, so that no other change of the plan touches it.
+void plan_vf_restores(const PlanInputs& in, const Intents& intents,
+                      std::vector<GroupChange>& changes, std::set<PciAddress>& removed);
+// The VFs that `changes`' SetVfs changes remove or give back.
+void removed_vfs(const std::vector<GroupChange>& changes, std::set<PciAddress>& removed);
 
 }  // namespace vfio::planning

@@ -162,6 +162,58 @@ Diagnostic two_owners(const Assignment& later, const Assignment& first, unsigned
       ManifestProblem::Invalid};
 }
 
+Diagnostic not_a_pf(const Assignment& a, const PciDevice& d) {
+  const std::string what =
+      d.physfn ? fmt::format("is a VF of {}: match its PF, which gets the VFs", d.physfn->str())
+               : std::string("has no SR-IOV capability (no sriov_totalvfs)");
+  return {a.vfs_location,
+          fmt::format("assignment '{}' asks for {} VFs of each device it matches, but {} {}",
+                      a.name, *a.vfs, label(d), what),
+          ManifestProblem::Invalid};
+}
+
+Diagnostic too_many_vfs(const Assignment& a, const PciDevice& pf) {
+  return {a.vfs_location,
+          fmt::format("'vfs' is {}, but {} can carry at most {} VFs (sriov_totalvfs)", *a.vfs,
+                      label(pf), pf.sriov->total_vfs),
+          ManifestProblem::Invalid};
+}
+
+Diagnostic vfs_asked_twice(const Assignment& later, const Assignment& first, const PciDevice& pf) {
+  return {later.vfs_location,
+          fmt::format("assignment '{}' and assignment '{}' (at {}) both set the VF count of {}: "
+                      "a PF has one count; leave it to one of them",
+                      later.name, first.name, first.vfs_location.str(), label(pf)),
+          ManifestProblem::Invalid};
+}
+
+Block sriov_unconfigurable(const PciDevice& pf) {
+  if (pf.driver) {
+    return {BlockReason::SriovUnconfigurable,
+            fmt::format("{} is on {}, which does not set VF counts here (vfio-pci would need "
+                        "its own SR-IOV support, enable_sriov, which this tool does not use): "
+                        "give the PF back to its host driver, then run again",
+                        label(pf), *pf.driver)};
+  }
+  return {BlockReason::SriovUnconfigurable,
+          fmt::format("{} has no driver, and only the PF's host driver sets its VF count: load "
+                      "it (modprobe), then run again",
+                      label(pf))};
+}
+
+Block vf_held_by_other(const PciDevice& pf, const PciDevice& vf, const OwnedGroup& holder) {
+  return {BlockReason::OwnedByOther,
+          fmt::format("changing the VF count of {} would remove {}, which owner {} holds (for "
+                      "its assignment {}): owner {} releases it first, then run again (force "
+                      "does not override this)",
+                      label(pf), label(vf), holder.owner, holder.assignment, holder.owner)};
+}
+
+Block vf_in_use(const PciDevice& pf, const PciDevice& vf, const Block& why) {
+  return {why.reason, fmt::format("changing the VF count of {} would remove {}: {}", label(pf),
+                                  vf.address.str(), why.message)};
+}
+
 Block boot_display(const PciDevice& d) {
   return {BlockReason::BootDisplay,
           fmt::format("{} is the firmware's boot display (boot_vga=1): taking it can leave the "

@@ -46,6 +46,16 @@ Block owned_by_other(const Holder& holder, unsigned group, const std::string& wh
 // The manifest error of two owners asking for one group: `later` at its place, naming `first`.
 Diagnostic two_owners(const Assignment& later, const Assignment& first, unsigned group);
 
+// SR-IOV (`vfs`): manifest errors only the host reveals, each at the assignment's `vfs:`.
+Diagnostic not_a_pf(const Assignment& a, const PciDevice& d);
+Diagnostic too_many_vfs(const Assignment& a, const PciDevice& pf);
+Diagnostic vfs_asked_twice(const Assignment& later, const Assignment& first, const PciDevice& pf);
+// A PF whose driver cannot set its VF count (vfio-pci, or none).
+Block sriov_unconfigurable(const PciDevice& pf);
+// A VF that a count change would remove is someone else's, or in use.
+Block vf_held_by_other(const PciDevice& pf, const PciDevice& vf, const OwnedGroup& holder);
+Block vf_in_use(const PciDevice& pf, const PciDevice& vf, const Block& why);
+
 // Safety refusals, overridable by `force`.
 Block boot_display(const PciDevice& d);
 Block hazard_refusal(const PciDevice& d, const Hazard& h);  // any hazard but HeldOpen

@@ -18,7 +18,7 @@ class Resolver {
   explicit Resolver(const PlanInputs& in) : in_(in) {}
 
   Intents run() {
-    std::map<PciAddress, std::vector<std::size_t>> pickers;
+    auto& pickers = pickers_;
     for (std::size_t i = 0; i < in_.desired.assignments.size(); ++i) {
       const Assignment& a = in_.assignment(i);
       std::vector<const PciDevice*> matched = matches_of(i);
@@ -28,6 +28,10 @@ class Resolver {
       }
       std::optional<Block> count_block;
       if (a.count && matched.size() != *a.count) count_block = count_mismatch(a, matched);
+      if (a.vfs) {
+        for (const PciDevice* pf : matched) pick_pf(i, *pf, count_block);
+        continue;
+      }
       for (const PciDevice* d : matched) {
         if (!d->iommu_group) {
           block_groupless(i, no_iommu_group(a, *d), d);
@@ -50,10 +54,51 @@ class Resolver {
           picked_twice(address, names));
     }
     for (const auto& [group, intent] : out_.by_group) find_other_owners(group, intent);
+    for (const auto& [group, intent] : out_.pfs_by_group) {
+      if (!out_.by_group.count(group)) find_other_owners(group, intent);
+    }
     return std::move(out_);
   }
 
  private:
+  // `vfs`: the PF keeps its driver and carries the VFs. While it carries the count asked for,
+  // its VFs are picked like any device; while it does not, they are about to be replaced.
+  void pick_pf(std::size_t i, const PciDevice& pf, const std::optional<Block>& count_block) {
+    const Assignment& a = in_.assignment(i);
+    if (!pf.sriov || pf.physfn) {
+      out_.manifest_errors.push_back(not_a_pf(a, pf));
+      return;
+    }
+    if (*a.vfs > pf.sriov->total_vfs) {
+      out_.manifest_errors.push_back(too_many_vfs(a, pf));
+      return;
+    }
+    if (auto first = pf_setters_.emplace(pf.address, i); !first.second) {
+      out_.manifest_errors.push_back(vfs_asked_twice(a, in_.assignment(first.first->second), pf));
+      return;
+    }
+    if (!pf.iommu_group) {
+      block_groupless(i, no_iommu_group(a, pf), &pf);
+      return;
+    }
+    GroupIntent& pf_intent = out_.pfs_by_group[*pf.iommu_group];
+    pf_intent.picks.push_back({i, &pf});
+    pf_intent.explain.push_back(fmt::format("{} sets the VF count of {} by {}{}", in_.who(i),
+                                            pf.address.str(), a.match.describe(),
+                                            a.count ? fmt::format(" (count {})", *a.count) : ""));
+    if (count_block) pf_intent.blocks.push_back(*count_block);
+    if (count_block || pf.sriov->enabled_vfs != *a.vfs) return;
+    for (const auto& address : pf.sriov->vfs) {
+      const PciDevice* vf = in_.host.find(address);
+      if (!vf || !vf->iommu_group) continue;  // a VF mid-removal; the next run sees it settled
+      pickers_[vf->address].push_back(i);
+      GroupIntent& intent = out_.by_group[*vf->iommu_group];
+      intent.picks.push_back({i, vf});
+      intent.explain.push_back(fmt::format("{} selects {}, VF of {} (vfs {})", in_.who(i),
+                                           vf->address.str(), pf.address.str(), *a.vfs));
+    }
+  }
+
   bool vanished_while_observed(const PciAddress& address) const {
     return std::any_of(in_.host.findings.begin(), in_.host.findings.end(), [&](const Finding& f) {
       return f.kind == Finding::Kind::DeviceVanished && f.device == address;
@@ -123,13 +168,15 @@ class Resolver {
     const Assignment& first = in_.assignment(*askers.begin());
     for (std::size_t i : askers) {
       if (in_.assignment(i).owner != first.owner) {
-        out_.owner_conflicts.push_back(two_owners(in_.assignment(i), first, group));
+        out_.manifest_errors.push_back(two_owners(in_.assignment(i), first, group));
       }
     }
   }
 
   const PlanInputs& in_;
   Intents out_;
+  std::map<PciAddress, std::size_t> pf_setters_;  // PF -> the assignment setting its count
+  std::map<PciAddress, std::vector<std::size_t>> pickers_;  // device -> assignments picking it
 };
 
 }  // namespace

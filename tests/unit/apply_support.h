@@ -61,15 +61,17 @@ inline std::unique_ptr<Applied> apply_manifest(
     modules = std::make_unique<sim::SimulatedModules>(*simulator, true);
   }
   Reconciler reconciler(kernel, proc ? &*proc : nullptr, *modules);
-  Planned planned = reconciler.plan(load_manifests(test::disk(), {manifest}), ledger.record());
-  auto executed =
-      reconciler.execute(planned, ledger, {.probe_timeout = probe_timeout, .jobs = jobs});
+  const DesiredState desired = load_manifests(test::disk(), {manifest});
+  Planned planned = reconciler.plan(desired, ledger.record());
+  auto executed = reconciler.execute(desired, {}, planned, ledger,
+                                     {.probe_timeout = probe_timeout, .jobs = jobs});
   if (const auto* unavailable = std::get_if<VfioPciUnavailable>(&executed)) {
     BOOST_FAIL("vfio-pci could not be loaded: " << unavailable->why);
   }
+  auto& run = std::get<ExecutedPlan>(executed);
   auto applied = std::make_unique<Applied>();
-  applied->plan = std::move(planned.plan);  // a moved vector keeps its elements in place
-  applied->outcome = std::move(std::get<ApplyOutcome>(executed));
+  applied->plan = std::move(run.plan);  // a moved vector keeps its elements in place
+  applied->outcome = std::move(run.outcome);
   return applied;
 }
 

@@ -110,6 +110,11 @@ BOOST_AUTO_TEST_CASE(every_example_host_ends_as_its_plan_says_and_prunes_back_to
       for (const auto& c : applied->plan.changes) {
         if (c.action != GroupAction::Claim) continue;
         for (const auto& d : c.devices) {
+          // A VF the run made (a VF count set) is gone again once its PF is given back.
+          if (!before.count(d.address.str())) {
+            BOOST_TEST(!kernel.present(d.address), d.address);
+            continue;
+          }
           BOOST_TEST((bindings(kernel).at(d.address.str()) == before.at(d.address.str())),
                      d.address);
         }

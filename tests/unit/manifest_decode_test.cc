@@ -479,7 +479,12 @@ BOOST_AUTO_TEST_CASE(good_corpus_decodes_file_by_file_and_as_one_set) {
   BOOST_TEST(state.files.size() == files);
   BOOST_TEST(state.settings.jobs == 8u);
   BOOST_TEST(state.settings.probe_timeout.count() == 500);
-  BOOST_TEST(state.assignments.size() == 10u);
+  BOOST_TEST(state.assignments.size() == 11u);
+  const auto vfs = std::find_if(state.assignments.begin(), state.assignments.end(),
+                                [](const Assignment& a) { return a.name == "e810-vfs"; });
+  BOOST_REQUIRE(vfs != state.assignments.end());
+  BOOST_TEST((vfs->vfs == std::optional<unsigned>(8)));
+  BOOST_TEST(vfs->vfs_location.line == 8);
 }
 
 BOOST_AUTO_TEST_CASE(bad_corpora_give_their_expected_first_diagnostic) {

@@ -155,7 +155,7 @@ BOOST_AUTO_TEST_CASE(json_follows_the_contract) {
   sim::KernelSimulator kernel(test::example_host("workstation"));
   Ran ran = plan(kernel, {kSource + "/examples/workstation-gpu.yaml", "--json"});
   auto j = nlohmann::json::parse(ran.out);
-  BOOST_TEST(j["format_version"] == "1.1");
+  BOOST_TEST(j["format_version"] == "1.2");
   BOOST_TEST(j["observed"]["fingerprint"].get<std::string>().rfind("fnv1a64:", 0) == 0u);
   const auto& change = j["changes"][0];
   BOOST_TEST(change["group"] == 1);

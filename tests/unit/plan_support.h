@@ -44,6 +44,11 @@ struct A {
     a.count = n;
     return *this;
   }
+  A& vfs(unsigned n) {
+    a.vfs = n;
+    a.vfs_location = {a.location.file, a.location.line + 3, 10};
+    return *this;
+  }
   A& listed() {
     a.companions = Companions::Listed;
     return *this;
@@ -84,9 +89,10 @@ struct PlanHost {
   explicit PlanHost(const std::string& name) : kernel(test::example_host(name)) {}
   explicit PlanHost(sim::Topology t) : kernel(std::move(t)) {}
   Plan plan(const DesiredState& d, const OwnershipRecord& owned = {}, PlanOptions options = {}) {
+    const std::size_t before = kernel.writes().size();
     snapshot = observe(kernel, nullptr);
     Plan p = make_plan(d, snapshot, owned, options);
-    BOOST_TEST(kernel.writes().empty());
+    BOOST_TEST(kernel.writes().size() == before);
     return p;
   }
   KernelSimulator kernel;
