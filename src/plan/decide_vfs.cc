@@ -88,7 +88,8 @@ GroupChange base_change(const PlanInputs& in, unsigned group) {
 
 }  // namespace
 
-GroupChange decide_vfs(const PlanInputs& in, unsigned group, const GroupIntent& pfs) {
+GroupChange decide_vfs(const PlanInputs& in, unsigned group, const GroupIntent& pfs,
+                       std::set<PciAddress>& taken_over) {
   const Assignment& first = in.assignment(pfs.picks.front().assignment);
   GroupChange c = base_change(in, group);
   c.assignment = first.name;
@@ -118,6 +119,7 @@ GroupChange decide_vfs(const PlanInputs& in, unsigned group, const GroupIntent& 
     v.record = recorded ? *recorded : originals_of(in, pf);
     v.vfs_before = pf.sriov->vfs;
     if (v.from != v.to) {
+      taken_over.insert(v.vfs_before.begin(), v.vfs_before.end());
       if (!pf.driver || *pf.driver == kVfioPciDriver) {
         blocks.push_back(sriov_unconfigurable(pf));
         continue;
@@ -160,7 +162,7 @@ GroupChange decide_vfs(const PlanInputs& in, unsigned group, const GroupIntent& 
 }
 
 void plan_vf_restores(const PlanInputs& in, const Intents& intents,
-                      std::vector<GroupChange>& changes, std::set<PciAddress>& removed) {
+                      std::vector<GroupChange>& changes, std::set<PciAddress>& taken_over) {
   for (const auto& [group, record] : in.owned.groups) {
     if (record.vfs.empty() || intents.pfs_by_group.count(group) ||
         !in.desired.speaks_for(record.owner)) {
@@ -198,6 +200,7 @@ void plan_vf_restores(const PlanInputs& in, const Intents& intents,
       v.restore = true;
       v.record = kept;
       v.vfs_before = pf->sriov->vfs;
+      taken_over.insert(v.vfs_before.begin(), v.vfs_before.end());
       if (v.from != v.to && (!pf->driver || *pf->driver == kVfioPciDriver)) {
         blocks.push_back(sriov_unconfigurable(*pf));
         continue;
@@ -225,16 +228,6 @@ void plan_vf_restores(const PlanInputs& in, const Intents& intents,
           fmt::format("{} is no longer in any manifest: {}", holder, fmt::join(reasons, "; "));
     }
     changes.push_back(std::move(c));
-  }
-  removed_vfs(changes, removed);
-}
-
-void removed_vfs(const std::vector<GroupChange>& changes, std::set<PciAddress>& removed) {
-  for (const auto& c : changes) {
-    if (c.action != GroupAction::SetVfs) continue;
-    for (const auto& v : c.vf_counts) {
-      if (v.from != v.to || v.restore) removed.insert(v.vfs_before.begin(), v.vfs_before.end());
-    }
   }
 }
 

@@ -90,8 +90,8 @@ void plan_prunes(const PlanInputs& in, const Intents& intents,
                  const std::set<PciAddress>& taken_over, std::vector<GroupChange>& changes) {
   for (const auto& [group, record] : in.owned.groups) {
     if (intents.by_group.count(group) || !in.desired.speaks_for(record.owner)) continue;
-    // A PF's VF count is given back by plan_vf_restores; VFs that a planned VF count change
-    // removes or gives back are that change's.
+    // A PF's VF count is given back by plan_vf_restores; the VFs of a PF whose count is to
+    // change or be given back (planned or blocked) are that change's.
     if (!record.vfs.empty() || intents.pfs_by_group.count(group)) continue;
     if (std::any_of(record.devices.begin(), record.devices.end(),
                     [&](const OwnedDevice& d) { return taken_over.count(d.address) > 0; })) {
@@ -175,7 +175,7 @@ Plan make_plan(const DesiredState& desired, const HostSnapshot& host, const Owne
   // SR-IOV PFs first: which VFs their count changes take over decides what else may touch them.
   std::set<PciAddress> taken_over;
   for (const auto& [group, pfs] : intents.pfs_by_group) {
-    GroupChange c = planning::decide_vfs(in, group, pfs);
+    GroupChange c = planning::decide_vfs(in, group, pfs, taken_over);
     if (intents.by_group.count(group)) {
       planning::block(c, {{BlockReason::Conflict,
                            fmt::format("IOMMU group {} holds a PF whose VF count is set, and "
@@ -195,8 +195,8 @@ Plan make_plan(const DesiredState& desired, const HostSnapshot& host, const Owne
     });
     if (touches_taken && c.action != GroupAction::Blocked) {
       planning::block(c, {{BlockReason::Conflict,
-                           fmt::format("IOMMU group {} holds a VF that its PF's VF count change "
-                                       "removes or gives back in this run",
+                           fmt::format("IOMMU group {} holds a VF whose PF's VF count is "
+                                       "changed or given back in this run",
                                        group)}});
     }
     plan.changes.push_back(std::move(c));

@@ -91,13 +91,13 @@ GroupChange decide_release(const PlanInputs& in, GroupChange c, bool listed);
 
 // SR-IOV (decide_vfs.cc): the VF count of the PFs an assignment's `vfs` picks in `group`: set
 // (a count change), noop, blocked; or, once the VFs are claimed, VF autoprobe back as it was.
-GroupChange decide_vfs(const PlanInputs& in, unsigned group, const GroupIntent& pfs);
+// `taken_over` gains the VFs of every PF whose count is to change, planned or blocked: they
+// are that change's alone, so no other change of the plan (a prune) touches them.
+GroupChange decide_vfs(const PlanInputs& in, unsigned group, const GroupIntent& pfs,
+                       std::set<PciAddress>& taken_over);
 // The PFs of the run's owners whose `vfs` no manifest names any more: given back their count,
-// autoprobe and VF drivers. `removed` gains every VF that a planned SetVfs removes or gives back
-// itself, so that no other change of the plan touches it.
+// autoprobe and VF drivers. `taken_over` gains their VFs, as above.
 void plan_vf_restores(const PlanInputs& in, const Intents& intents,
-                      std::vector<GroupChange>& changes, std::set<PciAddress>& removed);
-// The VFs that `changes`' SetVfs changes remove or give back.
-void removed_vfs(const std::vector<GroupChange>& changes, std::set<PciAddress>& removed);
+                      std::vector<GroupChange>& changes, std::set<PciAddress>& taken_over);
 
 }  // namespace vfio::planning

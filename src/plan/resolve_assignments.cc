@@ -18,7 +18,6 @@ class Resolver {
   explicit Resolver(const PlanInputs& in) : in_(in) {}
 
   Intents run() {
-    auto& pickers = pickers_;
     for (std::size_t i = 0; i < in_.desired.assignments.size(); ++i) {
       const Assignment& a = in_.assignment(i);
       std::vector<const PciDevice*> matched = matches_of(i);
@@ -37,7 +36,7 @@ class Resolver {
           block_groupless(i, no_iommu_group(a, *d), d);
           continue;
         }
-        pickers[d->address].push_back(i);
+        pickers_[d->address].push_back(i);
         GroupIntent& intent = out_.by_group[*d->iommu_group];
         intent.picks.push_back({i, d});
         intent.explain.push_back(fmt::format("{} selects {} by {}{}", in_.who(i), d->address.str(),
@@ -46,7 +45,7 @@ class Resolver {
         if (count_block) intent.blocks.push_back(*count_block);
       }
     }
-    for (const auto& [address, who_picked] : pickers) {
+    for (const auto& [address, who_picked] : pickers_) {
       if (who_picked.size() < 2) continue;
       std::vector<std::string> names;
       for (std::size_t i : who_picked) names.push_back(in_.who(i));

@@ -149,3 +149,32 @@ BOOST_AUTO_TEST_CASE(a_run_killed_after_any_write_is_finished_by_the_next) {
     }
   }
 }
+
+BOOST_AUTO_TEST_CASE(a_count_change_a_vm_blocks_moves_no_vf_at_all) {
+  Host host("gpu-server");
+  host.apply(manifest());
+  check_claimed(host);
+  // A VM holds VF 0's group (its device fd too): removing that VF would block in the kernel.
+  const auto group = host.kernel->topology().find(vf(0))->iommu_group;
+  BOOST_REQUIRE(group);
+  host.kernel->start_process(sim::TopologyProcess{4242, "qemu-system-x86", {*group}, 1});
+  test::ScratchFile four(
+      "version: 1\nassignments:\n  - name: e810-vfs\n    state: vfio\n"
+      "    match: { address: \"0000:5e:00.0\" }\n    vfs: 4\n",
+      "four.yaml");
+  const std::size_t before = host.kernel->writes().size();
+  auto refused = host.apply(four.path());
+  BOOST_TEST(host.kernel->writes().size() == before);  // nothing written, no VF released
+  bool blocked = false;
+  for (const auto& g : refused->outcome.groups) {
+    if (g.change->group == 22u) {
+      blocked = g.result == GroupResult::Blocked &&
+                g.change->blocked_by == std::optional(BlockReason::HeldOpen);
+      BOOST_TEST(test::contains(g.change->reason, "pid 4242"), g.change->reason);
+    }
+    BOOST_TEST((g.result != GroupResult::Released), *g.change->group);
+  }
+  BOOST_TEST(blocked);
+  host.kernel->end_process(4242);
+  check_claimed(host);
+}
