@@ -5,6 +5,7 @@
 #include <set>
 
 #include "sim/kernel_simulator_state.h"
+#include "util/hex.h"
 
 namespace vfio::sim {
 namespace {
@@ -27,10 +28,7 @@ std::optional<unsigned> parse_u16(std::string_view value) {
   }
   unsigned long out = 0;
   for (char c : value) {
-    int digit = -1;
-    if (c >= '0' && c <= '9') digit = c - '0';
-    if (c >= 'a' && c <= 'f') digit = c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') digit = c - 'A' + 10;
+    const int digit = hex_digit(c);
     if (digit < 0 || static_cast<unsigned>(digit) >= base) return std::nullopt;
     out = out * base + static_cast<unsigned>(digit);
     if (out > 0xffff) return std::nullopt;  // ERANGE from kstrto*, which the store maps to EINVAL
