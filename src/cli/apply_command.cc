@@ -161,6 +161,14 @@ int check_trust(const std::vector<std::string>& manifests, const ApplyCommandOpt
   return strict && !found.empty() ? kExitNotPermitted : 0;
 }
 
+PlanScope scope_of(const ApplyCommandOptions& options) {
+  if (options.early) return {.kind = PlanScope::Kind::Early, .device = std::nullopt};
+  if (!options.device.empty()) {
+    return {.kind = PlanScope::Kind::Device, .device = PciAddress::parse(options.device)};
+  }
+  return {};
+}
+
 }  // namespace
 
 int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
@@ -190,8 +198,8 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
 
   const PciIdDatabase names;
   Reconciler reconciler(env.sysfs, env.proc, env.modules, &names);
-  auto planned =
-      observe_and_plan(reconciler, desired, owned.record, PlanOptions{!options.no_prune}, env);
+  const PlanOptions plan_options{.prune = !options.no_prune, .scope = scope_of(options)};
+  auto planned = observe_and_plan(reconciler, desired, owned.record, plan_options, env);
   if (const int* code = std::get_if<int>(&planned)) return *code;
   const Planned& done = std::get<Planned>(planned);
   const Plan& plan = done.plan;
@@ -214,8 +222,7 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
   }
 
   OwnershipLedger ledger(owned.record, &state->journal);
-  auto executed =
-      reconciler.execute(desired, PlanOptions{!options.no_prune}, done, ledger, settings);
+  auto executed = reconciler.execute(desired, plan_options, done, ledger, settings);
   if (const auto* unavailable = std::get_if<VfioPciUnavailable>(&executed)) {
     spdlog::error("{}; nothing was changed", unavailable->why);
     return kExitUnavailable;

@@ -2,7 +2,8 @@
 // plan, then carry the plan out group by group (or, with --dry-run, show it and write nothing).
 // `apply --boot [--config-dir DIR]` is the boot unit's run: with no MANIFEST it reads
 // DIR/manifest.yaml and DIR/manifest.d/*.yaml (none at all: nothing to do), and it waits for
-// another run's lock instead of giving up.
+// another run's lock instead of giving up. `apply --early` is the initramfs's boot run and
+// `apply --boot --device ADDR` the udev rule's: each narrowed to a PlanScope (plan/plan.h).
 #pragma once
 
 #include <optional>
@@ -23,6 +24,8 @@ struct ApplyCommandOptions {
   bool wait = false;             // wait for another run's lock instead of exiting 75
   std::optional<unsigned> jobs;  // none: the manifest's settings (default 4)
   bool boot = false;             // the boot unit's run: default manifests, waits for the lock
+  bool early = false;            // the initramfs's run (implies boot): PlanScope::Kind::Early
+  std::string device;            // not empty: PlanScope::Kind::Device, an address parse() took
   std::string config_dir =
       kDefaultConfigDir;  // --boot without MANIFEST reads its manifests from here
 };

@@ -73,12 +73,19 @@ json change_json(const GroupChange& c) {
 json plan_json(const Plan& plan) {
   json changes = json::array();
   for (const auto& c : plan.changes) changes.push_back(change_json(c));
+  json deferred = json::array();
+  for (const auto& d : plan.deferred) {
+    json entry = change_json(d.change);
+    entry["deferred"] = d.why;
+    deferred.push_back(std::move(entry));
+  }
   PlanSummary s = plan.summary();
   return {
       {"format_version", kPlanFormatVersion},
       {"observed", {{"fingerprint", plan.fingerprint}}},
       {"unusable", nullable(plan.unusable)},
       {"changes", std::move(changes)},
+      {"deferred", std::move(deferred)},
       {"summary",
        {{"claim", s.claim},
         {"release", s.release},

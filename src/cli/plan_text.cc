@@ -146,6 +146,12 @@ void print_plan_text(const Plan& plan, const PlanTextOptions& options, std::ostr
     if (options.annotate) options.annotate(i, out);
     fmt::print(out, "\n");
   }
+  // A narrow run's (the initramfs's, a hot-added device's) changes left to a later run.
+  if (!plan.deferred.empty()) fmt::print(out, "Left as they are, for a later run:\n");
+  for (const auto& d : plan.deferred) {
+    fmt::print(out, "  {}\n      {}\n", change_heading(d.change), d.why);
+  }
+  if (!plan.deferred.empty()) fmt::print(out, "\n");
   if (options.summary_line) fmt::print(out, "{}\n", plan_summary_line(plan));
 }
 

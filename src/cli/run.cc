@@ -106,15 +106,27 @@ void add_commands(CLI::App& app, Commands& c) {
                         "Keep groups this tool bound that no manifest names any more");
   c.apply_cmd->add_flag("--wait", c.apply.wait,
                         "Wait for another run to finish instead of exiting 75");
-  CLI::Option* boot_flag = c.apply_cmd->add_flag(
+  c.apply_cmd->add_flag(
       "--boot", c.apply.boot,
       "The boot unit's run: without MANIFEST, read DIR/manifest.yaml and DIR/manifest.d/*.yaml "
       "(see --config-dir; none there: nothing to do); waits for another run's lock");
+  CLI::Option* early_flag = c.apply_cmd->add_flag(
+      "--early", c.apply.early,
+      "The initramfs's run, before udev loads any driver: as --boot, but it only claims devices "
+      "no driver has taken yet (and adopts), leaving the rest for the boot unit");
+  c.apply_cmd
+      ->add_option("--device", c.apply.device,
+                   "Only the IOMMU group of this PCI device, one that appeared (the udev rule's "
+                   "run): claim, adopt or set its VF count, never release anything")
+      ->check([](const std::string& text) {
+        std::string why;
+        return PciAddress::parse(text, &why) ? std::string() : why;
+      })
+      ->excludes(early_flag);
   c.apply_cmd
       ->add_option("--config-dir", c.apply.config_dir,
                    "Where --boot finds its manifests when none is named")
       ->capture_default_str()
-      ->needs(boot_flag)
       ->excludes(apply_manifests);
 }
 
@@ -136,7 +148,12 @@ int run(int argc, const char* const* argv, const Context& context) {
 
   try {
     app.parse(argc, argv);
-    if (commands.apply_cmd->parsed() && commands.apply.manifests.empty() && !commands.apply.boot) {
+    ApplyCommandOptions& apply = commands.apply;
+    apply.boot = apply.boot || apply.early;  // the early run is a boot run, narrowed
+    if (commands.apply_cmd->get_option("--config-dir")->count() > 0 && !apply.boot) {
+      throw CLI::RequiresError("--config-dir", "--boot");
+    }
+    if (commands.apply_cmd->parsed() && apply.manifests.empty() && !apply.boot) {
       throw CLI::RequiredError(
           "apply: MANIFEST is required, or --boot to read " + std::string(kDefaultConfigDir),
           CLI::ExitCodes::RequiredError);

@@ -6,6 +6,8 @@
 //    (decide_group.cc; the refusals' words are in refusal_text.cc).
 // 3. Prune: groups the run's owners hold that no manifest names any more are released, or when
 //    adopted forgotten (here).
+// 4. A narrow run (the initramfs's, a hot-added device's) keeps only what it may do
+//    (plan_scope.cc).
 // SR-IOV PFs (an assignment's `vfs`) are decided before the groups (decide_vfs.cc): a VF count
 // change removes the PF's VFs, which no other change may then touch.
 #include <algorithm>
@@ -209,6 +211,7 @@ Plan make_plan(const DesiredState& desired, const HostSnapshot& host, const Owne
                      return a.group.has_value() && !b.group.has_value();
                    });
   for (auto& change : intents.groupless) plan.changes.push_back(std::move(change));
+  planning::limit_to_scope(plan, options.scope);
   return plan;
 }
 

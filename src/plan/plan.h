@@ -109,6 +109,12 @@ struct GroupChange {
   std::vector<std::string> explain;    // --explain: which assignment, which match, which peer
 };
 
+// A change the run's scope leaves to a later run, as it was planned, and why it is left.
+struct DeferredChange {
+  GroupChange change;
+  std::string why;
+};
+
 struct PlanSummary {
   unsigned claim = 0, release = 0, adopt = 0, noop = 0, blocked = 0, forget = 0, set_vfs = 0;
 };
@@ -123,6 +129,8 @@ struct Plan {
   std::vector<Diagnostic> manifest_conflicts;
   std::string fingerprint;           // of the observed state the plan was made from
   std::vector<GroupChange> changes;  // by group number; group-less entries last
+  // What a narrow run (PlanScope) leaves as it is, in the same order: not counted, not applied.
+  std::vector<DeferredChange> deferred;
 
   PlanSummary summary() const;
   // Anything to claim, release or a VF count to set (adopting and forgetting change only the
@@ -130,10 +138,26 @@ struct Plan {
   bool has_changes() const;
 };
 
+// Which changes a run may make. A full run makes every change; two narrow runs exist for
+// moments when the rest of the host is not ready, and leave everything else to a full run:
+// - Early: the initramfs, before udev loads any driver. Only claims whose every endpoint has
+//   no driver yet (or is on vfio-pci already) and adoptions: the point is that no host driver
+//   ever binds the device, so a claim that would need an unbind is never made here. Releases,
+//   VF counts and refusals wait for the boot unit, which runs with the whole system.
+// - Device: udev saw `device` appear (hot-plug, a VF, a rescan). Only the IOMMU group that holds
+//   it, and only to claim, adopt or set a VF count, or to say why not: a device that appears is
+//   never the reason to release or prune anything.
+struct PlanScope {
+  enum class Kind { Full, Early, Device };
+  Kind kind = Kind::Full;
+  std::optional<PciAddress> device;  // Kind::Device
+};
+
 struct PlanOptions {
   // Release groups this tool bound for the run's owners that no manifest names any more, and
   // forget those it adopted for them.
   bool prune = true;
+  PlanScope scope{};
 };
 
 Plan make_plan(const DesiredState& desired, const HostSnapshot& host, const OwnershipRecord& owned,

@@ -101,3 +101,11 @@ void plan_vf_restores(const PlanInputs& in, const Intents& intents,
                       std::vector<GroupChange>& changes, std::set<PciAddress>& taken_over);
 
 }  // namespace vfio::planning
+
+namespace vfio::planning {
+
+// Last step (plan_scope.cc): a narrow run (PlanScope) keeps the changes it may make and moves
+// the rest to `plan.deferred`, saying why (the Device scope drops other groups unsaid).
+void limit_to_scope(Plan& plan, const PlanScope& scope);
+
+}  // namespace vfio::planning

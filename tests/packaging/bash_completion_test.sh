@@ -40,7 +40,7 @@ expect "vfio-reconcile --sysfs-root hosts/" "hosts/one"
 expect "vfio-reconcile --sysfs-root hosts/one " "apply|owners|plan|status|validate"
 expect "vfio-reconcile --sysfs-root hosts/one -v st" "status"
 expect "vfio-reconcile --state-dir /run/x apply --" \
-  "--boot|--config-dir|--dry-run|--explain|--help|--jobs|--json|--no-prune|--wait"
+  "--boot|--config-dir|--device|--dry-run|--early|--explain|--help|--jobs|--json|--no-prune|--wait"
 expect "vfio-reconcile apply --b" "--boot"
 expect "vfio-reconcile apply --boot --config-dir " "hosts|manifest.d"
 expect "vfio-reconcile apply --jobs " ""
