@@ -30,8 +30,8 @@ std::optional<std::string> early_deferral(const GroupChange& c) {
       return std::nullopt;
     case GroupAction::Claim:
       if (const PlannedDevice* bound = bound_to_host_driver(c)) {
-        return fmt::format("{}: {} is bound to {} already, and the initramfs never unbinds", kBootUnit,
-                           bound->address.str(), *bound->before.driver);
+        return fmt::format("{}: {} is bound to {} already, and the initramfs never unbinds",
+                           kBootUnit, bound->address.str(), *bound->before.driver);
       }
       return std::nullopt;
     case GroupAction::Blocked:
