@@ -75,9 +75,9 @@ struct Host {
   // The writes made so far that unbind a device from a driver.
   std::size_t unbinds() const {
     auto w = kernel.writes();
-    return static_cast<std::size_t>(std::count_if(w.begin(), w.end(), [](const sim::WriteRecord& r) {
-      return r.path.str().ends_with("/unbind");
-    }));
+    return static_cast<std::size_t>(
+        std::count_if(w.begin(), w.end(),
+                      [](const sim::WriteRecord& r) { return r.path.str().ends_with("/unbind"); }));
   }
 };
 
@@ -94,8 +94,9 @@ BOOST_AUTO_TEST_CASE(early_claims_what_no_driver_has_taken_and_the_host_driver_n
   // The USB controller's built-in driver has it: left for the boot unit, and said so.
   BOOST_TEST(host.driver(kXhci) == "xhci_hcd");
   BOOST_TEST(contains(early.out, "Left as they are, for a later run:"), early.out);
-  BOOST_TEST(contains(early.out, "left for the boot unit: 0000:00:14.0 is bound to xhci_hcd "
-                                 "already, and the initramfs never unbinds"),
+  BOOST_TEST(contains(early.out,
+                      "left for the boot unit: 0000:00:14.0 is bound to xhci_hcd "
+                      "already, and the initramfs never unbinds"),
              early.out);
 
   // udev then loads the host drivers: they find the GPU taken.
@@ -119,8 +120,9 @@ BOOST_AUTO_TEST_CASE(early_leaves_refusals_and_releases_to_the_boot_unit) {
   host.as_in_the_initramfs();
   Ran early = host.apply({"--early"});
   BOOST_TEST(early.code == cli::kExitOk, early.out + early.err);
-  BOOST_TEST(contains(early.out, "IOMMU group 2: blocked (boot-display) for igpu\n      left for "
-                                 "the boot unit, which reports it"),
+  BOOST_TEST(contains(early.out,
+                      "IOMMU group 2: blocked (boot-display) for igpu\n      left for "
+                      "the boot unit, which reports it"),
              early.out);
   BOOST_TEST(host.kernel.writes().empty());
   BOOST_TEST(host.driver(kAhci) == "-");  // not probed by a release either
@@ -165,8 +167,9 @@ BOOST_AUTO_TEST_CASE(device_run_never_releases_a_group_the_manifest_dropped) {
   BOOST_TEST(ran.code == cli::kExitOk, ran.out + ran.err);
   BOOST_TEST(host.driver(kXhci) == "vfio-pci");
   BOOST_TEST(host.kernel.writes().size() == before);
-  BOOST_TEST(contains(ran.out, "left for a full run: 0000:00:14.0 appearing is never a reason "
-                               "to release"),
+  BOOST_TEST(contains(ran.out,
+                      "left for a full run: 0000:00:14.0 appearing is never a reason "
+                      "to release"),
              ran.out);
 }
 
