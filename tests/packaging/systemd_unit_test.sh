@@ -64,6 +64,28 @@ for forbidden in ProtectKernelTunables ProtectKernelModules PrivateNetwork Priva
   grep -q "^$forbidden=" "$unit" && fail "$forbidden= must not be set"
 done
 
+# The hot-add unit (a template; systemd-analyze verifies its instance "i"): it verifies, has the same sandbox,
+# runs the device's narrow apply after the boot unit, and is never enabled (udev starts it).
+hotplug_installed=$stage$unit_dir/vfio-reconcile-hotplug@.service
+hotplug=$scratch/vfio-reconcile-hotplug@.service
+sed "s|^ExecStart=$sbindir/|ExecStart=$stage$sbindir/|" "$hotplug_installed" >"$hotplug" ||
+  fail "no $hotplug_installed"
+verify=$(MANPATH=$stage$mandir systemd-analyze verify "$hotplug" 2>&1)
+[ $? -eq 0 ] && [ -z "$verify" ] || fail "systemd-analyze verify (hot-add unit): $verify"
+exposure_hotplug=$(systemd-analyze security --offline=true --threshold=32 "$hotplug" 2>&1 | tail -1)
+[ "${PIPESTATUS[0]}" -eq 0 ] || fail "the hot-add unit's sandbox is weaker: $exposure_hotplug"
+grep -qx "ExecStart=$stage$sbindir/vfio-reconcile apply --boot --device %I" "$hotplug" ||
+  fail "the hot-add unit does not run apply --boot --device %I"
+grep -qx "After=vfio-reconcile.service systemd-modules-load.service" "$hotplug" ||
+  fail "the hot-add unit is not ordered after the boot unit"
+grep -q "^\[Install\]" "$hotplug" && fail "the hot-add unit must not be enabled: udev starts it"
+rule=$(find "$stage" -name 70-vfio-reconcile.rules | head -n1)
+[ -n "$rule" ] || fail "the udev rule is not installed"
+grep -q 'ACTION=="add", SUBSYSTEM=="pci", ENV{SYNTH_UUID}!="?\*"' "$rule" ||
+  fail "the udev rule does not take only the kernel's own PCI add events"
+grep -q 'ENV{SYSTEMD_WANTS}+="vfio-reconcile-hotplug@$kernel.service"' "$rule" ||
+  fail "the udev rule does not start vfio-reconcile-hotplug@ADDRESS.service"
+
 if ((failures)); then
   echo "systemd unit: $failures failed"
   exit 1
