@@ -19,6 +19,7 @@
 #include "cli/plan_command.h"
 #include "cli/plan_text.h"
 #include "cli/planning.h"
+#include "manifest/initramfs_copy.h"
 #include "manifest/load_manifests.h"
 #include "observe/pci_id_database.h"
 #include "store/store.h"
@@ -26,6 +27,7 @@
 #include "sysfs/sys_path.h"
 #include "sysfs/sysfs.h"
 #include "util/result.h"
+#include "util/text_fields.h"
 
 namespace vfio::cli {
 namespace {
@@ -161,6 +163,28 @@ int check_trust(const std::vector<std::string>& manifests, const ApplyCommandOpt
   return strict && !found.empty() ? kExitNotPermitted : 0;
 }
 
+// The initramfs of the running kernel claims at the next boot by the manifests its hook copied
+// in: when they are not the configuration directory's any more, say so (a warning: this run is
+// not wrong, the next boot's early claim would be).
+void warn_of_stale_initramfs(const ApplyCommandOptions& options, const CommandEnv& env) {
+  std::string release;
+  if (env.kernel_release) {
+    release = *env.kernel_release;
+  } else {
+    auto read = env.store.read("/proc/sys/kernel/osrelease");
+    if (!read) return;
+    release = std::string(trim(*read));
+  }
+  if (release.empty() || release.find('/') != std::string::npos || release[0] == '.') return;
+  const auto copy = (env.initramfs_copies / release).string();
+  auto differences = initramfs_copy_differences(env.store, options.config_dir, copy);
+  if (differences.empty()) return;
+  spdlog::warn(
+      "the initramfs of kernel {} holds other manifests than {} ({}; its copy: {}): the early "
+      "claim at the next boot follows the old ones; run update-initramfs -u (or dracut --force)",
+      release, options.config_dir, fmt::join(differences, ", "), copy);
+}
+
 PlanScope scope_of(const ApplyCommandOptions& options) {
   if (options.early) return {.kind = PlanScope::Kind::Early, .device = std::nullopt};
   if (!options.device.empty()) {
@@ -177,6 +201,7 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
   // unit's conditions normally skip this run), and nothing is released for lack of one.
   if (manifests.empty()) return kExitOk;
   if (const int refused = check_trust(manifests, options, env)) return refused;
+  if (!options.early && options.device.empty()) warn_of_stale_initramfs(options, env);
   auto loaded = load_desired(manifests, env);
   if (const int* code = std::get_if<int>(&loaded)) return *code;
   const DesiredState& desired = std::get<DesiredState>(loaded);

@@ -35,6 +35,10 @@ struct CommandEnv {
   LogStyle log_style = LogStyle::Plain;  // how lines written to `err` itself must look
   // /proc (--proc-root): who holds VFIO groups, routes, mounts; none: unknown.
   KernelFiles* proc = nullptr;
+  // Where the initramfs hooks keep their copies of the manifests (manifest/initramfs_copy.h),
+  // and the running kernel's release (none: /proc/sys/kernel/osrelease).
+  boost::filesystem::path initramfs_copies;
+  std::optional<std::string> kernel_release;
 };
 
 }  // namespace vfio::cli

@@ -19,6 +19,7 @@
 #include "cli/plan_command.h"
 #include "cli/status_command.h"
 #include "cli/validate_command.h"
+#include "manifest/initramfs_copy.h"
 #include "store/store.h"
 #include "sysfs/real_sysfs.h"
 
@@ -205,7 +206,9 @@ int run(int argc, const char* const* argv, const Context& context) {
                        .out = out,
                        .err = err,
                        .log_style = style,
-                       .proc = proc};
+                       .proc = proc,
+                       .initramfs_copies = context.initramfs_copies.value_or(kInitramfsCopies),
+                       .kernel_release = context.kernel_release};
   if (commands.status_cmd->parsed()) {
     return run_status(commands.status, *sysfs, proc, read_ownership(env).record, out);
   }

@@ -33,6 +33,9 @@ struct Context {
   // Overrides --proc-root when set. With `sysfs` set and neither this nor --proc-root given, no
   // /proc is read: a simulated host's devices and this machine's processes do not mix.
   KernelFiles* proc = nullptr;
+  // Override where the initramfs hooks' manifest copies are, and the running kernel's release.
+  std::optional<std::string> initramfs_copies;
+  std::optional<std::string> kernel_release;
 };
 
 int run(int argc, const char* const* argv, const Context& context = {});

@@ -6,8 +6,13 @@
 # unit as on a real install, plus a manifest in /etc/vfio-reconcile and the test's units. The
 # tree becomes an ext4 disk image (mkfs.ext4 -d: no loop mount), booted twice in QEMU (TCG, the
 # emulated Intel IOMMU and devices of qemu.args) with Debian's kernel (from the real-kernel
-# suite's cache, BUILD_DIR/realkernel-cache) and a small initramfs of our own:
-#   claim    the manifest's devices must end on vfio-pci, the unit must succeed before the units
+# suite's cache, BUILD_DIR/realkernel-cache) and the initramfs Debian's update-initramfs makes in
+# the image with the package's hook (make-debian-initramfs.sh), three times:
+#   early    the hook's early claim puts the manifest's devices on vfio-pci before udev loads
+#            their host drivers, which never bind them; the boot unit finds them claimed; a device
+#            brought back by a rescan is claimed by the udev rule's unit, another left alone;
+#   claim    (vfio-reconcile.early=0) the host drivers bind first and the unit moves them: the
+#            manifest's devices must end on vfio-pci, the unit must succeed before the units
 #            ordered after it start; the guest then removes the manifest and reboots;
 #   release  the same disk again: the devices must be on their host drivers, the unit skipped.
 # The guest's checker prints `VFIO-RB CHECK ...` lines and a `VFIO-RB RESULT:` sentinel on the
@@ -29,7 +34,7 @@ die() {
 since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }'; }
 
 [ "$(id -u)" -eq 0 ] || die "debootstrap, chroot and dpkg --root need root"
-for command in qemu-system-x86_64 busybox cpio debootstrap mkfs.ext4 depmod modprobe dpkg-deb; do
+for command in qemu-system-x86_64 debootstrap mkfs.ext4 depmod dpkg-deb; do
   command -v "$command" > /dev/null ||
     die "$command is missing (tools/install-deps installs what the test needs)"
 done
@@ -68,7 +73,7 @@ mapfile -t deps < <(dpkg-deb -f "$deb" Depends | tr ',' '\n' |
   while read -r package; do real_package "$package"; done)
 start=$EPOCHREALTIME
 rootfs=$("$here/make-rootfs.sh" "$build/realboot-cache" systemd-sysv udev kmod pci.ids \
-  "${deps[@]}" | tail -n1)
+  initramfs-tools busybox zstd "${deps[@]}" | tail -n1)
 echo "realboot: root file system $(basename "$rootfs") ready in $(since "$start") s"
 
 # The image: a copy of the cached tree, the kernel's modules (less the drivers no emulated
@@ -87,6 +92,8 @@ tar -C "$kdir/root/lib" -cf - --exclude="modules/$kver/kernel/drivers/gpu" \
   --exclude="modules/$kver/kernel/drivers/iio" \
   --exclude="modules/$kver/kernel/sound/soc" "modules/$kver" | tar -C "$stage/usr/lib" -xf -
 depmod -b "$stage" "$kver"
+# update-initramfs reads the kernel's configuration (as a kernel package installs it).
+install -D -m 644 "$kdir/root/boot/config-$kver" "$stage/boot/config-$kver"
 
 cp "$deb" "$stage/tmp/vfio-reconcile.deb"
 # As on a real install: dpkg runs the package's maintainer scripts, which enable the unit.
@@ -99,6 +106,7 @@ echo "realboot: vfio-reconcile $(dpkg-deb -f "$deb" Version) installed; its post
 
 install -D -m 644 "$here/guest/manifest.yaml" "$stage/etc/vfio-reconcile/manifest.yaml"
 install -D -m 644 -t "$stage/etc/vfio-rb" "$here/guest/expect-claim" "$here/guest/expect-release"
+install -m 644 "$here/guest/expect-claim" "$stage/etc/vfio-rb/expect-early"
 install -D -m 755 -t "$stage/usr/local/sbin" "$here/guest/vfio-rb-check" "$here/guest/vfio-rb-libvirtd"
 install -m 644 -t "$stage/etc/systemd/system" "$here/guest/libvirtd.service" \
   "$here/guest/vfio-rb-check.service"
@@ -107,12 +115,18 @@ chroot "$stage" systemctl enable --quiet libvirtd.service vfio-rb-check.service
 chroot "$stage" systemctl mask --quiet serial-getty@ttyS0.service
 echo vfio-rb > "$stage/etc/hostname"
 
+# The initramfs, as Debian makes it: update-initramfs in the image (MODULES=most, so it carries
+# and loads the host drivers of the test's devices), with the package's hook. Then the hook's
+# promises, read from the image: its boot script runs before udev's (init-top/ORDER), it holds
+# the tool, the manifest and vfio-pci; and without a manifest it adds nothing.
+"$here/make-debian-initramfs.sh" "$stage" "$kver" "$out" ||
+  die "the initramfs made by update-initramfs is not as the hook promises (above)"
+
 size_mb=$(($(du -sm "$stage" | cut -f1) + 256))
 mkfs.ext4 -q -F -L vfio-rb -d "$stage" "$out/disk.img" "${size_mb}M" > /dev/null ||
   die "mkfs.ext4 -d failed"
 rm -rf "$stage"
-"$here/make-initramfs.sh" "$kdir" "$out/initrd.cpio" > /dev/null
-echo "realboot: disk image (${size_mb} MiB, sparse) and initramfs made in $(since "$start") s"
+echo "realboot: initramfs (update-initramfs) and disk image (${size_mb} MiB, sparse) made in $(since "$start") s"
 
 # KVM only where it can really run a kernel (as in the real-kernel suite); TCG otherwise.
 accel=(-accel "tcg,thread=multi")
@@ -125,8 +139,15 @@ mapfile -t devices < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$here/qemu.args"
 
 # Checks each phase must have passed, by name (a checker that skipped one fails the boot).
 declare -A required
+required[early]="driver.0000:01:00.0 vfio-node.0000:01:00.0 driver.0000:02:00.0 driver.0000:00:05.0
+  driver.0000:00:05.1 driver.0000:00:05.2 driver.0000:00:06.0 never-host-bound.0000:01:00.0
+  never-host-bound.0000:02:00.0 never-host-bound.0000:00:05.0 never-host-bound.0000:00:05.1
+  never-host-bound.0000:00:05.2 early.log early.claim.nvme early.claim.nic early.claim.audio
+  early.summary unit.converged unit.success unit.enabled status.active status.exit
+  hotadd.claimed.0000:01:00.0 hotadd.unit.0000:01:00.0 hotadd.left-alone.0000:03:00.0"
 required[claim]="driver.0000:01:00.0 vfio-node.0000:01:00.0 driver.0000:02:00.0 driver.0000:00:05.0
-  driver.0000:00:05.1 driver.0000:00:05.2 driver.0000:00:06.0 unit.enabled unit.success
+  driver.0000:00:05.1 driver.0000:00:05.2 driver.0000:00:06.0 host-bound-first.0000:01:00.0
+  early.off unit.enabled unit.success
   unit.condition journal.no-ordering-cycle journal.priorities journal.no-errors
   order.libvirtd.service order.systemd-udev-trigger.service order.vfio-rb-check.service
   order.sysinit.target libvirtd.saw-vfio sandbox sandbox.syscall-filter journal.claim.nvme
@@ -137,15 +158,18 @@ required[release]="driver.0000:01:00.0 driver.0000:02:00.0 driver.0000:00:05.0 d
   manifest.removed unit.skipped status.description status.loaded status.docs status.plain
   status.active status.condition"
 
-boot() { # boot PHASE
+boot() { # boot PHASE [KERNEL ARGUMENTS...]
   local phase=$1 console=$out/$1.console.log start code missing name
+  # Every driver bind logged by the driver core (drivers/base/dd.c), from the first moment:
+  # the checker reads which driver each device met first.
+  local cmdline="vfio_rb.phase=$phase dyndbg=\"file drivers/base/dd.c +p\" log_buf_len=4M ${*:2}"
   start=$EPOCHREALTIME
   set +e
   timeout --kill-after=5 "$timeout_s" qemu-system-x86_64 "${accel[@]}" -cpu max \
     -machine q35,kernel-irqchip=split -smp 2 -m 1G \
     -nodefaults -no-user-config -display none -serial stdio -no-reboot \
-    -kernel "$kdir/vmlinux" -initrd "$out/initrd.cpio" \
-    -append "console=ttyS0 intel_iommu=on iommu=pt root=/dev/vda quiet panic=-1 vfio_rb.phase=$phase" \
+    -kernel "$kdir/vmlinux" -initrd "$out/initrd.img" \
+    -append "console=ttyS0 intel_iommu=on iommu=pt root=/dev/vda rw quiet panic=-1 $cmdline" \
     -drive "file=$out/disk.img,format=raw,if=none,id=root" \
     -device virtio-blk-pci,drive=root,bus=pcie.0,addr=0x6 \
     "${devices[@]}" < /dev/null 2>&1 | tr -d '\r' > "$console"
@@ -171,10 +195,14 @@ boot() { # boot PHASE
   echo "realboot: $phase boot PASS in $secs s (${accel[1]%%,*}, QEMU exit $code)"
   sed -n -e '/^VFIO-RB BEGIN status/,/^VFIO-RB END status/p' \
     -e '/^VFIO-RB BEGIN journal/,/^VFIO-RB END journal/p' \
+    -e '/^VFIO-RB BEGIN early-log/,/^VFIO-RB END early-log/p' \
+    -e '/^VFIO-RB BEGIN hotadd-journal/,/^VFIO-RB END hotadd-journal/p' \
+    -e '/^vfio-reconcile: /p' \
     -e '/^VFIO-RB\( CHECK\|:\| RESULT\)/p' "$console" | sed 's/^/  guest| /'
 }
 
-boot claim
+boot early
+boot claim vfio-reconcile.early=0
 grep -q 'manifest removed, rebooting' "$out/claim.console.log" ||
   die "the claim boot did not remove the manifest and reboot"
 boot release

@@ -266,3 +266,50 @@ BOOST_AUTO_TEST_CASE(journal_stream_must_name_stderrs_device_and_inode) {
   BOOST_TEST(!cli::journal_stream_matches(":123456", 0, 123456));
   BOOST_TEST(!cli::journal_stream_matches("-1:5", static_cast<dev_t>(-1), 5));
 }
+
+// The initramfs hooks keep a copy of the manifests they put in a kernel's initramfs; while it is
+// not the configuration directory's, the next boot's early claim follows the old manifests, and
+// apply says so (and still applies).
+BOOST_AUTO_TEST_CASE(apply_warns_while_the_initramfs_holds_other_manifests) {
+  Host host;
+  host.write("manifest.yaml", assignment("gpu0", "0000:01:00.0"));
+  const fs::path copies = host.scratch.path() / "initramfs";
+  const fs::path copy = copies / "6.1.0-test-amd64";
+  auto boot = [&] {
+    sim::SimulatedModules modules(host.kernel, true);
+    cli::Context context;
+    context.sysfs = &host.kernel;
+    context.modules = &modules;
+    context.boot_id = "apply-boot-test";
+    context.initramfs_copies = copies.string();
+    context.kernel_release = "6.1.0-test-amd64";
+    return test::run_cli({"--state-dir", host.state.string(), "apply", "--boot", "--dry-run",
+                          "--config-dir", host.config.string()},
+                         context);
+  };
+  // No initramfs made with a manifest: nothing to say.
+  Ran none = boot();
+  BOOST_TEST(none.code == cli::kExitOk, none.out + none.err);
+  BOOST_TEST(!contains(none.err, "initramfs"), none.err);
+
+  fs::create_directories(copy / "manifest.d");
+  fs::copy_file(host.config / "manifest.yaml", copy / "manifest.yaml");
+  Ran same = boot();
+  BOOST_TEST(!contains(same.err, "initramfs"), same.err);
+
+  host.write("manifest.yaml", assignment("gpu1", "0000:01:00.0"));
+  host.write("manifest.d/10-usb.yaml", assignment("usb", "0000:00:14.0"));
+  std::ofstream((copy / "manifest.d/05-old.yaml").string()) << assignment("old", "0000:00:17.0");
+  Ran stale = boot();
+  BOOST_TEST(stale.code == cli::kExitOk, stale.out + stale.err);
+  BOOST_TEST(contains(stale.err,
+                      "warning: the initramfs of kernel 6.1.0-test-amd64 holds other "
+                      "manifests than " +
+                          host.config.string() +
+                          " (manifest.d/10-usb.yaml is not in it, manifest.yaml "
+                          "differs, manifest.d/05-old.yaml is only in it; its copy: " +
+                          copy.string() +
+                          "): the early claim at the next boot follows the old ones; "
+                          "run update-initramfs -u (or dracut --force)"),
+             stale.err);
+}
