@@ -22,7 +22,7 @@ for path in ./usr/sbin/vfio-reconcile ./lib/systemd/system/vfio-reconcile.servic
   ./usr/share/doc/vfio-reconcile/copyright ./etc/vfio-reconcile/manifest.d/ \
   ./lib/systemd/system/vfio-reconcile-hotplug@.service ./lib/udev/rules.d/70-vfio-reconcile.rules \
   ./usr/lib/vfio-reconcile/early-claim ./usr/share/initramfs-tools/hooks/vfio-reconcile \
-  ./usr/share/vfio-reconcile/initramfs-tools/early-vfio-reconcile \
+  ./usr/share/initramfs-tools/scripts/init-top/early-vfio-reconcile \
   ./usr/lib/dracut/modules.d/90vfio-reconcile/module-setup.sh \
   ./usr/lib/dracut/modules.d/90vfio-reconcile/vfio-reconcile-early.sh; do
   grep -qxF "$path" <<<"$contents" || fail "the package lacks $path"
@@ -44,7 +44,7 @@ grep -qx "ExecStart=/usr/sbin/vfio-reconcile apply --boot --device %I" \
   fail "the hot-add unit does not run /usr/sbin/vfio-reconcile apply --boot --device %I"
 # The initramfs scripts name the installed paths, and each of them exists in the package.
 for script in usr/lib/vfio-reconcile/early-claim usr/share/initramfs-tools/hooks/vfio-reconcile \
-  usr/share/vfio-reconcile/initramfs-tools/early-vfio-reconcile \
+  usr/share/initramfs-tools/scripts/init-top/early-vfio-reconcile \
   usr/lib/dracut/modules.d/90vfio-reconcile/module-setup.sh; do
   grep -q "@" "$root/$script" && grep -n "@[A-Z_]*@" "$root/$script" && fail "$script has a placeholder left"
   for named in $(grep -oE '/usr/(s?bin|lib|share)/vfio-reconcile[^ "]*' "$root/$script" | sort -u); do

@@ -54,8 +54,8 @@ build initrd.img
 unpack initrd.img "$out/initrd"
 root=$out/initrd/root
 order=$root/scripts/init-top/ORDER
-early_line=$(grep -n 'init-top/early-vfio-reconcile' "$order" | cut -d: -f1)
-udev_line=$(grep -n 'init-top/udev' "$order" | cut -d: -f1)
+early_line=$(grep -n 'init-top/early-vfio-reconcile' "$order" | cut -d: -f1 || true)
+udev_line=$(grep -n 'init-top/udev' "$order" | cut -d: -f1 || true)
 if [ -n "$early_line" ] && [ -n "$udev_line" ] && [ "$early_line" -lt "$udev_line" ]; then
   echo "make-debian-initramfs: ok: init-top/ORDER runs early-vfio-reconcile (line $early_line) before udev (line $udev_line)"
 else
