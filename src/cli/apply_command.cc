@@ -197,11 +197,13 @@ PlanScope scope_of(const ApplyCommandOptions& options) {
 
 int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
   const std::vector<std::string> manifests = manifests_to_read(options, env);
+  // Before anything else: with no manifest left, an older initramfs still claiming by one is the
+  // surprise most worth saying.
+  if (!options.early && options.device.empty()) warn_of_stale_initramfs(options, env);
   // --boot and no manifest anywhere: the host is not configured, which is not an error (the
   // unit's conditions normally skip this run), and nothing is released for lack of one.
   if (manifests.empty()) return kExitOk;
   if (const int refused = check_trust(manifests, options, env)) return refused;
-  if (!options.early && options.device.empty()) warn_of_stale_initramfs(options, env);
   auto loaded = load_desired(manifests, env);
   if (const int* code = std::get_if<int>(&loaded)) return *code;
   const DesiredState& desired = std::get<DesiredState>(loaded);

@@ -312,4 +312,13 @@ BOOST_AUTO_TEST_CASE(apply_warns_while_the_initramfs_holds_other_manifests) {
                           "): the early claim at the next boot follows the old ones; "
                           "run update-initramfs -u (or dracut --force)"),
              stale.err);
+
+  // Every manifest removed, the initramfs still claiming by its copy: said too.
+  fs::remove_all(host.config);
+  Ran removed = boot();
+  BOOST_TEST(removed.code == cli::kExitOk, removed.out + removed.err);
+  BOOST_TEST(contains(removed.err,
+                      "(manifest.d/05-old.yaml is only in it, manifest.yaml is only "
+                      "in it; its copy: "),
+             removed.err);
 }
