@@ -17,12 +17,13 @@
 #   release  the same disk again: the devices must be on their host drivers, the unit skipped.
 # The guest's checker prints `VFIO-RB CHECK ...` lines and a `VFIO-RB RESULT:` sentinel on the
 # serial console; each boot runs under `timeout` and a failed boot prints its whole console.
-# Without DEB, the package is built first (tools/build-deb --no-lintian, ~2 min). Needs root.
+# Without DEB (or $VFIO_RB_DEB, as CI hands in the package it built), the package is built first
+# (tools/build-deb --no-lintian, ~4 min). Needs root.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 build=$(realpath -m "${1:-$repo/build}")
-deb=${2:-}
+deb=${2:-${VFIO_RB_DEB:-}} # CI builds the package once (tools/build-deb) and hands it in
 out=$build/realboot
 timeout_s=${VFIO_RB_BOOT_TIMEOUT:-300} # a boot takes 30-90 s under TCG
 total_start=$EPOCHREALTIME
