@@ -59,8 +59,8 @@ std::string DeviceSteps::holder_note(const PciAddress& address) {
     return fmt::format("; no process holds /dev/vfio/{}, so a driver is stuck in the kernel",
                        *group);
   }
-  return fmt::format("; held by {} (/dev/vfio/{}): stop it and the write completes",
-                     describe_holders(holders), *group);
+  return fmt::format("; held by {} ({}): stop it and the write completes",
+                     describe_holders(holders), describe_held_nodes(holders));
 }
 
 bool DeviceSteps::stuck(const PciAddress& address) const {

@@ -63,10 +63,10 @@ std::optional<StepFailure> check_not_held(Sysfs& sysfs, KernelFiles* proc,
   const auto holders = holders_of_group(sysfs, *proc, *change.group);
   if (holders.empty()) return std::nullopt;
   return StepFailure{change.devices.front().address, "check that no process holds the group",
-                     fmt::format("IOMMU group {} is now in use by {}, which hold{} /dev/vfio/{} "
-                                 "open; nothing was written: stop it first, then run again",
+                     fmt::format("IOMMU group {} is now in use by {}, which hold{} {} open; "
+                                 "nothing was written: stop it first, then run again",
                                  *change.group, describe_holders(holders),
-                                 holders.size() == 1 ? "s" : "", *change.group),
+                                 holders.size() == 1 ? "s" : "", describe_held_nodes(holders)),
                      EBUSY};
 }
 

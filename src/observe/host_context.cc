@@ -11,7 +11,11 @@ namespace vfio {
 VfioHolders read_vfio_holders(Sysfs& sysfs, KernelFiles* proc) {
   if (!proc) return {};
   // No node, no holder: on a host without vfio groups, /proc is not read at all.
-  return find_vfio_holders(*proc, vfio_group_nodes(sysfs));
+  std::vector<Finding> findings;
+  const VfioNodes nodes = vfio_nodes(sysfs, findings);
+  VfioHolders holders = find_vfio_holders(*proc, nodes);
+  holders.findings.insert(holders.findings.begin(), findings.begin(), findings.end());
+  return holders;
 }
 
 void add_host_hazards(Sysfs& sysfs, KernelFiles* proc, const VfioHolders& holders,
@@ -21,8 +25,8 @@ void add_host_hazards(Sysfs& sysfs, KernelFiles* proc, const VfioHolders& holder
   HazardsByDevice found;
   for (const auto& [group, who] : holders.by_group) {
     const std::string detail =
-        fmt::format("in use by {}, which hold{} /dev/vfio/{} open", describe_holders(who),
-                    who.size() == 1 ? "s" : "", group);
+        fmt::format("in use by {}, which hold{} {} open", describe_holders(who),
+                    who.size() == 1 ? "s" : "", describe_held_nodes(who));
     for (const auto& d : snapshot.devices) {
       if (d.iommu_group == group && d.kind == DeviceKind::Endpoint)
         found[d.address].push_back({Hazard::Kind::HeldOpen, detail});

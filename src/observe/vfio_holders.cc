@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 
 #include "observe/class_devices.h"
+#include "sysfs/kernel_names.h"
+#include "sysfs/sys_path.h"
 #include "sysfs/sysfs.h"
 #include "util/text_fields.h"
 
@@ -17,14 +19,25 @@ namespace {
 constexpr std::string_view kVfioDeviceFd = "anon_inode:[vfio-device]";
 constexpr std::string_view kNoIommuPrefix = "noiommu-";
 
+constexpr std::string_view kGroupNodes = "/dev/vfio/";
+constexpr std::string_view kDeviceNodes = "/dev/vfio/devices/";
+
 // "/dev/vfio/12" or "/dev/vfio/noiommu-12" -> 12.
 std::optional<unsigned> group_of_node(std::string_view target) {
-  constexpr std::string_view kPrefix = "/dev/vfio/";
-  if (target.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
-  target.remove_prefix(kPrefix.size());
+  if (target.substr(0, kGroupNodes.size()) != kGroupNodes) return std::nullopt;
+  target.remove_prefix(kGroupNodes.size());
   if (target.substr(0, kNoIommuPrefix.size()) == kNoIommuPrefix)
     target.remove_prefix(kNoIommuPrefix.size());
   return parse_whole_number<unsigned>(target);
+}
+
+// "/dev/vfio/devices/vfio0" -> the group of device node vfio0, when it is one of `nodes`.
+std::optional<unsigned> group_of_device_node(std::string_view target, const VfioNodes& nodes) {
+  if (target.substr(0, kDeviceNodes.size()) != kDeviceNodes) return std::nullopt;
+  target.remove_prefix(kDeviceNodes.size());
+  const auto it = nodes.devices.find(std::string(target));
+  if (it == nodes.devices.end()) return std::nullopt;
+  return it->second;
 }
 
 }  // namespace
@@ -42,10 +55,41 @@ std::set<unsigned> vfio_group_nodes(Sysfs& sysfs) {
   return groups;
 }
 
-VfioHolders find_vfio_holders(KernelFiles& proc, const std::set<unsigned>& groups) {
+VfioNodes vfio_nodes(Sysfs& sysfs, std::vector<Finding>& findings) {
+  VfioNodes nodes{vfio_group_nodes(sysfs), {}};
+  for (const auto& node : class_devices(sysfs, "vfio-dev", findings)) {
+    // Its `device` is the PCI function it lies below; that function's group is the node's.
+    std::optional<unsigned> group;
+    std::string why = "it lies below no PCI device";
+    if (node.device) {
+      const SysPath link = paths::pci_device_file(*node.device, "iommu_group");
+      auto target = sysfs.read_link(link);
+      if (!target && target.error().error == ENOENT) continue;  // removed while we looked
+      if (target) {
+        group = parse_whole_number<unsigned>(link_leaf(*target));
+        if (!group) why = fmt::format("{} names '{}', not a group", sysfs.display(link), *target);
+      } else {
+        why = fmt::format("cannot {}", target.error().to_string());
+      }
+    }
+    if (!group) {
+      findings.emplace_back(Finding::Kind::HoldersUnknown,
+                            sysfs.display(SysPath() / "class" / "vfio-dev" / node.name),
+                            fmt::format("the group of VFIO device node {}{} is not known: {}; a "
+                                        "process holding it is not seen",
+                                        kDeviceNodes, node.name, why));
+      continue;
+    }
+    nodes.devices.emplace(node.name, *group);
+    nodes.groups.insert(*group);
+  }
+  return nodes;
+}
+
+VfioHolders find_vfio_holders(KernelFiles& proc, const VfioNodes& nodes) {
   VfioHolders out;
-  out.nodes = groups;
-  if (groups.empty()) return out;
+  out.nodes = nodes.groups;
+  if (nodes.groups.empty()) return out;
   auto entries = proc.list(SysPath());
   if (!entries) {
     out.unseen = fmt::format("cannot {}", entries.error().to_string());
@@ -81,7 +125,7 @@ VfioHolders find_vfio_holders(KernelFiles& proc, const std::set<unsigned>& group
       if (fds.error().error == EACCES || fds.error().error == EPERM) ++unreadable;
       continue;  // otherwise it exited while we looked
     }
-    std::set<unsigned> held;
+    std::map<unsigned, std::set<std::string>> held;  // group -> the nodes of it held
     unsigned device_fds = 0;
     for (const auto& fd : *fds) {
       if (!SysPath::is_valid_component(fd)) continue;
@@ -89,8 +133,10 @@ VfioHolders find_vfio_holders(KernelFiles& proc, const std::set<unsigned>& group
       if (!target) continue;  // closed meanwhile
       if (*target == kVfioDeviceFd) {
         ++device_fds;
-      } else if (auto group = group_of_node(*target); group && groups.count(*group)) {
-        held.insert(*group);
+      } else if (auto group = group_of_node(*target); group && nodes.groups.count(*group)) {
+        held[*group].insert(*target);
+      } else if (auto of_device = group_of_device_node(*target, nodes)) {
+        held[*of_device].insert(*target);
       }
     }
     if (held.empty()) {
@@ -105,8 +151,8 @@ VfioHolders find_vfio_holders(KernelFiles& proc, const std::set<unsigned>& group
     }
     std::string command = "?";
     if (auto comm = proc.read(dir / "comm")) command = std::string(trim(*comm));
-    for (const unsigned group : held)
-      out.by_group[group].push_back(VfioHolder{pid, command, device_fds});
+    for (auto& [group, held_nodes] : held)
+      out.by_group[group].push_back(VfioHolder{pid, command, device_fds, std::move(held_nodes)});
   }
   if (unreadable > 0) {
     out.unseen = fmt::format("the open files of {} process{} could not be read (not permitted)",
@@ -120,8 +166,12 @@ VfioHolders find_vfio_holders(KernelFiles& proc, const std::set<unsigned>& group
 }
 
 std::vector<VfioHolder> holders_of_group(Sysfs& sysfs, KernelFiles& proc, unsigned group) {
-  if (!vfio_group_nodes(sysfs).count(group)) return {};
-  VfioHolders found = find_vfio_holders(proc, {group});
+  std::vector<Finding> ignored;  // observation reports them; here only this group matters
+  VfioNodes nodes = vfio_nodes(sysfs, ignored);
+  if (!nodes.groups.count(group)) return {};
+  nodes.groups = {group};
+  std::erase_if(nodes.devices, [group](const auto& node) { return node.second != group; });
+  VfioHolders found = find_vfio_holders(proc, nodes);
   auto it = found.by_group.find(group);
   return it == found.by_group.end() ? std::vector<VfioHolder>{} : std::move(it->second);
 }
@@ -130,6 +180,12 @@ std::string describe_holders(const std::vector<VfioHolder>& holders) {
   std::vector<std::string> each;
   for (const auto& h : holders) each.push_back(fmt::format("{} ({})", h.pid, h.command));
   return fmt::format("pid{} {}", holders.size() == 1 ? "" : "s", fmt::join(each, " and "));
+}
+
+std::string describe_held_nodes(const std::vector<VfioHolder>& holders) {
+  std::set<std::string> nodes;
+  for (const auto& h : holders) nodes.insert(h.nodes.begin(), h.nodes.end());
+  return fmt::format("{}", fmt::join(nodes, " and "));
 }
 
 }  // namespace vfio

@@ -1,5 +1,7 @@
-// Who holds a VFIO group's node open: the processes that have /dev/vfio/<N> (and VFIO device
-// fds, shown as anon_inode:[vfio-device]) among their open files, found under /proc/<pid>/fd.
+// Who holds a VFIO group open: the processes that have its group node /dev/vfio/<N> (and VFIO
+// device fds, shown as anon_inode:[vfio-device]), or the device node of one of its devices
+// /dev/vfio/devices/vfio<M> (iommufd's way in, kernels with CONFIG_VFIO_DEVICE_CDEV, 6.6 on)
+// among their open files, found under /proc/<pid>/fd.
 //
 // A device whose VFIO fd a process (QEMU) holds cannot be released: the unbind sleeps in the
 // kernel until the process lets go, and meanwhile even reading the device's driver_override
@@ -23,6 +25,15 @@ struct VfioHolder {
   int pid = 0;
   std::string command;      // /proc/<pid>/comm; "?" when it could not be read
   unsigned device_fds = 0;  // anon_inode:[vfio-device] descriptors the process holds
+  // The group's nodes it holds, in name order: "/dev/vfio/12", "/dev/vfio/devices/vfio0".
+  std::set<std::string> nodes;
+};
+
+// The VFIO nodes that exist now, by group.
+struct VfioNodes {
+  std::set<unsigned> groups;  // /dev/vfio/<N>: the groups looked for (those with any node)
+  // A device node's name ("vfio0", "noiommu-vfio0": /dev/vfio/devices/<name>) -> its group.
+  std::map<std::string, unsigned> devices;
 };
 
 struct VfioHolders {
@@ -40,10 +51,16 @@ struct VfioHolders {
 // while an unbind of its last vfio-pci device is blocked, when no `driver` link says so.
 std::set<unsigned> vfio_group_nodes(Sysfs& sysfs);
 
-// Reads /proc/*/fd through `proc` (a gateway rooted at /proc) for the nodes of `groups`; nothing
-// is read when `groups` is empty. Processes that exit while read are skipped quietly (they race
-// with us), and so are those whose descriptors we may not read - one finding says how many.
-VfioHolders find_vfio_holders(KernelFiles& proc, const std::set<unsigned>& groups);
+// The group nodes, and the device nodes: the vfio-dev class lists one per device on a vfio driver
+// (`class/vfio-dev/vfio<M>`, linking below the PCI function), whose group its iommu_group link
+// names. A device node whose device or group cannot be read counts its name only if `findings`
+// says so: none is dropped silently.
+VfioNodes vfio_nodes(Sysfs& sysfs, std::vector<Finding>& findings);
+
+// Reads /proc/*/fd through `proc` (a gateway rooted at /proc) for `nodes`; nothing is read when
+// there is none. Processes that exit while read are skipped quietly (they race with us), and so
+// are those whose descriptors we may not read - one finding says how many.
+VfioHolders find_vfio_holders(KernelFiles& proc, const VfioNodes& nodes);
 
 // The processes holding group `group`'s node now; none when the group has no node (then nothing
 // in /proc is read). For apply: a group that became held since it was observed is not written,
@@ -52,5 +69,7 @@ std::vector<VfioHolder> holders_of_group(Sysfs& sysfs, KernelFiles& proc, unsign
 
 // "pid 4242 (qemu-system-x86)", "pids 4242 (qemu-system-x86) and 4300 (vfio_holder)"
 std::string describe_holders(const std::vector<VfioHolder>& holders);
+// The nodes they hold: "/dev/vfio/12", "/dev/vfio/12 and /dev/vfio/devices/vfio0".
+std::string describe_held_nodes(const std::vector<VfioHolder>& holders);
 
 }  // namespace vfio

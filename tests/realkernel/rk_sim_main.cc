@@ -112,7 +112,7 @@ class Runner {
       if (!group) throw Failed(a.at(0) + " has no IOMMU group");
       holder_ = kHolderPid;
       // As vfio-holder does in the guest: the group's node and one device fd.
-      kernel_.start_process({kHolderPid, "vfio-holder", {*group}, 1});
+      kernel_.start_process({kHolderPid, "vfio-holder", {*group}, 1, {}});
       return;
     }
     if (verb == "let-go") {

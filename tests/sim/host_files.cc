@@ -53,6 +53,7 @@ class Renderer {
     virtual_devices();
     consoles();
     vfio_nodes();
+    vfio_device_nodes();
     proc();
     return std::move(out_);
   }
@@ -159,6 +160,41 @@ class Renderer {
     }
   }
 
+  // On kernels with VFIO device nodes, each device on vfio-pci has one: vfio-dev/vfio<M> below
+  // it (its `dev`, and `device` back to it), linked from class/vfio-dev. M is the device's own
+  // (vfio_device) or the lowest one free, in address order (the kernel's ida, when they bound
+  // in that order).
+  void vfio_device_nodes() {
+    if (!t_.vfio_device_nodes) return;
+    std::set<unsigned> used;
+    std::vector<const TopologyDevice*> unnumbered;
+    for (const auto& d : t_.devices) {
+      // The simulator numbers its devices itself, and keeps a node while an unbind of its
+      // device waits for a holder (when no `driver` link shows vfio-pci any more).
+      if (d.vfio_device) {
+        used.insert(*d.vfio_device);
+        device_nodes_[d.address] = *d.vfio_device;
+      } else if (d.bound_driver == std::string("vfio-pci")) {
+        unnumbered.push_back(&d);
+      }
+    }
+    unsigned next = 0;
+    for (const TopologyDevice* d : unnumbered) {
+      while (used.count(next)) ++next;
+      device_nodes_[d->address] = next;
+      used.insert(next);
+    }
+    for (const auto& d : t_.devices) {
+      const auto it = device_nodes_.find(d.address);
+      if (it == device_nodes_.end()) continue;
+      const std::string name = fmt::format("vfio{}", it->second);
+      const std::string base = "vfio-dev/" + name;
+      in(d)[base + "/dev"] = file(fmt::format("{}:{}\n", kVfioDeviceMajor, it->second));
+      in(d)[base + "/device"] = {HostEntry::Kind::Link, "../..", d.address, ""};
+      into(d, "class/vfio-dev/" + name, base);
+    }
+  }
+
   void process(unsigned pid, const std::string& command, const std::vector<std::string>& fds) {
     const std::string base = std::to_string(pid);
     out_.proc[base + "/comm"] = file(command + "\n");
@@ -189,6 +225,12 @@ class Renderer {
       if (!proc.vfio_groups.empty()) fds.emplace_back("/dev/vfio/vfio");
       for (unsigned g : proc.vfio_groups) fds.push_back(fmt::format("/dev/vfio/{}", g));
       for (unsigned k = 0; k < proc.device_fds; ++k) fds.emplace_back("anon_inode:[vfio-device]");
+      if (!proc.vfio_devices.empty()) fds.emplace_back("/dev/iommu");
+      for (const auto& address : proc.vfio_devices) {
+        // Only a device that has a node can be held (topology_yaml and start_process check).
+        if (auto it = device_nodes_.find(address); it != device_nodes_.end())
+          fds.push_back(fmt::format("/dev/vfio/devices/vfio{}", it->second));
+      }
       process(proc.pid, proc.command, fds);
     }
     std::string swaps = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n";
@@ -216,9 +258,14 @@ class Renderer {
     p["cmdline"] = file("BOOT_IMAGE=/boot/vmlinuz-6.1.0-56-amd64 ro quiet\n");
   }
 
+  // The char major Linux gives VFIO device nodes is dynamic (alloc_chrdev_region); the tool
+  // never reads it.
+  static constexpr unsigned kVfioDeviceMajor = 239;
+
   const Topology& t_;
   const std::function<std::string(const TopologyDevice&)>& device_path_;
   HostFiles out_;
+  std::map<PciAddress, unsigned> device_nodes_;  // vfio_device_nodes(): device -> M of vfio<M>
 };
 
 }  // namespace

@@ -49,6 +49,7 @@ KernelSimulator::State::State(Topology topology) : meta(std::move(topology)) {
     d.info = info;
     d.driver = info.bound_driver;
     d.override_ = info.driver_override;
+    if (d.driver == kVfioPci && meta.vfio_device_nodes) d.vfio_device = info.vfio_device;
     d.info.bound_driver.reset();
     d.info.driver_override.reset();
     if (d.driver && !registered_driver(*d.driver)) {
@@ -66,6 +67,7 @@ KernelSimulator::State::State(Topology topology) : meta(std::move(topology)) {
   }
   meta.devices.clear();
   meta.drivers.clear();
+  number_vfio_devices();
 }
 
 void KernelSimulator::State::settle() {
@@ -75,6 +77,26 @@ void KernelSimulator::State::settle() {
       d.driver = std::move(d.pending_driver);
       d.pending_driver.reset();
     }
+  }
+  number_vfio_devices();
+}
+
+void KernelSimulator::State::number_vfio_devices() {
+  if (!meta.vfio_device_nodes) return;
+  std::set<unsigned> used;
+  for (auto& [address, d] : devices) {
+    const bool on_vfio = d.present && d.driver == kVfioPci;
+    if (!on_vfio) d.vfio_device.reset();
+    if (d.vfio_device) used.insert(*d.vfio_device);
+  }
+  // Every gateway call settles first, so devices that bound since the last call are numbered
+  // in address order: the kernel's order when they bound one by one, as the tool binds them.
+  for (auto& [address, d] : devices) {
+    if (!d.present || d.driver != kVfioPci || d.vfio_device) continue;
+    unsigned m = 0;
+    while (used.count(m)) ++m;
+    d.vfio_device = m;
+    used.insert(m);
   }
 }
 
@@ -319,6 +341,10 @@ bool KernelSimulator::State::held_by_process(const SimDevice& device) const {
   for (const auto& p : meta.host.processes) {
     if (p.device_fds > 0 && std::count(p.vfio_groups.begin(), p.vfio_groups.end(), *group) > 0)
       return true;
+    // Its device node open holds the device's registration, which the unbind waits for
+    // (vfio_unregister_group_dev), bound to an iommufd or not.
+    const auto& nodes = p.vfio_devices;
+    if (std::find(nodes.begin(), nodes.end(), device.info.address) != nodes.end()) return true;
   }
   return false;
 }
@@ -452,6 +478,17 @@ void KernelSimulator::fail_write(const SysPath& path, unsigned nth, int error) {
 
 void KernelSimulator::start_process(TopologyProcess process) {
   std::lock_guard lock(mutex_);
+  state_->settle();
+  for (const auto& address : process.vfio_devices) {
+    const auto it = state_->devices.find(address);
+    if (it == state_->devices.end() || !it->second.vfio_device) {
+      // open(2) of a node that does not exist.
+      throw std::invalid_argument(fmt::format(
+          "process {} cannot hold the VFIO device node of {}: it has none (not on vfio-pci, or "
+          "a kernel without them)",
+          process.pid, address.str()));
+    }
+  }
   auto& processes = state_->meta.host.processes;
   std::erase_if(processes, [&](const auto& p) { return p.pid == process.pid; });
   processes.push_back(std::move(process));

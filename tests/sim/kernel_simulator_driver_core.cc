@@ -182,6 +182,7 @@ TopologyDevice KernelSimulator::State::current(const SimDevice& d) const {
   TopologyDevice out = d.info;
   out.bound_driver = visible_driver(d);
   out.driver_override = d.override_;
+  out.vfio_device = d.vfio_device;
   return out;
 }
 

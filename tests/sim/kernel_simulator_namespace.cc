@@ -65,6 +65,12 @@ Components split(std::string_view path) {
   return out;
 }
 
+// Whether host_files() puts anything below the device: interfaces, disks, a framebuffer, a VFIO
+// device node. Most devices have none, and rendering the host's files for each would be slow.
+bool has_host_files(const SimDevice& d) {
+  return !d.info.net.empty() || !d.info.disks.empty() || d.info.framebuffer || d.vfio_device;
+}
+
 // The node at `rel` ("net/eno1/operstate") among `entries`: an entry itself, or a directory
 // that some entries lie in.
 Node extra(const std::map<std::string, HostEntry>& entries, const Components& rel) {
@@ -97,9 +103,10 @@ HostFiles KernelSimulator::State::host_files_now(const SimDevice* only) const {
   Topology now;
   now.host = meta.host;
   now.vfio_pci = Topology::VfioPci::Missing;  // class/vfio is vfio_nodes()'s
+  now.kernel = meta.kernel;
+  now.vfio_device_nodes = meta.vfio_device_nodes;
   for (const auto& [address, d] : devices) {
-    if (!d.present || (only && only != &d)) continue;
-    if (d.info.net.empty() && d.info.disks.empty() && !d.info.framebuffer) continue;
+    if (!d.present || (only && only != &d) || !has_host_files(d)) continue;
     now.devices.push_back(current(d));
   }
   if (only) now.host = TopologyHost{};
@@ -175,14 +182,14 @@ Node KernelSimulator::State::lookup_device(const Components& c) const {
     if (group) entries.emplace_back("iommu_group");
     if (d->info.physfn) entries.emplace_back("physfn");
     for (std::size_t i = 0; i < vfs.size(); ++i) entries.push_back(fmt::format("virtfn{}", i));
-    if (!d->info.net.empty() || !d->info.disks.empty() || d->info.framebuffer) {
+    if (has_host_files(*d)) {
       const Node more = extra(host_files_now(d).in_device[d->info.address], {});
       entries.insert(entries.end(), more.entries.begin(), more.entries.end());
     }
     return dir(std::move(entries));
   }
   if (n > 3) {
-    if (d->info.net.empty() && d->info.disks.empty() && !d->info.framebuffer) return {};
+    if (!has_host_files(*d)) return {};
     return extra(host_files_now(d).in_device[d->info.address], Components(c.begin() + 2, c.end()));
   }
   const std::string& name = c[2];
@@ -209,7 +216,7 @@ Node KernelSimulator::State::lookup_device(const Components& c) const {
       return link("../" + vfs[i]->info.address.str(), device_dir(*vfs[i]));
     }
   }
-  if (d->info.net.empty() && d->info.disks.empty() && !d->info.framebuffer) return {};
+  if (!has_host_files(*d)) return {};
   return extra(host_files_now(d).in_device[d->info.address], {name});
 }
 

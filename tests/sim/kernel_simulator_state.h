@@ -42,6 +42,9 @@ struct SimDevice {
   SimClock::time_point pending_until{};
   unsigned lock_owner = 0;  // write number of a blocked write holding the device lock; 0: free
   bool unbinding = false;   // a blocked unbind already removed the `driver` link
+  // M of its VFIO device node vfio<M> while on vfio-pci (kernels that have them): the lowest free
+  // when it bound, as vfio_register_group_dev() takes it from an ida; freed when it leaves.
+  std::optional<unsigned> vfio_device;
 };
 
 // A pci_device_id as written to new_id: "vendor device [subvendor subdevice class class_mask
@@ -119,6 +122,7 @@ struct KernelSimulator::State {
 
   // --- kernel_simulator.cc ---
   void settle();                    // makes pending probes whose latency has passed visible
+  void number_vfio_devices();       // gives devices that came to vfio-pci a node, takes others
   void touch(const SysPath& path);  // counts a call against vanish_after()
   // Write number `number` (the nth to `path`) as the kernel makes it, waiting out the device
   // lock of a blocked write and a planned block; its errno, 0 when it acted. `lock` holds the

@@ -67,6 +67,9 @@ struct TopologyDevice {
   std::vector<TopologyInterface> net;      // a NIC's interfaces (while its driver is bound)
   std::vector<TopologyDisk> disks;         // a storage controller's disks
   std::optional<std::string> framebuffer;  // "fb0": a display's framebuffer
+  // M of its VFIO device node vfio<M> (class vfio-dev, /dev/vfio/devices/vfio<M>) while it is on
+  // vfio-pci, on a kernel that has such nodes; none there: the lowest free, in address order.
+  std::optional<unsigned> vfio_device;
 };
 
 // VF `index` of SR-IOV PF `pf`, as the kernel creates it (pci_iov_add_virtfn): its address from
@@ -80,6 +83,9 @@ struct TopologyProcess {
   std::string command;
   std::vector<unsigned> vfio_groups;  // /dev/vfio/<N> it holds open
   unsigned device_fds = 0;            // anon_inode:[vfio-device] fds it holds
+  // Devices whose VFIO device node /dev/vfio/devices/vfio<M> it holds, bound to an iommufd
+  // (/dev/iommu) as QEMU does: iommufd's way in, instead of the group node.
+  std::vector<PciAddress> vfio_devices;
 };
 struct TopologyMount {
   std::string source;  // "/dev/nvme0n1p2"
@@ -114,9 +120,24 @@ struct TopologyDriver {
   bool dma_safe = false;              // binding it keeps a group viable (pcieport, pci-stub)
 };
 
+// The kernel's version, for the facts that differ between kernel lines (kernel-pci-sysfs.md,
+// "Kernel lines").
+struct KernelVersion {
+  unsigned major = 6;
+  unsigned minor = 1;
+  auto operator<=>(const KernelVersion&) const = default;
+};
+// The first kernel that can have VFIO device nodes (CONFIG_VFIO_DEVICE_CDEV).
+inline constexpr KernelVersion kFirstWithVfioDeviceNodes{6, 6};
+
 struct Topology {
   std::string name;
   std::string description;
+  KernelVersion kernel;  // 6.1 (Debian 12's) unless said
+  // VFIO device nodes, iommufd's way to a device: class vfio-dev, vfio-dev/vfio<M> below the
+  // device, /dev/vfio/devices/vfio<M>. Kernels from 6.6 built with CONFIG_IOMMUFD and
+  // CONFIG_VFIO_DEVICE_CDEV; not Debian's 6.12 (bookworm-backports), which sets neither.
+  bool vfio_device_nodes = false;
   bool iommu = true;  // an IOMMU is active (class/iommu populated)
   std::vector<std::string> iommu_units{"dmar0"};
   enum class VfioPci { Loaded, Loadable, Missing };

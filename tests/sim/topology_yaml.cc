@@ -17,6 +17,7 @@
 #include "sim/host_files.h"
 #include "sysfs/sys_path.h"
 #include "util/did_you_mean.h"
+#include "util/text_fields.h"
 
 namespace vfio::sim {
 namespace {
@@ -151,6 +152,9 @@ class Parser {
   void parse_binding(const YAML::Node& node, const Topology& topology, TopologyDevice& d) const;
   void parse_status_attributes(const YAML::Node& node, TopologyDevice& d) const;
   TopologyHost parse_host(const YAML::Node& node) const;
+  KernelVersion kernel_of(const YAML::Node& node) const;
+  // A process can hold only the VFIO device node of a device that has one.
+  void check_held_device_nodes(const YAML::Node& processes, const Topology& topology) const;
 
   std::string file_;
 };
@@ -327,7 +331,7 @@ TopologyHost Parser::parse_host(const YAML::Node& node) const {
   if (const auto n = node["fbcon"]) host.fbcon = bool_of(n, "fbcon");
   if (const auto list = node["processes"]) {
     each(list, "processes", [&](const YAML::Node& n) {
-      check_map(n, "a process", {"pid", "command", "vfio-groups", "device-fds"},
+      check_map(n, "a process", {"pid", "command", "vfio-groups", "device-fds", "vfio-devices"},
                 {"pid", "command"});
       TopologyProcess p;
       p.pid = static_cast<unsigned>(integer_of(n["pid"], "pid", 2, 4194304));
@@ -341,6 +345,10 @@ TopologyHost Parser::parse_host(const YAML::Node& node) const {
       }
       if (const auto f = n["device-fds"])
         p.device_fds = static_cast<unsigned>(integer_of(f, "device-fds", 0, 64));
+      if (const auto held = n["vfio-devices"]) {  // checked against the devices in parse()
+        each(held, "vfio-devices",
+             [&](const YAML::Node& v) { p.vfio_devices.push_back(address_of(v, "vfio-devices")); });
+      }
       host.processes.push_back(std::move(p));
     });
   }
@@ -406,6 +414,43 @@ TopologyHost Parser::parse_host(const YAML::Node& node) const {
     });
   }
   return host;
+}
+
+KernelVersion Parser::kernel_of(const YAML::Node& node) const {
+  const std::string text = string_of(node, "kernel");
+  KernelVersion version;
+  const auto dot = text.find('.');
+  const auto major = dot == std::string::npos
+                         ? std::nullopt
+                         : parse_whole_number<unsigned>(std::string_view(text).substr(0, dot));
+  const auto minor = dot == std::string::npos
+                         ? std::nullopt
+                         : parse_whole_number<unsigned>(std::string_view(text).substr(dot + 1));
+  if (!major || !minor || *major < 3 || *major > 99 || *minor > 99)
+    fail(node, fmt::format("'kernel' must be a version like \"6.12\", not '{}'", text));
+  version.major = *major;
+  version.minor = *minor;
+  return version;
+}
+
+void Parser::check_held_device_nodes(const YAML::Node& processes, const Topology& topology) const {
+  if (!processes) return;
+  for (const auto& process : processes) {
+    const auto list = process["vfio-devices"];
+    if (!list) continue;
+    for (const auto& item : list) {
+      const PciAddress address = address_of(item, "vfio-devices");
+      const TopologyDevice* d = topology.find(address);
+      if (!d || d->bound_driver != std::string("vfio-pci"))
+        fail(item, fmt::format("'vfio-devices': {} is not a device on vfio-pci, so it has no VFIO "
+                               "device node to hold",
+                               address.str()));
+      if (!topology.vfio_device_nodes)
+        fail(item,
+             "'vfio-devices': this kernel has no VFIO device nodes (say "
+             "'vfio-device-nodes: true', kernel 6.6 on)");
+    }
+  }
 }
 
 void Parser::parse_drivers(const YAML::Node& list, Topology& topology,
@@ -653,10 +698,10 @@ Topology Parser::parse(const std::string& text) {
     fail(e.mark, e.msg);
   }
   if (!root.IsDefined() || root.IsNull()) fail(YAML::Mark(), "the topology is empty");
-  check_map(
-      root, "the topology",
-      {"name", "description", "iommu", "iommu-units", "vfio-pci", "drivers", "devices", "host"},
-      {"name", "devices"});
+  check_map(root, "the topology",
+            {"name", "description", "kernel", "vfio-device-nodes", "iommu", "iommu-units",
+             "vfio-pci", "drivers", "devices", "host"},
+            {"name", "devices"});
 
   Topology topology;
   topology.name = string_of(root["name"], "name");
@@ -664,6 +709,14 @@ Topology Parser::parse(const std::string& text) {
     fail(root["name"],
          fmt::format("'name': '{}' must be usable as a directory name", topology.name));
   if (const auto n = root["description"]) topology.description = string_of(n, "description");
+  if (const auto n = root["kernel"]) topology.kernel = kernel_of(n);
+  if (const auto n = root["vfio-device-nodes"]) {
+    topology.vfio_device_nodes = bool_of(n, "vfio-device-nodes");
+    if (topology.vfio_device_nodes && topology.kernel < kFirstWithVfioDeviceNodes)
+      fail(n, fmt::format("'vfio-device-nodes': kernel {}.{} has none ({}.{} on)",
+                          topology.kernel.major, topology.kernel.minor,
+                          kFirstWithVfioDeviceNodes.major, kFirstWithVfioDeviceNodes.minor));
+  }
   if (const auto n = root["iommu"]) topology.iommu = bool_of(n, "iommu");
   if (const auto n = root["iommu-units"]) {
     if (!topology.iommu) fail(n, "'iommu-units' given but 'iommu' is false");
@@ -704,6 +757,7 @@ Topology Parser::parse(const std::string& text) {
   for (auto& l : located) topology.devices.push_back(std::move(l.device));
   std::sort(topology.devices.begin(), topology.devices.end(),
             [](const TopologyDevice& a, const TopologyDevice& b) { return a.address < b.address; });
+  if (const auto n = root["host"]) check_held_device_nodes(n["processes"], topology);
 
   auto add_driver = [&](const std::string& name) {
     if (drivers.count(name)) return;

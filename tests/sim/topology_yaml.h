@@ -4,6 +4,8 @@
 //
 //   name: workstation            # required
 //   description: "..."           # optional
+//   kernel: "6.12"               # default "6.1": what differs between kernel lines
+//   vfio-device-nodes: true      # default false: /dev/vfio/devices/vfio<M> (kernel 6.6 on)
 //   iommu: true                  # default true; false: no groups at all
 //   iommu-units: [dmar0]         # default [dmar0]
 //   vfio-pci: loaded             # loaded (default) | loadable | missing
@@ -23,7 +25,8 @@
 //       framebuffer: fb0
 //   host:                        # optional: the wider host (see sim/host_files.h)
 //     fbcon: true                # the framebuffer console is bound (else the VGA text console)
-//     processes: [{ pid: 4242, command: qemu-system-x86, vfio-groups: [1], device-fds: 2 }]
+//     processes: [{ pid: 4242, command: qemu-system-x86, vfio-groups: [1], device-fds: 2,
+//                   vfio-devices: ["0000:01:00.0"] }]   # with vfio-device-nodes
 //     mounts: [{ dev: "259:2", source: /dev/nvme0n1p2, target: /, fstype: ext4 }]
 //     swaps: [/dev/nvme0n1p3]
 //     routes: [{ dev: br0, to: default, via: 192.168.1.1 }, { dev: br0, to: 192.168.1.0/24 }]
