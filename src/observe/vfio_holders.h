@@ -53,8 +53,8 @@ std::set<unsigned> vfio_group_nodes(Sysfs& sysfs);
 
 // The group nodes, and the device nodes: the vfio-dev class lists one per device on a vfio driver
 // (`class/vfio-dev/vfio<M>`, linking below the PCI function), whose group its iommu_group link
-// names. A device node whose device or group cannot be read counts its name only if `findings`
-// says so: none is dropped silently.
+// names. A device node whose group cannot be read is left out with a finding that says so (a
+// process holding it is then not seen); one whose device went while read is left out quietly.
 VfioNodes vfio_nodes(Sysfs& sysfs, std::vector<Finding>& findings);
 
 // Reads /proc/*/fd through `proc` (a gateway rooted at /proc) for `nodes`; nothing is read when
@@ -62,9 +62,10 @@ VfioNodes vfio_nodes(Sysfs& sysfs, std::vector<Finding>& findings);
 // are those whose descriptors we may not read - one finding says how many.
 VfioHolders find_vfio_holders(KernelFiles& proc, const VfioNodes& nodes);
 
-// The processes holding group `group`'s node now; none when the group has no node (then nothing
-// in /proc is read). For apply: a group that became held since it was observed is not written,
-// and a write that did not return is explained by who holds the device.
+// The processes holding group `group`'s node, or a device node of one of its devices, now; none
+// when the group has no node (then nothing in /proc is read). For apply: a group that became held
+// since it was observed is not written, and a write that did not return is explained by who holds
+// the device.
 std::vector<VfioHolder> holders_of_group(Sysfs& sysfs, KernelFiles& proc, unsigned group);
 
 // "pid 4242 (qemu-system-x86)", "pids 4242 (qemu-system-x86) and 4300 (vfio_holder)"
