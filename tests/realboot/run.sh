@@ -4,7 +4,7 @@
 # A minimal Debian 12 with systemd as PID 1 (debootstrap, cached in BUILD_DIR/realboot-cache)
 # gets the package DEB installed with dpkg in a chroot, so its maintainer scripts enable the boot
 # unit as on a real install, plus a manifest in /etc/vfio-reconcile and the test's units. The
-# tree becomes an ext4 disk image (mkfs.ext4 -d: no loop mount), booted twice in QEMU (TCG, the
+# tree becomes an ext4 disk image (mkfs.ext4 -d: no loop mount), booted in QEMU (TCG, the
 # emulated Intel IOMMU and devices of qemu.args) with Debian's kernel (from the real-kernel
 # suite's cache, BUILD_DIR/realkernel-cache) and the initramfs Debian's update-initramfs makes in
 # the image with the package's hook (make-debian-initramfs.sh), four times:
