@@ -65,6 +65,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   (void)vfio::find_network_use(sysfs, &proc, findings);
   (void)vfio::find_storage_use(sysfs, &proc, findings);
   (void)vfio::find_console_use(sysfs, &proc, findings);
-  (void)vfio::find_vfio_holders(proc, vfio::vfio_group_nodes(sysfs));
+  (void)vfio::find_vfio_holders(proc, vfio::vfio_nodes(sysfs, findings));
   return 0;
 }
