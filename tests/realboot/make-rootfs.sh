@@ -19,13 +19,7 @@ die() { echo "make-rootfs: $*" >&2; exit 1; }
 
 mirror=${VFIO_RB_MIRROR:-}
 if [ -z "$mirror" ]; then
-  # deb822 sources (URIs: ...) or one-line sources (deb URI suite ...), Debian's main archive.
-  mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
-    /etc/apt/sources.list.d/*.sources 2>/dev/null |
-    awk '/^URIs:/ { for (i = 2; i <= NF; i++) print $i }
-         /^deb / { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; break } }' |
-    grep -E '/debian/?$' | head -n1 || true)
-  mirror=${mirror:-http://deb.debian.org/debian}
+  mirror=$("$(dirname "$0")/../realkernel/debian-mirror.sh")
 fi
 
 mapfile -t packages < <(printf '%s\n' "$@" | LC_ALL=C sort -u)

@@ -20,14 +20,9 @@ die() { echo "prepare-kernel: $*" >&2; exit 1; }
 
 apt_options=()
 if [ -n "$suite" ]; then
-  # The first Debian archive the machine's sources name (deb822 or one-line), as make-rootfs.sh.
-  mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
-    /etc/apt/sources.list.d/*.sources 2> /dev/null |
-    awk '/^URIs:/ { for (i = 2; i <= NF; i++) print $i }
-         /^deb / { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; break } }' |
-    grep -E '/debian/?$' | head -n1 || true)
+  mirror=$("$(dirname "$0")/debian-mirror.sh")
   mkdir -p "$cache/apt/lists/partial" "$cache/apt/cache/archives/partial"
-  echo "deb ${mirror:-http://deb.debian.org/debian} $suite main" > "$cache/apt/sources.list"
+  echo "deb $mirror $suite main" > "$cache/apt/sources.list"
   apt_options=(-o "Dir::Etc::sourcelist=$cache/apt/sources.list" -o Dir::Etc::sourceparts=-
     -o "Dir::State::Lists=$cache/apt/lists" -o "Dir::Cache=$cache/apt/cache")
 fi
