@@ -1,9 +1,10 @@
 // The /proc parsers on any bytes, in context: the busy example host's sysfs tree (as the kernel
 // simulator writes it, once, then held in memory) as /sys, and a /proc whose files are the input
 // cut at NUL bytes, in this order: self/mountinfo, swaps, net/route, net/ipv6_route, net/if_inet6,
-// cmdline, 4242/comm, and the targets of 4242's fds 0, 1, 2... one per line. Finding who uses each
-// device (routes, addresses, mounts, swap, the console, VFIO holders) must never crash, throw or
-// hang, whatever /proc says.
+// cmdline, 4242/comm, the targets of 4242's fds 0, 1, 2... one per line, and nvidia's information
+// file of the host's L40S (driver/nvidia/gpus/0000:88:00.0/information). Finding who uses each
+// device (routes, addresses, mounts, swap, the console, VFIO holders, holders of the devices' own
+// nodes) must never crash, throw or hang, whatever /proc says.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -14,9 +15,10 @@
 
 #include "fuzz/memory_files.h"
 #include "observe/console_use.h"
+#include "observe/device_nodes.h"
 #include "observe/network_use.h"
+#include "observe/node_holders.h"
 #include "observe/storage_use.h"
-#include "observe/vfio_holders.h"
 #include "sim/sysfs_tree_writer.h"
 #include "sim/topology_yaml.h"
 
@@ -43,7 +45,7 @@ vfio::Sysfs& host() {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
-  const auto parts = vfio::fuzz::split_input(data, size, 8);
+  const auto parts = vfio::fuzz::split_input(data, size, 9);
   vfio::fuzz::MemoryFiles proc;
   proc.file("self/mountinfo", parts[0]);
   proc.file("swaps", parts[1]);
@@ -52,6 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   proc.file("net/if_inet6", parts[4]);
   proc.file("cmdline", parts[5]);
   proc.file("4242/comm", parts[6]);
+  proc.file("driver/nvidia/gpus/0000:88:00.0/information", parts[8]);
   std::size_t fd = 0, start = 0;
   const std::string& links = parts[7];
   while (start <= links.size() && fd < 64) {
@@ -65,6 +68,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   (void)vfio::find_network_use(sysfs, &proc, findings);
   (void)vfio::find_storage_use(sysfs, &proc, findings);
   (void)vfio::find_console_use(sysfs, &proc, findings);
-  (void)vfio::find_vfio_holders(proc, vfio::vfio_nodes(sysfs, findings));
+  const vfio::DeviceNodes nodes = vfio::device_nodes(sysfs, &proc, findings);
+  (void)vfio::find_node_holders(proc, vfio::vfio_nodes(sysfs, findings), nodes);
   return 0;
 }

@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "observe/vfio_holders.h"
+#include "observe/node_holders.h"
 #include "sysfs/kernel_names.h"
 #include "util/text_fields.h"
 
@@ -56,8 +56,12 @@ std::string DeviceSteps::holder_note(const PciAddress& address) {
   if (!group) return "";
   const auto holders = holders_of_group(sysfs_, *proc_, *group);
   if (holders.empty()) {
-    return fmt::format("; no process holds /dev/vfio/{}, so a driver is stuck in the kernel",
-                       *group);
+    // Nor can the holders of a sound card's nodes be named now: its unbind removes the nodes
+    // first, then waits for them (the plan warned of them, by pid).
+    return fmt::format(
+        "; no process holds /dev/vfio/{}, so a driver is waiting in the kernel (a sound card's "
+        "unbind waits for every process holding one of its nodes: see the plan's warnings)",
+        *group);
   }
   return fmt::format("; held by {} ({}): stop it and the write completes",
                      describe_holders(holders), describe_held_nodes(holders));

@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 
 #include "apply/ownership_journal.h"
-#include "observe/vfio_holders.h"
+#include "observe/node_holders.h"
 #include "sysfs/kernel_names.h"
 
 namespace vfio {

@@ -65,6 +65,7 @@ json change_json(const GroupChange& c) {
       {"bridges", std::move(bridges)},
       {"vf_counts", std::move(vf_counts)},
       {"explain", c.explain},
+      {"warnings", c.warnings},
   };
 }
 

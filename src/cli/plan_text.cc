@@ -127,6 +127,7 @@ void print_plan_text(const Plan& plan, const PlanTextOptions& options, std::ostr
     fmt::print(out, "{} {}\n", action_marker(c.action), change_heading(c));
     if (c.action == GroupAction::Blocked) fmt::print(out, "    {}\n", c.reason);
     if (c.forced) fmt::print(out, "    forced: \"{}\"\n", *c.forced);
+    for (const auto& w : c.warnings) fmt::print(out, "    warning: {}\n", w);
     // An unchanged group needs no device list unless asked why.
     const bool list_devices = c.action != GroupAction::Noop || options.explain;
     if (list_devices) {

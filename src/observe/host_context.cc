@@ -1,5 +1,7 @@
 #include "observe/host_context.h"
 
+#include <set>
+
 #include <fmt/format.h>
 
 #include "observe/console_use.h"
@@ -7,18 +9,35 @@
 #include "observe/storage_use.h"
 
 namespace vfio {
+namespace {
 
-VfioHolders read_vfio_holders(Sysfs& sysfs, KernelFiles* proc) {
+// GpuInUse when the holder has one of the GPU's own nodes open (DRM, nvidia), else NodeOpen.
+Hazard node_hazard(const NodeHolder& holder, const NodeHolders& holders) {
+  std::set<DeviceNode::Kind> kinds;
+  for (const auto& node : holder.nodes) {
+    if (auto it = holders.device_nodes.find(node); it != holders.device_nodes.end())
+      kinds.insert(it->second.kind);
+  }
+  const bool gpu = kinds.count(DeviceNode::Kind::Gpu) > 0;
+  return {
+      gpu ? Hazard::Kind::GpuInUse : Hazard::Kind::NodeOpen,
+      fmt::format("{} holds {} open", describe_holders({holder}), describe_held_nodes({holder})),
+      kinds.count(DeviceNode::Kind::Sound) > 0};
+}
+
+}  // namespace
+
+NodeHolders read_node_holders(Sysfs& sysfs, KernelFiles* proc) {
   if (!proc) return {};
-  // No node, no holder: on a host without vfio groups, /proc is not read at all.
+  // No node, no holder: on a host without vfio groups and device nodes, /proc is not read at all.
   std::vector<Finding> findings;
   const VfioNodes nodes = vfio_nodes(sysfs, findings);
-  VfioHolders holders = find_vfio_holders(*proc, nodes);
+  NodeHolders holders = find_node_holders(*proc, nodes, device_nodes(sysfs, proc, findings));
   holders.findings.insert(holders.findings.begin(), findings.begin(), findings.end());
   return holders;
 }
 
-void add_host_hazards(Sysfs& sysfs, KernelFiles* proc, const VfioHolders& holders,
+void add_host_hazards(Sysfs& sysfs, KernelFiles* proc, const NodeHolders& holders,
                       HostSnapshot& snapshot) {
   snapshot.findings.insert(snapshot.findings.end(), holders.findings.begin(),
                            holders.findings.end());
@@ -39,6 +58,9 @@ void add_host_hazards(Sysfs& sysfs, KernelFiles* proc, const VfioHolders& holder
       if (d.iommu_group && holders.nodes.count(*d.iommu_group) && d.kind == DeviceKind::Endpoint)
         found[d.address].push_back({Hazard::Kind::HoldersUnknown, detail});
     }
+  }
+  for (const auto& [address, who] : holders.by_device) {
+    for (const auto& holder : who) found[address].push_back(node_hazard(holder, holders));
   }
   for (auto&& more : {find_network_use(sysfs, proc, snapshot.findings),
                       find_storage_use(sysfs, proc, snapshot.findings),

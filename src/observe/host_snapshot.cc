@@ -28,6 +28,10 @@ std::string_view to_string(Hazard::Kind kind) {
       return "console";
     case Hazard::Kind::HoldersUnknown:
       return "holders-unknown";
+    case Hazard::Kind::GpuInUse:
+      return "gpu-in-use";
+    case Hazard::Kind::NodeOpen:
+      return "node-open";
   }
   return "unknown";
 }

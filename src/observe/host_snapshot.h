@@ -55,10 +55,22 @@ struct SriovInfo {
 // devices; the observation of the wider host fills this in.
 struct Hazard {
   // HoldersUnknown: the device's group has a /dev/vfio node, but /proc could not be read whole,
-  // so whether a process holds it is not known.
-  enum class Kind { HeldOpen, NetworkInUse, StorageInUse, Console, HoldersUnknown };
+  // so whether a process holds it is not known. GpuInUse: a process holds one of the GPU's own
+  // nodes (/dev/dri/card0, renderD128, /dev/nvidia0); NodeOpen: another node its host driver
+  // made (/dev/snd/controlC0), which a claim warns of but does not refuse.
+  enum class Kind {
+    HeldOpen,
+    NetworkInUse,
+    StorageInUse,
+    Console,
+    HoldersUnknown,
+    GpuInUse,
+    NodeOpen
+  };
   Kind kind = Kind::Console;
   std::string detail;  // "held open by pid 4242 (qemu-system-x86)", "default route on eth0"
+  // NodeOpen: the unbind from the device's driver waits until the holder lets go (a sound card's).
+  bool unbind_waits = false;
 };
 using HazardsByDevice = std::map<PciAddress, std::vector<Hazard>>;
 std::string_view to_string(Hazard::Kind kind);  // "held-open", "network-in-use", ...

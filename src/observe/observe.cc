@@ -102,7 +102,7 @@ HostSnapshot observe(Sysfs& sysfs, const PciIdDatabase* names, ObserveDetail det
   read_groups(sysfs, snapshot);
   // Then who holds which group open: reading a held device's driver_override blocks while an
   // unbind of it waits for the holder, so the members of held groups are read without it.
-  const VfioHolders holders = read_vfio_holders(sysfs, proc);
+  const NodeHolders holders = read_node_holders(sysfs, proc);
   std::set<PciAddress> held;
   for (const auto& [group, who] : holders.by_group) {
     if (auto it = snapshot.groups.find(group); it != snapshot.groups.end())

@@ -61,8 +61,10 @@ std::vector<Block> safety_refusals(const PlanInputs& in, GroupChange& c,
     std::vector<Block> found;
     if (d.boot_vga.value_or(false)) found.push_back(boot_display(d));
     for (const auto& h : d.hazards) {
-      // Refused before, never forced.
-      if (h.kind == Hazard::Kind::HeldOpen || h.kind == Hazard::Kind::HoldersUnknown) continue;
+      // Refused before, never forced; or a warning only.
+      if (h.kind == Hazard::Kind::HeldOpen || h.kind == Hazard::Kind::HoldersUnknown ||
+          h.kind == Hazard::Kind::NodeOpen)
+        continue;
       found.push_back(hazard_refusal(d, h));
     }
     if (found.empty()) continue;
@@ -132,9 +134,13 @@ GroupChange decide_claim(const PlanInputs& in, GroupChange c, const GroupIntent&
   }
   unsigned moving = 0;
   for (auto& p : c.devices) {
-    if (on_vfio(in.device(p))) continue;
+    const PciDevice& d = in.device(p);
+    if (on_vfio(d)) continue;
     p.after = Binding{std::string(kVfioPciDriver), std::string(kVfioPciDriver)};
     ++moving;
+    for (const auto& h : d.hazards) {
+      if (h.kind == Hazard::Kind::NodeOpen) c.warnings.push_back(node_open_warning(d, h));
+    }
   }
   c.action = GroupAction::Claim;
   c.reason = fmt::format("{} endpoint{} to vfio-pci", moving, moving == 1 ? "" : "s");

@@ -41,6 +41,8 @@ std::vector<Block> removal_blocks(const PlanInputs& in, const PciDevice& pf,
       }
     }
     for (const auto& h : vf->hazards) {
+      // A VF's RDMA or other node held: its driver lets go of it (uverbs disassociates).
+      if (h.kind == Hazard::Kind::NodeOpen) continue;
       if (h.kind == Hazard::Kind::HeldOpen) {
         blocks.push_back(vf_in_use(pf, *vf, held_for_release(label(*vf) + ": " + h.detail)));
       } else if (h.kind == Hazard::Kind::HoldersUnknown) {

@@ -4,7 +4,8 @@ namespace vfio {
 
 bool is_safety_refusal(BlockReason reason) {
   return reason == BlockReason::BootDisplay || reason == BlockReason::Console ||
-         reason == BlockReason::NetworkInUse || reason == BlockReason::StorageInUse;
+         reason == BlockReason::NetworkInUse || reason == BlockReason::StorageInUse ||
+         reason == BlockReason::GpuInUse;
 }
 
 std::string held_for(const std::string& owner, const std::string& assignment) {
@@ -68,6 +69,8 @@ std::string_view to_string(BlockReason reason) {
       return "holders-unknown";
     case BlockReason::SriovUnconfigurable:
       return "sriov-unconfigurable";
+    case BlockReason::GpuInUse:
+      return "gpu-in-use";
   }
   return "unknown";
 }

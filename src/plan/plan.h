@@ -41,6 +41,7 @@ enum class BlockReason {
   HoldersUnknown,  // the group has a /dev/vfio node and /proc cannot tell who holds it; never
                    // forced
   SriovUnconfigurable,  // `vfs` for a PF whose driver cannot set its VF count (vfio-pci, none)
+  GpuInUse,             // safety: a process holds the GPU's DRM or nvidia node open
 };
 bool is_safety_refusal(BlockReason reason);  // overridable by `force`
 // "gpu0", or "gpu0 of owner boot": the default owner goes unsaid, as in manifests without owners.
@@ -107,6 +108,9 @@ struct GroupChange {
   std::vector<PciAddress> bridges;     // members left alone
   std::vector<VfCount> vf_counts;      // SetVfs: each PF of the group whose VFs change
   std::vector<std::string> explain;    // --explain: which assignment, which match, which peer
+  // What the change does to others that is not refused: a process holding a node of a device
+  // the claim takes from its host driver ("<device label>: pid 812 (pipewire) holds ...").
+  std::vector<std::string> warnings;
 };
 
 // A change the run's scope leaves to a later run, as it was planned, and why it is left.

@@ -235,15 +235,32 @@ Block hazard_refusal(const PciDevice& d, const Hazard& h) {
               fmt::format("{}: {}: the host uses these disks; unmount them, swapoff, or stop the "
                           "LVM volume group, RAID array or dm device on them first",
                           label(d), h.detail)};
+    case Hazard::Kind::GpuInUse:
+      return {BlockReason::GpuInUse,
+              fmt::format("{}: {}: the host is using this GPU (a display server, a compute job); "
+                          "stop it or move it to another GPU first",
+                          label(d), h.detail)};
     case Hazard::Kind::Console:
     case Hazard::Kind::HeldOpen:  // refused before any overridable hazard: never met here
     case Hazard::Kind::HoldersUnknown:
+    case Hazard::Kind::NodeOpen:  // a warning, never a refusal
       break;
   }
   return {BlockReason::Console,
           fmt::format("{}: {}: taking it can leave the host without a console; move the console "
                       "to another display (fbcon=map:) or a serial console first",
                       label(d), h.detail)};
+}
+
+std::string node_open_warning(const PciDevice& d, const Hazard& h) {
+  const std::string driver = d.driver.value_or("its driver");
+  if (!h.unbind_waits)
+    return fmt::format("{}: {}: it loses the device when the claim unbinds {}", label(d), h.detail,
+                       driver);
+  return fmt::format(
+      "{}: {}: the unbind from {} waits until it lets go (an audio server does when the card "
+      "goes away; a program that does not leaves the claim failed with that write unfinished)",
+      label(d), h.detail, driver);
 }
 
 std::string force_advice(const std::string& assignment) {

@@ -58,7 +58,9 @@ Block vf_in_use(const PciDevice& pf, const PciDevice& vf, const Block& why);
 
 // Safety refusals, overridable by `force`.
 Block boot_display(const PciDevice& d);
-Block hazard_refusal(const PciDevice& d, const Hazard& h);  // any hazard but HeldOpen
+Block hazard_refusal(const PciDevice& d, const Hazard& h);  // not HeldOpen, NodeOpen
+// The warning of a claim that takes `d` while a process holds one of its nodes (NodeOpen `h`).
+std::string node_open_warning(const PciDevice& d, const Hazard& h);
 // The advice added to the first refusal of a group.
 std::string force_advice(const std::string& assignment);
 

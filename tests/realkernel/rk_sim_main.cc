@@ -98,6 +98,9 @@ class Runner {
       std::string driver = a.at(0);
       std::replace(driver.begin(), driver.end(), '_', '-');
       if (driver != "vfio-pci") driver = a.at(0);
+      // ... or the topology says which driver the module registers (bochs: bochs-drm).
+      for (const auto& d : kernel_.topology().drivers)
+        if (d.module == a.at(0)) driver = d.name;
       if (!(verb == "modprobe" ? kernel_.load_driver(driver) : kernel_.unload_driver(driver))) {
         throw Failed("the simulated host has no driver " + driver);
       }
@@ -112,7 +115,18 @@ class Runner {
       if (!group) throw Failed(a.at(0) + " has no IOMMU group");
       holder_ = kHolderPid;
       // As vfio-holder does in the guest: the group's node and one device fd.
-      kernel_.start_process({kHolderPid, "vfio-holder", {*group}, 1, {}});
+      kernel_.start_process({kHolderPid, "vfio-holder", {*group}, 1, {}, {}});
+      return;
+    }
+    if (verb == "hold-node") {
+      if (holder_) throw Failed("one holder at a time");
+      holder_ = kHolderPid;
+      // As `sleep < PATH &` does in the guest.
+      vfio::sim::TopologyProcess sleeper;
+      sleeper.pid = kHolderPid;
+      sleeper.command = "sleep";
+      sleeper.files = {a.at(0)};
+      kernel_.start_process(std::move(sleeper));
       return;
     }
     if (verb == "let-go") {

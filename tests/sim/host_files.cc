@@ -35,6 +35,20 @@ std::string route_hex(uint32_t address) {
                      (address >> 16) & 0xff, address >> 24);
 }
 
+// "controlC0", "pcmC1D0p" -> "card0", "card1": the sound card the node belongs to.
+std::string sound_card(std::string_view name) {
+  const auto c = name.find('C');
+  const auto end = name.find('D', c);
+  return fmt::format("card{}",
+                     name.substr(c + 1, end == std::string_view::npos ? end : end - c - 1));
+}
+
+// `name` is `prefix` and then a number (and, for sound, what follows its card number).
+bool named(std::string_view name, std::string_view prefix) {
+  return name.size() > prefix.size() && name.substr(0, prefix.size()) == prefix &&
+         name[prefix.size()] >= '0' && name[prefix.size()] <= '9';
+}
+
 class Renderer {
  public:
   Renderer(const Topology& t, const std::function<std::string(const TopologyDevice&)>& path)
@@ -49,6 +63,7 @@ class Renderer {
         in(d)["graphics/" + *d.framebuffer] = dir();
         into(d, "class/graphics/" + *d.framebuffer, "graphics/" + *d.framebuffer);
       }
+      for (const auto& name : d.nodes) node(d, name);
     }
     virtual_devices();
     consoles();
@@ -103,6 +118,21 @@ class Renderer {
     in(d)[base + "/holders"] = dir();
     for (const auto& h : b.holders) out_of(d, base + "/holders/" + h, "devices/virtual/block/" + h);
     into(d, "class/block/" + b.name, base);
+  }
+
+  void node(const TopologyDevice& d, const std::string& name) {
+    const auto node = sim_device_node(name);  // topology_yaml checked the name
+    present_nodes_.insert(node->dev_path);
+    if (!node->class_name) {  // nvidia's own table in /proc
+      const std::string minor = name.substr(std::string_view("nvidia").size());
+      out_.proc[fmt::format("driver/nvidia/gpus/{}/information", d.address.str())] =
+          file(fmt::format("Model: \t\t NVIDIA (simulated)\nBus Location: \t {}\nDevice Minor: "
+                           "\t {}\nGPU Excluded:\t No\n",
+                           d.address.str(), minor));
+      return;
+    }
+    in(d)[node->within + "/dev"] = file("226:0\n");
+    into(d, fmt::format("class/{}/{}", *node->class_name, name), node->within);
   }
 
   void virtual_devices() {
@@ -231,6 +261,10 @@ class Renderer {
         if (auto it = device_nodes_.find(address); it != device_nodes_.end())
           fds.push_back(fmt::format("/dev/vfio/devices/vfio{}", it->second));
       }
+      // A node removed while held (its driver unbound) stays open, under its old name marked
+      // as the kernel marks an unlinked file's.
+      for (const auto& f : proc.files)
+        fds.push_back(present_nodes_.count(f) || !is_any_node(f) ? f : f + " (deleted)");
       process(proc.pid, proc.command, fds);
     }
     std::string swaps = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n";
@@ -266,6 +300,17 @@ class Renderer {
   const std::function<std::string(const TopologyDevice&)>& device_path_;
   HostFiles out_;
   std::map<PciAddress, unsigned> device_nodes_;  // vfio_device_nodes(): device -> M of vfio<M>
+  std::set<std::string> present_nodes_;          // the /dev paths of the nodes rendered
+
+  // Whether `path` is a node some device of the topology makes (bound or not).
+  bool is_any_node(const std::string& path) const {
+    for (const auto& d : t_.devices) {
+      for (const auto& name : d.nodes) {
+        if (sim_device_node(name)->dev_path == path) return true;
+      }
+    }
+    return false;
+  }
 };
 
 }  // namespace
@@ -273,6 +318,22 @@ class Renderer {
 HostFiles host_files(const Topology& topology,
                      const std::function<std::string(const TopologyDevice&)>& device_path) {
   return Renderer(topology, device_path).run();
+}
+
+std::optional<SimDeviceNode> sim_device_node(std::string_view name) {
+  const std::string n(name);
+  if (named(name, "card") || named(name, "renderD"))
+    return SimDeviceNode{"drm", "drm/" + n, "/dev/dri/" + n, false};
+  if (named(name, "controlC") || named(name, "pcmC") || named(name, "hwC"))
+    return SimDeviceNode{"sound", fmt::format("sound/{}/{}", sound_card(name), n), "/dev/snd/" + n,
+                         true};
+  if (named(name, "video"))
+    return SimDeviceNode{"video4linux", "video4linux/" + n, "/dev/" + n, false};
+  if (named(name, "uverbs"))
+    return SimDeviceNode{"infiniband_verbs", "infiniband_verbs/" + n, "/dev/infiniband/" + n,
+                         false};
+  if (named(name, "nvidia")) return SimDeviceNode{std::nullopt, "", "/dev/" + n, false};
+  return std::nullopt;
 }
 
 std::optional<std::pair<uint32_t, unsigned>> ipv4_route(std::string_view text, bool prefix) {

@@ -40,6 +40,20 @@ struct HostFiles {
 HostFiles host_files(const Topology& topology,
                      const std::function<std::string(const TopologyDevice&)>& device_path);
 
+// A device node a host driver makes, by its name: where its class puts it below the device
+// ("drm/card0", "sound/card0/controlC0"; none for nvidia's, which sysfs does not show), its
+// class ("drm"; none for nvidia's), and its /dev path ("/dev/dri/card0", "/dev/nvidia0").
+// `blocks_unbind`: the unbind from its driver waits while a process holds it open (sound: the
+// kernel's snd_card_free waits for every file of the card to be closed). None: not a node name
+// the simulator knows.
+struct SimDeviceNode {
+  std::optional<std::string> class_name;
+  std::string within;
+  std::string dev_path;
+  bool blocks_unbind = false;
+};
+std::optional<SimDeviceNode> sim_device_node(std::string_view name);
+
 // An IPv4 address ("192.168.1.1"), or with prefix = true a prefix ("192.168.1.0/24"):
 // the address as a number (a.b.c.d -> a << 24 | ...) and the prefix length (32 without).
 std::optional<std::pair<uint32_t, unsigned>> ipv4_route(std::string_view text, bool prefix);

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "sim/host_files.h"
 #include "sim/kernel_simulator_state.h"
 
 namespace vfio::sim {
@@ -335,6 +336,17 @@ int KernelSimulator::State::finish_blocked_write(const Components& canonical,
 }
 
 bool KernelSimulator::State::held_by_process(const SimDevice& device) const {
+  if (device.driver && device.driver == device.info.host_driver) {
+    // A sound card's unbind waits until every file of the card is closed (snd_card_free).
+    for (const auto& name : device.info.nodes) {
+      const auto node = sim_device_node(name);
+      if (!node || !node->blocks_unbind) continue;
+      for (const auto& p : meta.host.processes) {
+        if (std::count(p.files.begin(), p.files.end(), node->dev_path) > 0) return true;
+      }
+    }
+    return false;
+  }
   if (device.driver != "vfio-pci") return false;
   const auto group = group_of(device);
   if (!group) return false;

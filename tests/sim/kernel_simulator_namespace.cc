@@ -65,10 +65,12 @@ Components split(std::string_view path) {
   return out;
 }
 
-// Whether host_files() puts anything below the device: interfaces, disks, a framebuffer, a VFIO
-// device node. Most devices have none, and rendering the host's files for each would be slow.
+// Whether host_files() puts anything below the device: interfaces, disks, a framebuffer, device
+// nodes, a VFIO device node. Most devices have none, and rendering the host's files for each
+// would be slow.
 bool has_host_files(const SimDevice& d) {
-  return !d.info.net.empty() || !d.info.disks.empty() || d.info.framebuffer || d.vfio_device;
+  return !d.info.net.empty() || !d.info.disks.empty() || d.info.framebuffer ||
+         !d.info.nodes.empty() || d.vfio_device;
 }
 
 // The node at `rel` ("net/eno1/operstate") among `entries`: an entry itself, or a directory

@@ -67,6 +67,9 @@ struct TopologyDevice {
   std::vector<TopologyInterface> net;      // a NIC's interfaces (while its driver is bound)
   std::vector<TopologyDisk> disks;         // a storage controller's disks
   std::optional<std::string> framebuffer;  // "fb0": a display's framebuffer
+  // The device nodes its host driver makes while bound (host_files.h, sim_device_node()):
+  // "card0", "renderD128" (DRM), "controlC0", "pcmC0D0p" (sound), "nvidia0".
+  std::vector<std::string> nodes;
   // M of its VFIO device node vfio<M> (class vfio-dev, /dev/vfio/devices/vfio<M>) while it is on
   // vfio-pci, on a kernel that has such nodes; none there: the lowest free, in address order.
   std::optional<unsigned> vfio_device;
@@ -86,6 +89,8 @@ struct TopologyProcess {
   // Devices whose VFIO device node /dev/vfio/devices/vfio<M> it holds, bound to an iommufd
   // (/dev/iommu) as QEMU does: iommufd's way in, instead of the group node.
   std::vector<PciAddress> vfio_devices;
+  // Other files it holds open: the nodes of devices ("/dev/dri/card0", "/dev/snd/controlC0").
+  std::vector<std::string> files;
 };
 struct TopologyMount {
   std::string source;  // "/dev/nvme0n1p2"

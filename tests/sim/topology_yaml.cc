@@ -320,6 +320,17 @@ void Parser::parse_host_facts(const YAML::Node& node, TopologyDevice& d) const {
   if (const auto list = node["disks"])
     each(list, "disks", [&](const YAML::Node& n) { d.disks.push_back(disk_of(n, false)); });
   if (const auto n = node["framebuffer"]) d.framebuffer = name_of(n, "framebuffer");
+  if (const auto list = node["nodes"]) {
+    each(list, "nodes", [&](const YAML::Node& n) {
+      std::string name = name_of(n, "nodes");
+      if (!sim_device_node(name))
+        fail(n, fmt::format("'nodes': '{}' is not a device node the simulator knows (card<N>, "
+                            "renderD<N>, controlC<N>, pcmC<N>D<M>p|c, hwC<N>D<M>, video<N>, "
+                            "uverbs<N>, nvidia<N>)",
+                            name));
+      d.nodes.push_back(std::move(name));
+    });
+  }
 }
 
 TopologyHost Parser::parse_host(const YAML::Node& node) const {
@@ -331,7 +342,8 @@ TopologyHost Parser::parse_host(const YAML::Node& node) const {
   if (const auto n = node["fbcon"]) host.fbcon = bool_of(n, "fbcon");
   if (const auto list = node["processes"]) {
     each(list, "processes", [&](const YAML::Node& n) {
-      check_map(n, "a process", {"pid", "command", "vfio-groups", "device-fds", "vfio-devices"},
+      check_map(n, "a process",
+                {"pid", "command", "vfio-groups", "device-fds", "vfio-devices", "files"},
                 {"pid", "command"});
       TopologyProcess p;
       p.pid = static_cast<unsigned>(integer_of(n["pid"], "pid", 2, 4194304));
@@ -348,6 +360,14 @@ TopologyHost Parser::parse_host(const YAML::Node& node) const {
       if (const auto held = n["vfio-devices"]) {  // checked against the devices in parse()
         each(held, "vfio-devices",
              [&](const YAML::Node& v) { p.vfio_devices.push_back(address_of(v, "vfio-devices")); });
+      }
+      if (const auto files = n["files"]) {
+        each(files, "files", [&](const YAML::Node& v) {
+          std::string path = string_of(v, "files");
+          if (path.rfind("/dev/", 0) != 0 || path.find('\n') != std::string::npos)
+            fail(v, fmt::format("'files' holds paths under /dev, not '{}'", path));
+          p.files.push_back(std::move(path));
+        });
       }
       host.processes.push_back(std::move(p));
     });
@@ -577,7 +597,7 @@ void Parser::parse_device(const YAML::Node& node, const Topology& topology,
   check_map(node, "a device",
             {"address", "ids", "subsystem", "class", "revision", "kind", "parent", "group",
              "driver", "bound", "override", "boot-vga", "numa-node", "label", "sriov", "net",
-             "disks", "framebuffer"},
+             "disks", "framebuffer", "nodes"},
             {"address", "ids", "class"});
   TopologyDevice d;
   d.address = address_of(node["address"], "address");

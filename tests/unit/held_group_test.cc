@@ -22,7 +22,7 @@ using vfio::test::addr;
 struct Proc {
   explicit Proc(std::optional<unsigned> group) : dir("held-proc") {
     sim::Topology t = test::example_host("workstation");
-    if (group) t.host.processes = {{4242, "qemu-system-x86", {*group}, 2, {}}};
+    if (group) t.host.processes = {{4242, "qemu-system-x86", {*group}, 2, {}, {}}};
     sim::write_proc_tree(t, dir.path());
   }
   test::ScratchDir dir;

@@ -3,8 +3,8 @@
 
 #include <chrono>
 
+#include "observe/node_holders.h"
 #include "observe/observe.h"
-#include "observe/vfio_holders.h"
 #include "sim/kernel_simulator.h"
 #include "sim/sysfs_tree_writer.h"
 #include "sim/topology_yaml.h"
@@ -92,7 +92,7 @@ BOOST_AUTO_TEST_CASE(the_simulator_shows_the_same_wider_host_as_the_disk) {
     BOOST_TEST(hazards(disk, address.c_str()) == hazards(simulated, address.c_str()), address);
     if (!disk.devices[i].hazards.empty()) ++with_hazards;
   }
-  BOOST_TEST(with_hazards == 6u);
+  BOOST_TEST(with_hazards == 8u);  // ... the compute GPU and the capture card among them
 }
 
 BOOST_AUTO_TEST_CASE(a_claimed_nic_has_no_interfaces_left_in_the_simulator) {
@@ -162,7 +162,7 @@ BOOST_AUTO_TEST_CASE(proc_files_are_read_as_the_kernel_writes_them) {
 
 BOOST_AUTO_TEST_CASE(processes_that_race_or_hide_are_skipped_and_holders_are_exact) {
   sim::Topology t = sim::parse_topology(kSmallHost, "small.yaml");
-  t.host.processes = {{500, "qemu-system-x86", {3}, 1, {}}, {501, "vfio-only", {}, 0, {}}};
+  t.host.processes = {{500, "qemu-system-x86", {3}, 1, {}, {}}, {501, "vfio-only", {}, 0, {}, {}}};
   DiskHost host(t);
   // 600 exited while we looked (its fd directory is gone); 601 has a closed fd (a dangling
   // entry is still a link) and no comm; 602 holds a device fd without the group: told, not
@@ -185,7 +185,7 @@ BOOST_AUTO_TEST_CASE(processes_that_race_or_hide_are_skipped_and_holders_are_exa
   BOOST_TEST(s.findings.size() == 1u);
   // A group with no node is never looked for, and with no node at all /proc is not read.
   BOOST_TEST(holders_of_group(host.sys, host.proc, 2).empty());
-  BOOST_TEST(find_vfio_holders(host.proc, VfioNodes{}).by_group.empty());
+  BOOST_TEST(find_node_holders(host.proc, VfioNodes{}).by_group.empty());
 }
 
 BOOST_AUTO_TEST_CASE(a_held_devices_driver_override_is_not_read_while_its_unbind_hangs) {
@@ -242,7 +242,7 @@ class OneProcessHidden final : public KernelFiles {
 // holder looked for, and gets nothing.
 BOOST_AUTO_TEST_CASE(a_blind_proc_is_not_nobody_holds_it) {
   sim::Topology t = sim::parse_topology(kSmallHost, "small.yaml");
-  t.host.processes = {{500, "qemu-system-x86", {3}, 1, {}}};
+  t.host.processes = {{500, "qemu-system-x86", {3}, 1, {}, {}}};
   DiskHost host(t);
   test::ScratchDir empty("blind-proc");
   RealSysfs blind(empty.path());

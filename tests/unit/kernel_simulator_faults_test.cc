@@ -383,7 +383,7 @@ BOOST_AUTO_TEST_CASE(an_unbind_of_a_device_a_process_holds_blocks_until_the_proc
   BOOST_REQUIRE(sim.write(override_path(kNic), "vfio-pci"));
   BOOST_REQUIRE(sim.write(drv_file("e1000e", "unbind"), kNic.str()));
   BOOST_REQUIRE(sim.write(paths::drivers_probe(), kNic.str()));
-  sim.start_process({4242, "qemu-system-x86", {2}, 1, {}});
+  sim.start_process({4242, "qemu-system-x86", {2}, 1, {}, {}});
   BOOST_TEST(sim.topology().host.processes.size() == 1u);
 
   sim.set_write_timeout(50ms);
@@ -404,7 +404,7 @@ BOOST_AUTO_TEST_CASE(an_unbind_of_a_device_a_process_holds_blocks_until_the_proc
   // Holding the group alone (no device fd) blocks no unbind.
   BOOST_REQUIRE(sim.write(paths::drivers_probe(), kNic.str()));
   BOOST_REQUIRE(sim.driver_of(kNic) == "vfio-pci");
-  sim.start_process({4300, "vfio-holder", {2}, 0, {}});
+  sim.start_process({4300, "vfio-holder", {2}, 0, {}, {}});
   BOOST_TEST(sim.write(drv_file("vfio-pci", "unbind"), kNic.str()).ok());
   BOOST_TEST(!sim.driver_of(kNic));
 }
@@ -415,7 +415,7 @@ BOOST_AUTO_TEST_CASE(a_process_still_holding_a_device_ends_with_the_simulator) {
     BOOST_REQUIRE(host.write(override_path(kNic), "vfio-pci"));
     BOOST_REQUIRE(host.write(drv_file("e1000e", "unbind"), kNic.str()));
     BOOST_REQUIRE(host.write(paths::drivers_probe(), kNic.str()));
-    host.start_process({4242, "qemu-system-x86", {2}, 1, {}});
+    host.start_process({4242, "qemu-system-x86", {2}, 1, {}, {}});
     host.set_write_timeout(20ms);
     BOOST_TEST(error_of(host.write(drv_file("vfio-pci", "unbind"), kNic.str())) == ETIMEDOUT);
   }

@@ -66,7 +66,7 @@ BOOST_AUTO_TEST_CASE(a_count_change_a_vm_blocks_moves_no_vf_at_all) {
   // A VM holds VF 0's group (its device fd too): removing that VF would block in the kernel.
   const auto group = host.kernel->topology().find(vf(0))->iommu_group;
   BOOST_REQUIRE(group);
-  host.kernel->start_process(sim::TopologyProcess{4242, "qemu-system-x86", {*group}, 1, {}});
+  host.kernel->start_process(sim::TopologyProcess{4242, "qemu-system-x86", {*group}, 1, {}, {}});
   test::ScratchFile four(
       "version: 1\nassignments:\n  - name: e810-vfs\n    state: vfio\n"
       "    match: { address: \"0000:5e:00.0\" }\n    vfs: 4\n",

@@ -9,8 +9,8 @@
 #include <fmt/format.h>
 
 #include "observe/class_devices.h"
+#include "observe/node_holders.h"
 #include "observe/observe.h"
-#include "observe/vfio_holders.h"
 #include "sim/kernel_simulator.h"
 #include "sim/topology_yaml.h"
 #include "test_support.h"
@@ -56,7 +56,7 @@ sim::Topology host(bool nodes = true) {
 
 // QEMU holding the GPU through iommufd only: /dev/iommu and the GPU's device node, no group node.
 sim::TopologyProcess qemu_on_iommufd() {
-  return {4242, "qemu-system-x86", {}, 0, {kGpu}};
+  return {4242, "qemu-system-x86", {}, 0, {kGpu}, {}};
 }
 
 // class/vfio-dev's entries, each as "vfio0 -> 0000:01:00.0" (the PCI function it lies below).
@@ -138,7 +138,7 @@ BOOST_AUTO_TEST_CASE(holding_a_node_blocks_that_devices_unbind_until_the_holder_
   kernel.wait_for_blocked_writes();
   BOOST_TEST(!kernel.driver_of(kGpu).has_value());
   // Only a device that has a node can be held: the NIC is on its host driver.
-  BOOST_CHECK_THROW(kernel.start_process({4300, "qemu-system-x86", {}, 0, {kNic}}),
+  BOOST_CHECK_THROW(kernel.start_process({4300, "qemu-system-x86", {}, 0, {kNic}, {}}),
                     std::invalid_argument);
   BOOST_CHECK_THROW(sim::KernelSimulator(host(false)).start_process(qemu_on_iommufd()),
                     std::invalid_argument);

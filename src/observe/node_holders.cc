@@ -1,4 +1,4 @@
-#include "observe/vfio_holders.h"
+#include "observe/node_holders.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -21,6 +21,9 @@ constexpr std::string_view kNoIommuPrefix = "noiommu-";
 
 constexpr std::string_view kGroupNodes = "/dev/vfio/";
 constexpr std::string_view kDeviceNodes = "/dev/vfio/devices/";
+
+constexpr std::string_view kWhoIsNotKnown =
+    "processes holding a VFIO group or a device's node open";
 
 // "/dev/vfio/12" or "/dev/vfio/noiommu-12" -> 12.
 std::optional<unsigned> group_of_node(std::string_view target) {
@@ -86,16 +89,17 @@ VfioNodes vfio_nodes(Sysfs& sysfs, std::vector<Finding>& findings) {
   return nodes;
 }
 
-VfioHolders find_vfio_holders(KernelFiles& proc, const VfioNodes& nodes) {
-  VfioHolders out;
+NodeHolders find_node_holders(KernelFiles& proc, const VfioNodes& nodes,
+                              const DeviceNodes& devices) {
+  NodeHolders out;
   out.nodes = nodes.groups;
-  if (nodes.groups.empty()) return out;
+  out.device_nodes = devices;
+  if (nodes.groups.empty() && devices.empty()) return out;
   auto entries = proc.list(SysPath());
   if (!entries) {
     out.unseen = fmt::format("cannot {}", entries.error().to_string());
-    out.findings.emplace_back(
-        Finding::Kind::HoldersUnknown, proc.display(SysPath()),
-        fmt::format("{}; processes holding a VFIO group are not known", *out.unseen));
+    out.findings.emplace_back(Finding::Kind::HoldersUnknown, proc.display(SysPath()),
+                              fmt::format("{}; {} are not known", *out.unseen, kWhoIsNotKnown));
     return out;
   }
   std::vector<int> pids;
@@ -112,9 +116,8 @@ VfioHolders find_vfio_holders(KernelFiles& proc, const VfioNodes& nodes) {
         "{} lists no process at all (is it the host's /proc? in a container, "
         "share the host's PID namespace)",
         proc.display(SysPath()));
-    out.findings.emplace_back(
-        Finding::Kind::HoldersUnknown, proc.display(SysPath()),
-        fmt::format("{}; processes holding a VFIO group are not known", *out.unseen));
+    out.findings.emplace_back(Finding::Kind::HoldersUnknown, proc.display(SysPath()),
+                              fmt::format("{}; {} are not known", *out.unseen, kWhoIsNotKnown));
     return out;
   }
   unsigned unreadable = 0;
@@ -125,7 +128,8 @@ VfioHolders find_vfio_holders(KernelFiles& proc, const VfioNodes& nodes) {
       if (fds.error().error == EACCES || fds.error().error == EPERM) ++unreadable;
       continue;  // otherwise it exited while we looked
     }
-    std::map<unsigned, std::set<std::string>> held;  // group -> the nodes of it held
+    std::map<unsigned, std::set<std::string>> held;    // group -> the nodes of it held
+    std::map<PciAddress, std::set<std::string>> used;  // device -> its own nodes held
     unsigned device_fds = 0;
     for (const auto& fd : *fds) {
       if (!SysPath::is_valid_component(fd)) continue;
@@ -137,8 +141,16 @@ VfioHolders find_vfio_holders(KernelFiles& proc, const VfioNodes& nodes) {
         held[*group].insert(*target);
       } else if (auto of_device = group_of_device_node(*target, nodes)) {
         held[*of_device].insert(*target);
+      } else if (auto node = devices.find(*target); node != devices.end()) {
+        used[node->second.device].insert(*target);
       }
     }
+    std::string command = "?";
+    if (!held.empty() || !used.empty()) {
+      if (auto comm = proc.read(dir / "comm")) command = std::string(trim(*comm));
+    }
+    for (auto& [device, used_nodes] : used)
+      out.by_device[device].push_back(NodeHolder{pid, command, 0, std::move(used_nodes)});
     if (held.empty()) {
       if (device_fds > 0) {
         out.findings.emplace_back(
@@ -149,40 +161,38 @@ VfioHolders find_vfio_holders(KernelFiles& proc, const VfioNodes& nodes) {
       }
       continue;
     }
-    std::string command = "?";
-    if (auto comm = proc.read(dir / "comm")) command = std::string(trim(*comm));
     for (auto& [group, held_nodes] : held)
-      out.by_group[group].push_back(VfioHolder{pid, command, device_fds, std::move(held_nodes)});
+      out.by_group[group].push_back(NodeHolder{pid, command, device_fds, std::move(held_nodes)});
   }
   if (unreadable > 0) {
     out.unseen = fmt::format("the open files of {} process{} could not be read (not permitted)",
                              unreadable, unreadable == 1 ? "" : "es");
     out.findings.emplace_back(Finding::Kind::HoldersUnknown, proc.display(SysPath()),
-                              fmt::format("{}: a VFIO group they hold is not seen; run as root "
-                                          "to see every holder",
+                              fmt::format("{}: a VFIO group or device node they hold is not "
+                                          "seen; run as root to see every holder",
                                           *out.unseen));
   }
   return out;
 }
 
-std::vector<VfioHolder> holders_of_group(Sysfs& sysfs, KernelFiles& proc, unsigned group) {
+std::vector<NodeHolder> holders_of_group(Sysfs& sysfs, KernelFiles& proc, unsigned group) {
   std::vector<Finding> ignored;  // observation reports them; here only this group matters
   VfioNodes nodes = vfio_nodes(sysfs, ignored);
   if (!nodes.groups.count(group)) return {};
   nodes.groups = {group};
   std::erase_if(nodes.devices, [group](const auto& node) { return node.second != group; });
-  VfioHolders found = find_vfio_holders(proc, nodes);
+  NodeHolders found = find_node_holders(proc, nodes);
   auto it = found.by_group.find(group);
-  return it == found.by_group.end() ? std::vector<VfioHolder>{} : std::move(it->second);
+  return it == found.by_group.end() ? std::vector<NodeHolder>{} : std::move(it->second);
 }
 
-std::string describe_holders(const std::vector<VfioHolder>& holders) {
+std::string describe_holders(const std::vector<NodeHolder>& holders) {
   std::vector<std::string> each;
   for (const auto& h : holders) each.push_back(fmt::format("{} ({})", h.pid, h.command));
   return fmt::format("pid{} {}", holders.size() == 1 ? "" : "s", fmt::join(each, " and "));
 }
 
-std::string describe_held_nodes(const std::vector<VfioHolder>& holders) {
+std::string describe_held_nodes(const std::vector<NodeHolder>& holders) {
   std::set<std::string> nodes;
   for (const auto& h : holders) nodes.insert(h.nodes.begin(), h.nodes.end());
   return fmt::format("{}", fmt::join(nodes, " and "));
