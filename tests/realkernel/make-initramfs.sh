@@ -13,9 +13,11 @@ kver=$(basename "$kdir")
 root=$kdir/root
 
 # Loaded by /init at boot (drivers of the emulated devices), and staged only (vfio-pci: the tool
-# loads it). The PCI core, pcieport and shpchp are built in.
-boot_modules=(e1000e e1000 virtio_pci virtio_net virtio-rng nvme ahci snd-hda-intel xhci-pci
-  i2c-i801 lpc_ich)
+# loads it). The PCI core, pcieport and shpchp are built in. The HD audio codec driver goes
+# first: without it snd_hda_intel gives up on the codec ("Cannot probe codecs") and registers no
+# sound card, so there would be no /dev/snd node to hold. bochs drives QEMU's bochs-display (DRM).
+boot_modules=(e1000e e1000 virtio_pci virtio_net virtio-rng nvme ahci snd-hda-codec-generic
+  snd-hda-intel xhci-pci i2c-i801 lpc_ich bochs)
 staged_modules=(vfio-pci vfio_iommu_type1)
 
 stage=$(mktemp -d "${out}.stage.XXXXXX")

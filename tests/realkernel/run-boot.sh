@@ -40,8 +40,11 @@ if [ -z "${VFIO_RK_FORCE_TCG:-}" ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] &&
 fi
 
 mapfile -t devices < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$scenario/qemu.args" | tr -s ' \t' '\n\n' | sed '/^$/d')
-# The soak's counts (scenarios/soak), read by the guest from its command line.
-counts="vfio_rk.soak=${VFIO_RK_SOAK_CYCLES:-20} vfio_rk.kills=${VFIO_RK_KILLS:-5}"
+# The soak's counts (scenarios/soak), read by the guest from its command line: the user's
+# (VFIO_RK_SOAK_CYCLES, VFIO_RK_KILLS), else the kernel line's as CTest gives them, else 20 and 5.
+cycles=${VFIO_RK_SOAK_CYCLES:-${VFIO_RK_LINE_SOAK_CYCLES:-20}}
+kills=${VFIO_RK_KILLS:-${VFIO_RK_LINE_KILLS:-5}}
+counts="vfio_rk.soak=$cycles vfio_rk.kills=$kills"
 # no_timer_check: under TCG on a busy host the kernel's early IO-APIC timer check can miss its
 # ticks and panic ("timer doesn't work through Interrupt-remapped IO-APIC"); VMs skip it.
 start=$EPOCHREALTIME

@@ -16,6 +16,8 @@
 #   wait-racer                  the listener (remove-on-bind, reprobe-on-unbind) must have fired
 #   hold BDF                    vfio-holder opens BDF's group and device fd, as QEMU does, and
 #                               keeps them open (an unbind of BDF would block until let-go)
+#   hold-node PATH              a process (sleep) holds the device node PATH (/dev/dri/card0)
+#                               open, as a display server or an audio server does
 #   let-go                      the holder exits
 #   rescan                      /sys/bus/pci/rescan
 #   modprobe MODULE             load a module (vfio-pci, or one the guest unloaded)
@@ -165,10 +167,17 @@ while read -r verb rest <&3; do
       done
       cat /tmp/holder
       ;;
+    hold-node)
+      [ -z "$holder" ] || fail "one holder at a time"
+      [ -c "$1" ] || fail "$1 is not a character device"
+      sleep 1000000 < "$1" &
+      holder=$!
+      ;;
     let-go)
       [ -n "$holder" ] || fail "no holder"
       kill "$holder"
-      wait "$holder" || fail "vfio-holder exit $?"
+      # vfio-holder exits 0 on SIGTERM; sleep (hold-node) dies of it: 128 + 15.
+      wait "$holder" || [ $? = 143 ] || fail "the holder exit $?"
       holder=
       ;;
     rescan) echo 1 > /sys/bus/pci/rescan || fail "rescan" ;;
