@@ -27,6 +27,7 @@
 using namespace vfio;
 using test::addr;
 using test::contains;
+using test::hazard_lines;
 using namespace std::chrono_literals;
 
 namespace {
@@ -67,14 +68,6 @@ sim::Topology desktop(bool in_use = true) {
                         process(1500, "python3", {"/dev/nvidia0"})};
   }
   return t;
-}
-
-std::vector<std::string> hazards(const HostSnapshot& s, const PciAddress& address) {
-  std::vector<std::string> out;
-  const PciDevice* d = s.find(address);
-  BOOST_REQUIRE(d);
-  for (const auto& h : d->hazards) out.push_back(std::string(to_string(h.kind)) + ": " + h.detail);
-  return out;
 }
 
 Plan plan_of(const HostSnapshot& s, test::A assignment) {
@@ -118,17 +111,17 @@ BOOST_AUTO_TEST_CASE(holders_of_a_gpus_nodes_and_of_other_nodes_are_hazards_of_t
   test::DiskHost disk(desktop());
   const HostSnapshot s = observe(disk.sys, nullptr, ObserveDetail::Full, &disk.proc);
   BOOST_TEST(
-      hazards(s, kGpu) ==
+      hazard_lines(s, kGpu) ==
           std::vector<std::string>{"gpu-in-use: pid 812 (Xorg) holds /dev/dri/renderD128 open"},
       boost::test_tools::per_element());
   BOOST_TEST(
-      hazards(s, kGpuAudio) ==
+      hazard_lines(s, kGpuAudio) ==
           std::vector<std::string>{"node-open: pid 900 (pipewire) holds /dev/snd/controlC1 open"},
       boost::test_tools::per_element());
-  BOOST_TEST(hazards(s, kNvidia) ==
+  BOOST_TEST(hazard_lines(s, kNvidia) ==
                  std::vector<std::string>{"gpu-in-use: pid 1500 (python3) holds /dev/nvidia0 open"},
              boost::test_tools::per_element());
-  BOOST_TEST(hazards(s, kNic).empty());
+  BOOST_TEST(hazard_lines(s, kNic).empty());
   BOOST_TEST(s.findings.empty());
 
   // Nobody holding anything: no hazard.
@@ -185,7 +178,7 @@ BOOST_AUTO_TEST_CASE(a_sound_cards_unbind_waits_for_its_holders_a_gpus_does_not)
   BOOST_TEST(!files.sysfs.count("class/drm/card1"));
   test::DiskHost after(kernel.topology());
   const HostSnapshot s = observe(after.sys, nullptr, ObserveDetail::Full, &after.proc);
-  BOOST_TEST(hazards(s, kGpu).empty());
+  BOOST_TEST(hazard_lines(s, kGpu).empty());
 }
 
 BOOST_AUTO_TEST_CASE(a_topology_names_only_nodes_the_simulator_knows) {

@@ -26,11 +26,7 @@ using vfio::test::addr;
 using test::DiskHost;
 
 std::vector<std::string> hazards(const HostSnapshot& s, const char* address) {
-  std::vector<std::string> out;
-  const PciDevice* d = s.find(addr(address));
-  BOOST_REQUIRE_MESSAGE(d, std::string(address) + " not observed");
-  for (const auto& h : d->hazards) out.push_back(std::string(to_string(h.kind)) + ": " + h.detail);
-  return out;
+  return test::hazard_lines(s, addr(address));
 }
 
 std::string one(const HostSnapshot& s, const char* address) {

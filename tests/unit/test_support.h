@@ -10,6 +10,7 @@
 
 #include <boost/filesystem.hpp>
 
+#include "observe/host_snapshot.h"
 #include "sim/sysfs_tree_writer.h"
 #include "sim/topology.h"
 #include "sim/topology_yaml.h"
@@ -124,6 +125,16 @@ inline Store& disk() {
 
 inline bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
+}
+
+// A device's hazards as "<kind>: <detail>" lines ("held-open: in use by pid 4242 ..."), or
+// one line saying it was not observed.
+inline std::vector<std::string> hazard_lines(const HostSnapshot& s, const PciAddress& address) {
+  const PciDevice* d = s.find(address);
+  if (!d) return {address.str() + " not observed"};
+  std::vector<std::string> out;
+  for (const auto& h : d->hazards) out.push_back(std::string(to_string(h.kind)) + ": " + h.detail);
+  return out;
 }
 
 }  // namespace vfio::test

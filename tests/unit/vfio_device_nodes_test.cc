@@ -25,6 +25,7 @@
 using namespace vfio;
 using test::addr;
 using test::contains;
+using test::hazard_lines;
 using namespace std::chrono_literals;
 
 namespace {
@@ -72,14 +73,6 @@ std::vector<std::string> device_nodes(KernelFiles& sysfs) {
     const auto device = pci_device_in(*target);  // ".../0000:01:00.0/vfio-dev/vfio0"
     out.push_back(name + " -> " + (device ? device->str() : *target));
   }
-  return out;
-}
-
-std::vector<std::string> hazards(const HostSnapshot& s, const PciAddress& address) {
-  std::vector<std::string> out;
-  const PciDevice* d = s.find(address);
-  BOOST_REQUIRE(d);
-  for (const auto& h : d->hazards) out.push_back(std::string(to_string(h.kind)) + ": " + h.detail);
   return out;
 }
 
@@ -154,11 +147,11 @@ BOOST_AUTO_TEST_CASE(a_holder_of_the_device_node_holds_the_group) {
   for (Sysfs* sysfs : std::initializer_list<Sysfs*>{&disk.sys, &kernel}) {
     const HostSnapshot s = observe(*sysfs, nullptr, ObserveDetail::Full, &disk.proc);
     // The whole group, as for a group node: the audio function goes with the GPU.
-    BOOST_TEST(hazards(s, kGpu) == std::vector<std::string>{held},
+    BOOST_TEST(hazard_lines(s, kGpu) == std::vector<std::string>{held},
                boost::test_tools::per_element());
-    BOOST_TEST(hazards(s, kAudio) == std::vector<std::string>{held},
+    BOOST_TEST(hazard_lines(s, kAudio) == std::vector<std::string>{held},
                boost::test_tools::per_element());
-    BOOST_TEST(hazards(s, kNic).empty());
+    BOOST_TEST(hazard_lines(s, kNic).empty());
     BOOST_TEST(s.findings.empty());
   }
   // What apply checks again before it writes to a group.
@@ -193,7 +186,7 @@ BOOST_AUTO_TEST_CASE(a_held_devices_driver_override_is_not_read_while_its_unbind
   // Its driver link is gone, but its node is still there and still held.
   BOOST_TEST(!s.find(kGpu)->driver.has_value());
   BOOST_TEST(s.find(kGpu)->driver_override_unread);
-  BOOST_TEST(contains(hazards(s, kGpu).front(), "which holds /dev/vfio/devices/vfio0 open"));
+  BOOST_TEST(contains(hazard_lines(s, kGpu).front(), "which holds /dev/vfio/devices/vfio0 open"));
   vm.join();
   kernel.wait_for_blocked_writes();
 }
