@@ -19,10 +19,6 @@ std::string show(const std::optional<std::string>& driver) {
   return driver ? *driver : std::string("no driver");
 }
 
-bool is_vfio(const std::optional<std::string>& driver) {
-  return driver && *driver == kVfioPciDriver;
-}
-
 }  // namespace
 
 Result<Binding> read_binding(Sysfs& sysfs, const PciAddress& address) {
@@ -44,8 +40,13 @@ Result<Binding> read_binding(Sysfs& sysfs, const PciAddress& address) {
   return binding;
 }
 
-DeviceSteps::DeviceSteps(Sysfs& sysfs, std::chrono::milliseconds probe_timeout, KernelFiles* proc)
-    : sysfs_(sysfs), probe_timeout_(probe_timeout), proc_(proc) {}
+DeviceSteps::DeviceSteps(Sysfs& sysfs, std::chrono::milliseconds probe_timeout, KernelFiles* proc,
+                         std::set<std::string> variants)
+    : sysfs_(sysfs), probe_timeout_(probe_timeout), proc_(proc), variants_(std::move(variants)) {}
+
+bool DeviceSteps::is_vfio(const std::optional<std::string>& driver) const {
+  return driver && (*driver == kVfioPciDriver || variants_.count(*driver) > 0);
+}
 
 std::string DeviceSteps::holder_note(const PciAddress& address) {
   if (!proc_) return "";
@@ -135,18 +136,20 @@ std::optional<StepFailure> DeviceSteps::wait_for(const PciAddress& address, cons
   }
 }
 
-std::optional<StepFailure> DeviceSteps::claim(const PciAddress& address, const Binding& now) {
-  const std::string vfio(kVfioPciDriver);
-  // The override goes first, so that nothing else can take the device between unbind and probe.
-  if (now.override != vfio) {
-    if (auto f = set_override(address, vfio)) return f;
+std::optional<StepFailure> DeviceSteps::claim(const PciAddress& address, const Binding& now,
+                                              const std::string& driver) {
+  // The override goes first, so that nothing else can take the device between unbind and probe
+  // (and a variant driver's ID table matches only through it: its entries are override-only).
+  if (now.override != driver) {
+    if (auto f = set_override(address, driver)) return f;
   }
-  if (is_vfio(now.driver)) return std::nullopt;
+  if (now.driver == driver) return std::nullopt;
   if (now.driver) {
     if (auto f = unbind(address, *now.driver)) return f;
   }
   if (auto f = probe(address)) return f;
-  return wait_for(address, "wait for vfio-pci", vfio, [](const auto& d) { return is_vfio(d); });
+  return wait_for(address, fmt::format("wait for {}", driver), driver,
+                  [&](const auto& d) { return d == driver; });
 }
 
 std::optional<StepFailure> DeviceSteps::release(const PciAddress& address, const Binding& now,
@@ -154,7 +157,7 @@ std::optional<StepFailure> DeviceSteps::release(const PciAddress& address, const
                                                 bool any_host_driver) {
   const bool on_vfio = is_vfio(now.driver);
   if (on_vfio) {
-    if (auto f = unbind(address, std::string(kVfioPciDriver))) return f;
+    if (auto f = unbind(address, *now.driver)) return f;
   }
   if (now.override) {
     if (auto f = set_override(address, std::nullopt)) return f;
@@ -172,7 +175,7 @@ std::optional<StepFailure> DeviceSteps::release(const PciAddress& address, const
     // Nothing recorded what it had: any host driver will do, and a device for which the kernel
     // has none stays driverless (the outcome shows it) rather than going back to vfio-pci.
     auto f = wait_for(address, "wait for a host driver", "a host driver",
-                      [](const auto& d) { return d && !is_vfio(d); });
+                      [&](const auto& d) { return d && !is_vfio(d); });
     if (f && f->error == 0 && !stuck(address)) {
       auto after = read_binding(sysfs_, address);
       if (after && !after->driver) return std::nullopt;

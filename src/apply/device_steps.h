@@ -28,13 +28,19 @@ Result<Binding> read_binding(Sysfs& sysfs, const PciAddress& address);
 class DeviceSteps {
  public:
   // `probe_timeout`: how long a driver may take to bind after a probe (per device). `proc`
-  // (/proc, may be null): to say who holds a device whose write did not return.
-  DeviceSteps(Sysfs& sysfs, std::chrono::milliseconds probe_timeout, KernelFiles* proc = nullptr);
+  // (/proc, may be null): to say who holds a device whose write did not return. `variants`:
+  // the vfio variant drivers of the running kernel (vfio-pci is always a vfio driver).
+  DeviceSteps(Sysfs& sysfs, std::chrono::milliseconds probe_timeout, KernelFiles* proc = nullptr,
+              std::set<std::string> variants = {});
 
-  // From `now` (read just before) to vfio-pci, override vfio-pci.
-  std::optional<StepFailure> claim(const PciAddress& address, const Binding& now);
+  // vfio-pci or one of the variants.
+  bool is_vfio(const std::optional<std::string>& driver) const;
 
-  // From vfio-pci (or a stale vfio-pci override) back to the host: to `expected` when it names
+  // From `now` (read just before) to `driver` (vfio-pci or a variant), override `driver`.
+  std::optional<StepFailure> claim(const PciAddress& address, const Binding& now,
+                                   const std::string& driver);
+
+  // From a vfio driver (or a stale override to one) back to the host: to `expected` when it names
   // a driver; to no driver when `expected` is none and !any_host_driver (it had none before);
   // to whatever host driver probes when any_host_driver (nothing was recorded).
   std::optional<StepFailure> release(const PciAddress& address, const Binding& now,
@@ -70,6 +76,7 @@ class DeviceSteps {
   Sysfs& sysfs_;
   std::chrono::milliseconds probe_timeout_;
   KernelFiles* proc_;
+  std::set<std::string> variants_;
   mutable std::mutex mutex_;
   std::set<PciAddress> stuck_;
 };

@@ -14,8 +14,9 @@ GroupOutcome DryRunExecutor::execute(const GroupChange& change) {
 }
 
 KernelExecutor::KernelExecutor(Sysfs& sysfs, OwnershipLedger& ledger,
-                               std::chrono::milliseconds probe_timeout, KernelFiles* proc)
-    : steps_(sysfs, probe_timeout, proc),
+                               std::chrono::milliseconds probe_timeout, KernelFiles* proc,
+                               std::set<std::string> variants)
+    : steps_(sysfs, probe_timeout, proc, std::move(variants)),
       transaction_{sysfs, steps_, ledger, proc},
       vf_counts_(sysfs, steps_, ledger, probe_timeout) {}
 

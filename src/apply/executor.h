@@ -33,8 +33,9 @@ class KernelExecutor final : public Executor {
  public:
   // `probe_timeout`: per device, how long a driver may take to bind after a probe. `proc`
   // (/proc, may be null): who holds a VFIO group, checked before a group's first write.
+  // `variants`: the running kernel's vfio variant drivers (DeviceSteps).
   KernelExecutor(Sysfs& sysfs, OwnershipLedger& ledger, std::chrono::milliseconds probe_timeout,
-                 KernelFiles* proc = nullptr);
+                 KernelFiles* proc = nullptr, std::set<std::string> variants = {});
   GroupOutcome execute(const GroupChange& change) override;
 
  private:

@@ -17,10 +17,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-bool is_vfio(const std::optional<std::string>& driver) {
-  return driver && *driver == kVfioPciDriver;
-}
-
 // Removed from the bus: every PCI device has driver_override, so ENOENT there means it is gone.
 bool gone(Sysfs& sysfs, const PciAddress& address) {
   auto text = sysfs.read(paths::pci_device_file(address, "driver_override"));
@@ -203,12 +199,23 @@ GroupOutcome GroupTransaction::claim(const GroupChange& change) {
     for (const auto& d : prior->devices) {
       if (!before.count(d.address)) continue;
       originals[d.address] = Binding{d.original_driver, d.original_override};
-      if (is_vfio(before[d.address].driver)) changed.push_back(d.address);
+      if (steps.is_vfio(before[d.address].driver)) changed.push_back(d.address);
     }
+  }
+  // Where each device goes: the driver the plan gives it, or vfio-pci for one that left a vfio
+  // driver since the plan was made; a device on a vfio driver the plan did not move stays.
+  std::map<PciAddress, std::string> targets;
+  for (const auto& d : change.devices) {
+    if (d.changes() && d.after.driver) targets[d.address] = *d.after.driver;
   }
   std::vector<PciAddress> moving;
   for (const auto& [address, binding] : before) {
-    if (is_vfio(binding.driver)) continue;
+    const auto planned = targets.find(address);
+    if (planned == targets.end() ? steps.is_vfio(binding.driver)
+                                 : binding.driver == planned->second) {
+      continue;
+    }
+    targets.try_emplace(address, kVfioPciDriver);
     moving.push_back(address);
     if (!entry.find(address)) {
       entry.devices.push_back(OwnedDevice{address, binding.driver, binding.override});
@@ -224,7 +231,7 @@ GroupOutcome GroupTransaction::claim(const GroupChange& change) {
 
   for (const auto& address : moving) {
     changed.push_back(address);
-    if (auto f = steps.claim(address, before[address])) {
+    if (auto f = steps.claim(address, before[address], targets[address])) {
       tx.roll_back(std::move(*f), changed, originals);
       tx.record_devices(before);
       const bool restored = tx.outcome().result == GroupResult::RolledBack;
@@ -260,7 +267,7 @@ GroupOutcome GroupTransaction::release(const GroupChange& change) {
     const Binding& now = before[d.address];
     // Already on a host driver. A driverless device is not skipped: a release that stopped
     // after its unbind left it so, and it still needs its probe.
-    if (now.driver && !is_vfio(now.driver) && !is_vfio(now.override)) continue;
+    if (now.driver && !steps.is_vfio(now.driver) && !steps.is_vfio(now.override)) continue;
     changed.push_back(d.address);
     if (auto f = steps.release(d.address, now, d.after.driver, d.any_host_driver)) {
       tx.roll_back(std::move(*f), changed, before);

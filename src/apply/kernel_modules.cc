@@ -2,7 +2,12 @@
 
 #include <libkmod.h>
 
+#include <sys/utsname.h>
+
+#include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -12,9 +17,21 @@
 
 namespace vfio {
 
+namespace {
+
+std::string running_kernel_modules_dir() {
+  utsname u{};
+  if (uname(&u) != 0) return "/lib/modules";
+  return fmt::format("/lib/modules/{}", u.release);
+}
+
+}  // namespace
+
 KmodModules::KmodModules(std::optional<std::string> modules_dir)
     : context_(kmod_new(modules_dir ? modules_dir->c_str() : nullptr, nullptr)) {
   if (!context_) spdlog::warn("libkmod could not start; kernel modules count as unavailable");
+  const char* dir = context_ ? kmod_get_dirname(context_) : nullptr;
+  dir_ = dir ? std::string(dir) : modules_dir.value_or(running_kernel_modules_dir());
 }
 
 KmodModules::~KmodModules() {
@@ -67,6 +84,26 @@ std::optional<std::string> KmodModules::load(std::string_view module) {
   }
   kmod_module_unref_list(list);
   return error;
+}
+
+}  // namespace vfio
+
+namespace vfio {
+
+Result<ModulesAlias> KmodModules::modules_alias() {
+  // depmod writes it from the modules' own ID tables; a distribution kernel's is about 1.3 MB.
+  constexpr std::streamoff kLimit = 64 << 20;
+  ModulesAlias out{dir_ + "/modules.alias", {}};
+  std::ifstream in(out.path, std::ios::binary);
+  if (!in) return IoError{IoError::Op::Open, out.path, errno ? errno : ENOENT, {}};
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return IoError{IoError::Op::Read, out.path, EIO, {}};
+  out.text = std::move(text).str();
+  if (static_cast<std::streamoff>(out.text.size()) > kLimit) {
+    return IoError{IoError::Op::Read, out.path, EFBIG, {}};
+  }
+  return out;
 }
 
 }  // namespace vfio

@@ -7,9 +7,18 @@
 #include <string>
 #include <string_view>
 
+#include "util/result.h"
+
 struct kmod_ctx;
 
 namespace vfio {
+
+// The running kernel's modules.alias, as text: its `vfio_pci:` aliases name the vfio drivers
+// (observe/vfio_drivers.h).
+struct ModulesAlias {
+  std::string path;  // as a person types it
+  std::string text;
+};
 
 class KernelModules {
  public:
@@ -18,9 +27,11 @@ class KernelModules {
   virtual bool available(std::string_view module) = 0;
   // Loads the module (and what it depends on), as modprobe would. Nothing, or why not.
   virtual std::optional<std::string> load(std::string_view module) = 0;
+  // modules.alias of the modules directory, or why it could not be read.
+  virtual Result<ModulesAlias> modules_alias() = 0;
 };
 
-// libkmod over /lib/modules/<running kernel> (or `modules_dir`).
+// libkmod over /lib/modules/<running kernel> (or `modules_dir`: --modules-dir).
 class KmodModules final : public KernelModules {
  public:
   explicit KmodModules(std::optional<std::string> modules_dir = std::nullopt);
@@ -30,9 +41,11 @@ class KmodModules final : public KernelModules {
 
   bool available(std::string_view module) override;
   std::optional<std::string> load(std::string_view module) override;
+  Result<ModulesAlias> modules_alias() override;
 
  private:
   kmod_ctx* context_;
+  std::string dir_;  // the modules directory libkmod reads
 };
 
 }  // namespace vfio

@@ -25,6 +25,51 @@ bool wants_sriov(const DesiredState& desired, const OwnershipRecord& owned) {
                      [](const auto& g) { return !g.second.vfs.empty(); });
 }
 
+// Whether the plan must know the running kernel's vfio drivers: an assignment names one (or
+// `auto`), or a device is bound or overridden to a driver that may be a variant. Every vfio
+// variant driver's name has "vfio" in it (mlx5_vfio_pci, ...), and reading modules.alias (1.3
+// MB on a distribution kernel) is left to runs that need it.
+bool wants_vfio_drivers(const DesiredState& desired, const HostSnapshot& host) {
+  const auto maybe_variant = [](const std::optional<std::string>& driver) {
+    return driver && *driver != kVfioPciDriver && driver->find("vfio") != std::string::npos;
+  };
+  return std::any_of(desired.assignments.begin(), desired.assignments.end(),
+                     [](const Assignment& a) {
+                       return a.driver.kind != DriverChoice::Kind::Default;
+                     }) ||
+         std::any_of(host.devices.begin(), host.devices.end(), [&](const PciDevice& d) {
+           return maybe_variant(d.driver) || maybe_variant(d.driver_override);
+         });
+}
+
+// The variant drivers (not vfio-pci) the plan's claims give devices.
+std::set<std::string> claimed_variants(const Plan& plan) {
+  std::set<std::string> out;
+  for (const auto& c : plan.changes) {
+    if (c.action != GroupAction::Claim) continue;
+    for (const auto& d : c.devices) {
+      if (d.changes() && d.after.driver && *d.after.driver != kVfioPciDriver) {
+        out.insert(*d.after.driver);
+      }
+    }
+  }
+  return out;
+}
+
+VfioDriverCatalog read_vfio_drivers(KernelModules& modules) {
+  auto alias = modules.modules_alias();
+  if (!alias) {
+    VfioDriverCatalog unread;
+    unread.source = alias.error().path;
+    unread.unreadable = alias.error().to_string();
+    spdlog::warn("the vfio drivers are unknown: {}", *unread.unreadable);
+    return unread;
+  }
+  VfioDriverCatalog catalog = parse_modules_alias(alias->text, alias->path);
+  for (const auto& problem : catalog.problems) spdlog::warn("{}", problem);
+  return catalog;
+}
+
 }  // namespace
 
 Planned Reconciler::plan(const DesiredState& desired, const OwnershipRecord& owned,
@@ -37,6 +82,7 @@ Planned Reconciler::plan(const DesiredState& desired, const OwnershipRecord& own
   for (const auto& f : out.host.findings) spdlog::warn("{}: {}", f.path, f.message);
   // Asked by the alias the driver's name is, as modprobe vfio-pci would be.
   if (!out.host.vfio_pci_loaded) out.host.vfio_pci_loadable = modules_.available(kVfioPciDriver);
+  if (wants_vfio_drivers(desired, out.host)) note_vfio_drivers(out.host, read_vfio_drivers(modules_));
   out.plan = make_plan(desired, out.host, owned, options);
   return out;
 }
@@ -100,7 +146,23 @@ std::variant<ApplyOutcome, VfioPciUnavailable> Reconciler::execute_round(
     const Planned& planned, OwnershipLedger& ledger, const ExecuteSettings& settings) {
   const Plan& plan = planned.plan;
   if (plan.summary().claim > 0 && !planned.host.vfio_pci_loaded) {
-    if (auto why = load_vfio_pci(settings.probe_timeout)) return VfioPciUnavailable{*why};
+    if (auto why = load_driver(kVfioPciModule, kVfioPciDriver, settings.probe_timeout)) {
+      return VfioPciUnavailable{*why};
+    }
+  }
+  // A variant driver a claim needs is loaded first too (its module is its name); one that
+  // cannot be stops the run before any write, as vfio-pci missing does.
+  std::set<std::string> variants;
+  if (planned.host.vfio_drivers) {
+    for (const auto& a : planned.host.vfio_drivers->aliases) {
+      if (a.driver != kVfioPciDriver) variants.insert(a.driver);
+    }
+  }
+  for (const auto& driver : claimed_variants(plan)) {
+    if (sysfs_.list(paths::pci_driver(driver))) continue;  // registered already
+    if (auto why = load_driver(driver, driver, settings.probe_timeout)) {
+      return VfioPciUnavailable{*why};
+    }
   }
   for (const auto& c : plan.changes) {
     if (c.forced) {
@@ -109,26 +171,27 @@ std::variant<ApplyOutcome, VfioPciUnavailable> Reconciler::execute_round(
     }
   }
   if (settings.write_timeout) sysfs_.set_write_timeout(*settings.write_timeout);
-  KernelExecutor executor(sysfs_, ledger, settings.probe_timeout, proc_);
+  KernelExecutor executor(sysfs_, ledger, settings.probe_timeout, proc_, std::move(variants));
   ApplyOutcome outcome = execute_plan(plan, executor, settings.jobs, settings.stop);
   settle_ledger(ledger, planned.host, outcome);
   return outcome;
 }
 
-// Loads vfio_pci through the module loader and waits for the driver to register.
-std::optional<std::string> Reconciler::load_vfio_pci(std::chrono::milliseconds timeout) {
-  spdlog::info("loading {}", kVfioPciModule);
-  if (auto error = modules_.load(kVfioPciModule)) return error;
+std::optional<std::string> Reconciler::load_driver(std::string_view module,
+                                                   std::string_view driver,
+                                                   std::chrono::milliseconds timeout) {
+  spdlog::info("loading {}", module);
+  if (auto error = modules_.load(module)) return error;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     if (auto drivers = sysfs_.list(paths::pci_drivers())) {
       for (const auto& d : *drivers) {
-        if (d == kVfioPciDriver) return std::nullopt;
+        if (d == driver) return std::nullopt;
       }
     }
     if (std::chrono::steady_clock::now() >= deadline) {
-      return fmt::format("{} loaded, but {} did not appear within {} ms", kVfioPciModule,
-                         sysfs_.display(paths::pci_driver(kVfioPciDriver)), timeout.count());
+      return fmt::format("{} loaded, but {} did not appear within {} ms", module,
+                         sysfs_.display(paths::pci_driver(driver)), timeout.count());
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

@@ -68,7 +68,7 @@ class Reconciler {
   // Walks the plan as a real run would, writing nothing at all.
   ApplyOutcome dry_run(const Planned& planned, const ExecuteSettings& settings) const;
 
-  // Loads vfio-pci when a claim needs it, then carries out every change of `planned` (made by
+  // Loads vfio-pci (and each variant driver) when a claim needs it, then carries out every change of `planned` (made by
   // plan() from `desired`, the ledger's record and `options`) through transactions recorded in
   // `ledger`, and settles what an earlier run left in flight. While a round sets a VF count and
   // nothing failed, observes, plans and executes again (at most kMaxRounds in all).
@@ -83,7 +83,9 @@ class Reconciler {
   std::variant<ApplyOutcome, VfioPciUnavailable> execute_round(const Planned& planned,
                                                                OwnershipLedger& ledger,
                                                                const ExecuteSettings& settings);
-  std::optional<std::string> load_vfio_pci(std::chrono::milliseconds timeout);
+  // Loads `module` through the module loader and waits for `driver` to register.
+  std::optional<std::string> load_driver(std::string_view module, std::string_view driver,
+                                         std::chrono::milliseconds timeout);
 
   Sysfs& sysfs_;
   KernelFiles* proc_;

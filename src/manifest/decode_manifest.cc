@@ -12,6 +12,7 @@
 #include "manifest/manifest_checker.h"
 #include "manifest/manifest_values.h"
 #include "manifest/yaml_reader.h"
+#include "sysfs/kernel_names.h"
 #include "util/did_you_mean.h"
 #include "util/utf8.h"
 
@@ -20,7 +21,8 @@ namespace {
 
 const Keys kTopKeys = {"version", "owner", "settings", "assignments"};
 const Keys kSettingsKeys = {"probe-timeout", "jobs"};
-const Keys kAssignmentKeys = {"name", "state", "match", "count", "vfs", "companions", "force"};
+const Keys kAssignmentKeys = {"name", "state", "match", "count", "vfs", "companions", "driver",
+                            "force"};
 const Keys kMatchKeys = {"address", "vendor",           "device",
                          "class",   "subsystem-vendor", "subsystem-device"};
 
@@ -247,6 +249,7 @@ void ManifestDecoder::decode_options(const YamlNode& node, Checker& check, Assig
     if (auto word = check.word_of(*companions, {"auto", "listed"}))
       assignment.companions = *word == "auto" ? Companions::Auto : Companions::Listed;
   }
+  if (const YamlEntry* driver = node.find("driver")) decode_driver(*driver, check, assignment);
   if (const YamlEntry* force = node.find("force")) {
     if (auto reason = check.string_of(*force)) {
       if (reason->find_first_not_of(" \t\r\n") == std::string::npos) {
@@ -257,6 +260,36 @@ void ManifestDecoder::decode_options(const YamlNode& node, Checker& check, Assig
         assignment.force = *reason;
       }
     }
+  }
+}
+
+// `driver:` vfio-pci (the default), auto, or a vfio driver's name; claims only.
+void ManifestDecoder::decode_driver(const YamlEntry& driver, Checker& check,
+                                    Assignment& assignment) {
+  auto text = check.string_of(driver);
+  if (!text) return;
+  DriverChoice& choice = assignment.driver;
+  choice.location = driver.value.location;
+  if (assignment.state == WantedState::Host) {
+    error(driver.value.location,
+          "'driver' says which vfio driver claims the devices; an assignment with 'state: host' "
+          "cannot have it (released devices go back to the driver they had, or any host driver)");
+    return;
+  }
+  if (*text == "auto") {
+    choice.kind = DriverChoice::Kind::Auto;
+    return;
+  }
+  std::string why;
+  auto name = parse_driver_name(*text, &why);
+  if (!name) {
+    error(driver.value.location, fmt::format("'driver' {}", why));
+    return;
+  }
+  // vfio-pci written out is the default: any vfio driver a device is on already satisfies it.
+  if (*name != kVfioPciDriver) {
+    choice.kind = DriverChoice::Kind::Named;
+    choice.name = *name;
   }
 }
 

@@ -49,6 +49,7 @@ class ManifestDecoder {
   // The assignment's name when it is a good one (false: reported).
   bool decode_name(const YamlEntry& name, Checker& check, Assignment& assignment);
   void decode_options(const YamlNode& node, Checker& check, Assignment& assignment);
+  void decode_driver(const YamlEntry& driver, Checker& check, Assignment& assignment);
   // Names are unique across the set, and so is each exact address.
   void note_name(const std::string& name, const SourceLocation& at);
   void note_address(const PciAddress& address, const std::string& what, const SourceLocation& at);

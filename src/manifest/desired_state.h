@@ -44,6 +44,17 @@ struct DeviceMatch {
 };
 
 enum class WantedState { Vfio, Host };
+
+// `driver:` of a claim: which vfio driver takes the devices (docs/contract.md, "Drivers").
+struct DriverChoice {
+  // Default: vfio-pci, and a device on any vfio driver (a variant too) counts as claimed.
+  // Auto: per device, the most specific `vfio_pci:` alias of modules.alias, else vfio-pci.
+  // Named: exactly `name` for the devices the assignment selects (companions: vfio-pci).
+  enum class Kind { Default, Auto, Named };
+  Kind kind = Kind::Default;
+  std::string name;  // Named: as the kernel spells it ("mlx5_vfio_pci")
+  SourceLocation location;
+};
 enum class Companions { Auto, Listed };
 
 // Who an assignment belongs to: its file's `owner:` (docs/contract.md, "Owners"). A run prunes
@@ -63,6 +74,7 @@ struct Assignment {
   std::optional<unsigned> vfs;
   SourceLocation vfs_location;  // of the `vfs:` value
   Companions companions = Companions::Auto;
+  DriverChoice driver;
   std::optional<std::string> force;  // the reason; overrides safety refusals
 };
 

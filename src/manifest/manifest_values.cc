@@ -69,6 +69,28 @@ std::optional<ClassPrefix> parse_class_prefix(std::string_view text, std::string
   return ClassPrefix{*parse_hex(digits), static_cast<int>(digits.size())};
 }
 
+std::optional<std::string> parse_driver_name(std::string_view text, std::string* why) {
+  // A module's name: at most MODULE_NAME_LEN - 1 (55) characters; every PCI driver's name is
+  // lower case, digits, '_' and '-'.
+  constexpr std::size_t kMaxModuleName = 55;
+  const bool valid = !text.empty() && text.size() <= kMaxModuleName &&
+                     std::all_of(text.begin(), text.end(), [](char c) {
+                       return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+                              c == '-';
+                     });
+  if (!valid) {
+    fail(why, fmt::format("must be vfio-pci, auto or a vfio driver's name (lower case letters, "
+                          "digits, '_' and '-', at most {} characters) like \"mlx5_vfio_pci\", "
+                          "not '{}'",
+                          kMaxModuleName, text));
+    return std::nullopt;
+  }
+  std::string name(text);
+  std::replace(name.begin(), name.end(), '-', '_');
+  if (name == "vfio_pci") return std::string("vfio-pci");
+  return name;
+}
+
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text, std::string* why) {
   constexpr std::string_view kShape = "must be a duration like \"5s\", \"500ms\" or \"2m\"";
   std::size_t digits = 0;

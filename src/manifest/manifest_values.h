@@ -27,6 +27,11 @@ std::optional<uint16_t> parse_pci_id(std::string_view text, std::string* why = n
 // "0x02", "0x0200" or "0x020000": a prefix of the class code.
 std::optional<ClassPrefix> parse_class_prefix(std::string_view text, std::string* why = nullptr);
 
+// A vfio driver's name as `driver:` writes it, in the kernel's spelling: "vfio-pci" for
+// vfio-pci and vfio_pci (the one driver whose name is not its module's); any other is its
+// module's name, with '_' for '-' as the module tools read it ("mlx5-vfio-pci": mlx5_vfio_pci).
+std::optional<std::string> parse_driver_name(std::string_view text, std::string* why = nullptr);
+
 // "500ms", "5s", "2m": a whole number and a unit, between kMinProbeTimeout and kMaxProbeTimeout.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text,
                                                         std::string* why = nullptr);

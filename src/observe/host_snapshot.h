@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "observe/vfio_drivers.h"
 #include "sysfs/pci_address.h"
 
 namespace vfio {
@@ -93,6 +94,10 @@ struct PciDevice {
   std::optional<SriovInfo> sriov;       // SR-IOV PF
   std::optional<std::string> label;
   std::vector<Hazard> hazards;
+  // The driver, and the driver driver_override names, are vfio variant drivers (modules.alias
+  // says so; see vfio_drivers.h). vfio-pci itself is known by its name.
+  bool driver_is_vfio_variant = false;
+  bool override_is_vfio_variant = false;
 
   bool is_vf() const { return physfn.has_value(); }
 };
@@ -132,6 +137,9 @@ struct HostSnapshot {
   // none: not asked.
   std::optional<bool> vfio_pci_loadable;
   std::vector<Finding> findings;
+  // The running kernel's vfio drivers, when modules.alias was read (note_vfio_drivers): only
+  // when a manifest names a driver or a device is on a driver that may be a vfio variant.
+  std::optional<VfioDriverCatalog> vfio_drivers;
 
   // An IOMMU translates DMA: units are registered or devices sit in groups.
   bool iommu_active() const { return !iommu_units.empty() || !groups.empty(); }

@@ -103,11 +103,23 @@ GroupChange decide_claim(const PlanInputs& in, GroupChange c, const GroupIntent&
       return c;
     }
   }
-  const bool all_on_vfio = std::all_of(c.devices.begin(), c.devices.end(),
-                                       [&](const auto& p) { return on_vfio(in.device(p)); });
+  // Each endpoint's vfio driver; a group where each is on it already is adopted (or ours).
+  std::vector<DriverFor> drivers;
+  for (const auto& p : c.devices) {
+    auto chosen = driver_for(in, p, intent);
+    if (auto* why_not = std::get_if<Block>(&chosen)) {
+      block(c, {*why_not});
+      return c;
+    }
+    drivers.push_back(std::get<DriverFor>(std::move(chosen)));
+  }
+  bool all_claimed = true;
+  for (std::size_t i = 0; i < c.devices.size(); ++i) {
+    all_claimed = all_claimed && drivers[i].satisfied_by(in.device(c.devices[i]));
+  }
   // A claim that would write into a group a process holds open: not even `force` (a rollback
   // would unbind from vfio-pci and hang, and so can reading the held members' bindings).
-  if (!all_on_vfio) {
+  if (!all_claimed) {
     if (auto held = may_be_held(in, c, /*claim=*/true)) {
       block(c, {*held});
       return c;
@@ -119,31 +131,41 @@ GroupChange decide_claim(const PlanInputs& in, GroupChange c, const GroupIntent&
     return c;
   }
 
-  if (all_on_vfio) {
+  if (all_claimed) {
+    std::set<std::string> on;  // "vfio-pci", or the variants too
+    for (const auto& p : c.devices) on.insert(p.before.driver.value_or(""));
+    const std::string drivers_now = fmt::format("{}", fmt::join(on, " and "));
     if (const OwnedGroup* owned = in.owned.find(*c.group)) {
       const std::string holder = held_for(owned->owner, owned->assignment);
       c.action = GroupAction::Noop;
       c.reason = owned->how == OwnedGroup::How::Bound
-                     ? fmt::format("already on vfio-pci (claimed by this tool for {})", holder)
-                     : fmt::format("already on vfio-pci (adopted for {})", holder);
+                     ? fmt::format("already on {} (claimed by this tool for {})", drivers_now,
+                                   holder)
+                     : fmt::format("already on {} (adopted for {})", drivers_now, holder);
     } else {
       c.action = GroupAction::Adopt;
-      c.reason = "every endpoint is already on vfio-pci: adopted, nothing is written";
+      c.reason =
+          fmt::format("every endpoint is already on {}: adopted, nothing is written", drivers_now);
     }
     return c;
   }
   unsigned moving = 0;
-  for (auto& p : c.devices) {
+  std::set<std::string> targets;
+  for (std::size_t i = 0; i < c.devices.size(); ++i) {
+    PlannedDevice& p = c.devices[i];
     const PciDevice& d = in.device(p);
-    if (on_vfio(d)) continue;
-    p.after = Binding{std::string(kVfioPciDriver), std::string(kVfioPciDriver)};
+    if (drivers[i].satisfied_by(d)) continue;
+    p.after = Binding{drivers[i].driver, drivers[i].driver};
+    p.driver_reason = drivers[i].reason;
+    targets.insert(drivers[i].driver);
     ++moving;
     for (const auto& h : d.hazards) {
       if (h.kind == Hazard::Kind::NodeOpen) c.warnings.push_back(node_open_warning(d, h));
     }
   }
   c.action = GroupAction::Claim;
-  c.reason = fmt::format("{} endpoint{} to vfio-pci", moving, moving == 1 ? "" : "s");
+  c.reason = fmt::format("{} endpoint{} to {}", moving, moving == 1 ? "" : "s",
+                         fmt::join(targets, " and "));
   return c;
 }
 

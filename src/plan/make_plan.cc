@@ -69,11 +69,12 @@ PlannedDevice unchanged(const PciDevice& d, DeviceRole role) {
 }
 
 bool on_vfio(const PciDevice& d) {
-  return d.driver && *d.driver == kVfioPciDriver;
+  return (d.driver && *d.driver == kVfioPciDriver) || d.driver_is_vfio_variant;
 }
 
 bool overridden_to_vfio(const PciDevice& d) {
-  return d.driver_override && *d.driver_override == kVfioPciDriver;
+  return (d.driver_override && *d.driver_override == kVfioPciDriver) ||
+         d.override_is_vfio_variant;
 }
 
 void block(GroupChange& c, const std::vector<Block>& blocks) {

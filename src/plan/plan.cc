@@ -71,6 +71,8 @@ std::string_view to_string(BlockReason reason) {
       return "sriov-unconfigurable";
     case BlockReason::GpuInUse:
       return "gpu-in-use";
+    case BlockReason::DriverUnavailable:
+      return "driver-unavailable";
   }
   return "unknown";
 }

@@ -42,6 +42,8 @@ enum class BlockReason {
                    // forced
   SriovUnconfigurable,  // `vfs` for a PF whose driver cannot set its VF count (vfio-pci, none)
   GpuInUse,             // safety: a process holds the GPU's DRM or nvidia node open
+  DriverUnavailable,    // `driver:` names no vfio driver of the running kernel, or `auto`
+                        // cannot read modules.alias
 };
 bool is_safety_refusal(BlockReason reason);  // overridable by `force`
 // "gpu0", or "gpu0 of owner boot": the default owner goes unsaid, as in manifests without owners.
@@ -65,6 +67,9 @@ struct PlannedDevice {
   // Release only: `after.driver` is the recorded original driver; when nothing is recorded any
   // host driver will do, and `after.driver` is none with this set.
   bool any_host_driver = false;
+  // Claim to a driver other than plain vfio-pci: which and why ("driver: auto: the most
+  // specific vfio_pci alias, modules.alias:4 vfio_pci:v000015B3d0000101Esv*sd*bc*sc*i*").
+  std::string driver_reason;
 
   bool changes() const { return before != after; }
 };

@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "manifest/desired_state.h"
@@ -77,6 +78,21 @@ struct PlanInputs {
 PlannedDevice unchanged(const PciDevice& d, DeviceRole role);
 bool on_vfio(const PciDevice& d);
 bool overridden_to_vfio(const PciDevice& d);
+// The vfio driver a claim gives a device, and why.
+struct DriverFor {
+  std::string driver;  // "vfio-pci", "mlx5_vfio_pci"
+  // Only `driver` will do. Not for vfio-pci: a device on any vfio driver (a variant too) is
+  // claimed already, and stays where it is.
+  bool exact = false;
+  std::string reason;  // empty for the default
+  bool satisfied_by(const PciDevice& d) const;
+};
+// Step 2's driver choice (choose_driver.cc): from the `driver:` of the assignment that selects
+// `p` (a companion: vfio-pci, or per device under the group's first assignment's `auto`), or
+// why there is none to give.
+std::variant<DriverFor, Block> driver_for(const PlanInputs& in, const PlannedDevice& p,
+                                          const GroupIntent& intent);
+
 // Marks `c` blocked by the first block; the others go to its explanation.
 void block(GroupChange& c, const std::vector<Block>& blocks);
 

@@ -36,7 +36,7 @@ std::optional<PlannedFault> take_planned(std::vector<PlannedFault>& plan, const 
 
 KernelSimulator::State::State(Topology topology) : meta(std::move(topology)) {
   for (const auto& drv : meta.drivers) {
-    SimDriver sim{drv, true, {}};
+    SimDriver sim{drv, drv.loaded, {}};
     if (drv.name == kVfioPci) sim.registered = meta.vfio_pci == Topology::VfioPci::Loaded;
     drivers.push_back(std::move(sim));
   }

@@ -202,8 +202,9 @@ int KernelSimulator::State::probe(SimDevice& d, const SimDriver& drv) {
   if (auto it = probe_failures.find({d.info.address, drv.info.name}); it != probe_failures.end()) {
     return it->second;
   }
-  if (drv.info.name == kVfioPci) {
-    // vfio_pci_probe: only normal (endpoint) headers; vfio needs the device's IOMMU group.
+  if (drv.info.name == kVfioPci || drv.info.vfio_variant()) {
+    // vfio_pci_probe, and a variant's through vfio_pci_core: only normal (endpoint) headers;
+    // vfio needs the device's IOMMU group.
     if (d.info.header != HeaderType::Endpoint || !group_of(d)) return EINVAL;
   } else if (drv.info.name != "pci-stub" && d.info.host_driver != drv.info.name &&
              !dynamic_match(d, drv)) {

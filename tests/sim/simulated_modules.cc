@@ -1,18 +1,63 @@
 #include "sim/simulated_modules.h"
 
+#include <set>
+
 #include <fmt/format.h>
 
 namespace vfio::sim {
+namespace {
+
+constexpr std::string_view kAliasPath = "/lib/modules/simulated/modules.alias";
+
+bool is_vfio_pci(std::string_view module) {
+  return module == "vfio-pci" || module == "vfio_pci";
+}
+
+// The topology's driver whose module `module` is; none for vfio-pci and unknown names.
+std::optional<TopologyDriver> driver_of_module(const Topology& topology, std::string_view module) {
+  for (const auto& d : topology.drivers) {
+    if (d.name != "vfio-pci" && d.module && *d.module == module) return d;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
 
 bool SimulatedModules::available(std::string_view module) {
-  return loadable_ && (module == "vfio-pci" || module == "vfio_pci");
+  if (is_vfio_pci(module)) return loadable_;
+  return driver_of_module(kernel_.topology(), module).has_value();
 }
 
 std::optional<std::string> SimulatedModules::load(std::string_view module) {
   ++loads;
   if (!available(module)) return fmt::format("no module or alias '{}'", module);
-  kernel_.load_vfio_pci();
+  if (is_vfio_pci(module)) {
+    kernel_.load_vfio_pci();
+  } else {
+    kernel_.load_driver(driver_of_module(kernel_.topology(), module)->name);
+  }
   return std::nullopt;
+}
+
+Result<ModulesAlias> SimulatedModules::modules_alias() {
+  if (alias_error) return IoError{IoError::Op::Open, std::string(kAliasPath), *alias_error, {}};
+  const Topology topology = kernel_.topology();
+  std::string text = "# Aliases extracted from modules themselves.\n";
+  std::set<std::string> lines;
+  for (const auto& device : topology.devices) {
+    const auto driver = device.host_driver ? topology.find_driver(*device.host_driver) : nullptr;
+    if (!driver || !driver->module || driver->vfio_variant()) continue;
+    lines.insert(fmt::format("alias pci:v{:08X}d{:08X}sv*sd*bc*sc*i* {}\n", device.vendor,
+                             device.device, *driver->module));
+  }
+  for (const auto& driver : topology.drivers) {
+    for (const auto& pattern : driver.vfio_aliases) {
+      lines.insert(fmt::format("alias {} {}\n", pattern, *driver.module));
+    }
+  }
+  for (const auto& line : lines) text += line;
+  if (loadable_) text += "alias vfio_pci:v*d*sv*sd*bc*sc*i* vfio_pci\n";
+  return ModulesAlias{std::string(kAliasPath), std::move(text)};
 }
 
 }  // namespace vfio::sim

@@ -1,5 +1,7 @@
-// KernelModules for the kernel simulator: vfio-pci "loads" into it, as modprobe would into a
-// kernel, so `apply` can be run end to end against a host where vfio-pci is not loaded yet.
+// KernelModules for the kernel simulator: vfio-pci and the topology's drivers "load" into it, as
+// modprobe would into a kernel, so `apply` can be run end to end against a host where vfio-pci
+// (or a vfio variant driver) is not loaded yet; and its modules.alias is the one depmod would
+// write for the topology's drivers.
 #pragma once
 
 #include <optional>
@@ -18,8 +20,13 @@ class SimulatedModules final : public KernelModules {
 
   bool available(std::string_view module) override;
   std::optional<std::string> load(std::string_view module) override;
+  // vfio_pci's catch-all alias (when `loadable`), each variant driver's `vfio_pci:` aliases,
+  // and a `pci:` alias of every other driver's module for the devices it drives.
+  Result<ModulesAlias> modules_alias() override;
 
   int loads = 0;  // load() calls, loaded or not
+  // When set, modules_alias() fails with this errno (a kernel without /lib/modules).
+  std::optional<int> alias_error;
 
  private:
   KernelSimulator& kernel_;

@@ -123,6 +123,13 @@ struct TopologyDriver {
   std::string name;                   // as in /sys/bus/pci/drivers ("snd_hda_intel")
   std::optional<std::string> module;  // as in /sys/module ("snd_hda_intel"); none: built in
   bool dma_safe = false;              // binding it keeps a group viable (pcieport, pci-stub)
+  // A vfio variant driver (mlx5_vfio_pci): its ID table is override-only (`vfio_pci:` aliases
+  // in modules.alias), so it binds only a device whose driver_override names it, and it probes
+  // as vfio-pci does.
+  std::vector<std::string> vfio_aliases{};  // "vfio_pci:v000015B3d0000101Esv*sd*bc*sc*i*"
+  bool loaded = true;                       // registered at start (else: modprobe loads it)
+
+  bool vfio_variant() const { return !vfio_aliases.empty(); }
 };
 
 // The kernel's version, for the facts that differ between kernel lines (kernel-pci-sysfs.md,

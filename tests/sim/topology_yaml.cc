@@ -137,6 +137,7 @@ class Parser {
 
   void parse_drivers(const YAML::Node& list, Topology& topology,
                      std::map<std::string, TopologyDriver>& drivers) const;
+  void parse_vfio_aliases(const YAML::Node& list, TopologyDriver& driver) const;
   void parse_device(const YAML::Node& node, const Topology& topology,
                     std::vector<Located>& out) const;
   void check_links(const std::vector<Located>& devices) const;
@@ -479,7 +480,8 @@ void Parser::parse_drivers(const YAML::Node& list, Topology& topology,
     fail(list, fmt::format("'drivers' must be a list, not {}", node_kind(list)));
   std::map<std::string, int> seen;
   for (const auto& node : list) {
-    check_map(node, "a driver", {"name", "module", "dma-safe"}, {"name"}, {"module"});
+    check_map(node, "a driver", {"name", "module", "dma-safe", "vfio-aliases", "loaded"}, {"name"},
+              {"module"});
     TopologyDriver driver;
     driver.name = driver_of(node["name"], "name");
     if (!seen.emplace(driver.name, node["name"].Mark().line + 1).second) {
@@ -502,7 +504,25 @@ void Parser::parse_drivers(const YAML::Node& list, Topology& topology,
       }
     }
     if (const auto dma_safe = node["dma-safe"]) driver.dma_safe = bool_of(dma_safe, "dma-safe");
+    if (const auto loaded = node["loaded"]) driver.loaded = bool_of(loaded, "loaded");
+    if (const auto aliases = node["vfio-aliases"]) parse_vfio_aliases(aliases, driver);
     drivers[driver.name] = driver;
+  }
+}
+
+// A variant driver's `vfio_pci:` aliases, as modules.alias writes them; its name is its module's.
+void Parser::parse_vfio_aliases(const YAML::Node& list, TopologyDriver& driver) const {
+  if (!list.IsSequence() || list.size() == 0)
+    fail(list, "'vfio-aliases' must be a list of vfio_pci: patterns");
+  if (driver.name == "vfio-pci" || !driver.module || *driver.module != driver.name)
+    fail(list, fmt::format("'vfio-aliases': a vfio variant driver's name is its module's, and "
+                           "'{}' is not",
+                           driver.name));
+  for (const auto& alias : list) {
+    std::string pattern = string_of(alias, "vfio-aliases");
+    if (!pattern.starts_with("vfio_pci:v") || pattern.find_first_of(" \t\n") != std::string::npos)
+      fail(alias, fmt::format("'{}' is not a vfio_pci: alias (vfio_pci:v...d...sv...)", pattern));
+    driver.vfio_aliases.push_back(std::move(pattern));
   }
 }
 

@@ -38,6 +38,9 @@ class NoLoadableModules final : public KernelModules {
   std::optional<std::string> load(std::string_view module) override {
     return std::string(module) + " cannot be loaded into an on-disk test host";
   }
+  Result<ModulesAlias> modules_alias() override {
+    return IoError{IoError::Op::Open, "/lib/modules/none/modules.alias", ENOENT, {}};
+  }
 };
 
 inline std::string example_manifest(const std::string& name) {

@@ -54,6 +54,9 @@ class FakeModules final : public KernelModules {
   explicit FakeModules(bool has_vfio) : has_vfio_(has_vfio) {}
   bool available(std::string_view module) override { return has_vfio_ && module == "vfio-pci"; }
   std::optional<std::string> load(std::string_view) override { return "not in this test"; }
+  Result<ModulesAlias> modules_alias() override {
+    return IoError{IoError::Op::Open, "/lib/modules/none/modules.alias", ENOENT, {}};
+  }
 
  private:
   bool has_vfio_;
