@@ -363,6 +363,13 @@ bool KernelSimulator::State::held_by_process(const SimDevice& device) const {
 
 // --- what tests look at ---
 
+std::vector<TopologyDriver> KernelSimulator::all_drivers() const {
+  std::lock_guard lock(mutex_);
+  std::vector<TopologyDriver> out;
+  for (const auto& drv : state_->drivers) out.push_back(drv.info);
+  return out;
+}
+
 Topology KernelSimulator::topology() const {
   std::lock_guard lock(mutex_);
   State& s = *state_;

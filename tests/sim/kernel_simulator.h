@@ -51,6 +51,8 @@ class KernelSimulator final : public Sysfs {
 
   // --- what tests look at ---
   Topology topology() const;  // the current state (bindings, overrides, removed devices gone)
+  // Every driver the kernel has, registered or not (a module on disk that modprobe may load).
+  std::vector<TopologyDriver> all_drivers() const;
   std::optional<std::string> driver_of(const PciAddress& address) const;
   std::optional<std::string> override_of(const PciAddress& address) const;
   bool present(const PciAddress& address) const;

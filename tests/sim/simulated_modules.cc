@@ -1,5 +1,6 @@
 #include "sim/simulated_modules.h"
 
+#include <algorithm>
 #include <set>
 
 #include <fmt/format.h>
@@ -14,8 +15,9 @@ bool is_vfio_pci(std::string_view module) {
 }
 
 // The topology's driver whose module `module` is; none for vfio-pci and unknown names.
-std::optional<TopologyDriver> driver_of_module(const Topology& topology, std::string_view module) {
-  for (const auto& d : topology.drivers) {
+std::optional<TopologyDriver> driver_of_module(const std::vector<TopologyDriver>& drivers,
+                                               std::string_view module) {
+  for (const auto& d : drivers) {
     if (d.name != "vfio-pci" && d.module && *d.module == module) return d;
   }
   return std::nullopt;
@@ -25,7 +27,7 @@ std::optional<TopologyDriver> driver_of_module(const Topology& topology, std::st
 
 bool SimulatedModules::available(std::string_view module) {
   if (is_vfio_pci(module)) return loadable_;
-  return driver_of_module(kernel_.topology(), module).has_value();
+  return driver_of_module(kernel_.all_drivers(), module).has_value();
 }
 
 std::optional<std::string> SimulatedModules::load(std::string_view module) {
@@ -34,7 +36,7 @@ std::optional<std::string> SimulatedModules::load(std::string_view module) {
   if (is_vfio_pci(module)) {
     kernel_.load_vfio_pci();
   } else {
-    kernel_.load_driver(driver_of_module(kernel_.topology(), module)->name);
+    kernel_.load_driver(driver_of_module(kernel_.all_drivers(), module)->name);
   }
   return std::nullopt;
 }
@@ -42,15 +44,18 @@ std::optional<std::string> SimulatedModules::load(std::string_view module) {
 Result<ModulesAlias> SimulatedModules::modules_alias() {
   if (alias_error) return IoError{IoError::Op::Open, std::string(kAliasPath), *alias_error, {}};
   const Topology topology = kernel_.topology();
+  const std::vector<TopologyDriver> drivers = kernel_.all_drivers();
   std::string text = "# Aliases extracted from modules themselves.\n";
   std::set<std::string> lines;
   for (const auto& device : topology.devices) {
-    const auto driver = device.host_driver ? topology.find_driver(*device.host_driver) : nullptr;
-    if (!driver || !driver->module || driver->vfio_variant()) continue;
+    if (!device.host_driver) continue;
+    const auto driver = std::find_if(drivers.begin(), drivers.end(),
+                                     [&](const auto& d) { return d.name == *device.host_driver; });
+    if (driver == drivers.end() || !driver->module || driver->vfio_variant()) continue;
     lines.insert(fmt::format("alias pci:v{:08X}d{:08X}sv*sd*bc*sc*i* {}\n", device.vendor,
                              device.device, *driver->module));
   }
-  for (const auto& driver : topology.drivers) {
+  for (const auto& driver : drivers) {
     for (const auto& pattern : driver.vfio_aliases) {
       lines.insert(fmt::format("alias {} {}\n", pattern, *driver.module));
     }
