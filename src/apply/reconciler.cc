@@ -33,10 +33,9 @@ bool wants_vfio_drivers(const DesiredState& desired, const HostSnapshot& host) {
   const auto maybe_variant = [](const std::optional<std::string>& driver) {
     return driver && *driver != kVfioPciDriver && driver->find("vfio") != std::string::npos;
   };
-  return std::any_of(desired.assignments.begin(), desired.assignments.end(),
-                     [](const Assignment& a) {
-                       return a.driver.kind != DriverChoice::Kind::Default;
-                     }) ||
+  return std::any_of(
+             desired.assignments.begin(), desired.assignments.end(),
+             [](const Assignment& a) { return a.driver.kind != DriverChoice::Kind::Default; }) ||
          std::any_of(host.devices.begin(), host.devices.end(), [&](const PciDevice& d) {
            return maybe_variant(d.driver) || maybe_variant(d.driver_override);
          });
@@ -82,7 +81,8 @@ Planned Reconciler::plan(const DesiredState& desired, const OwnershipRecord& own
   for (const auto& f : out.host.findings) spdlog::warn("{}: {}", f.path, f.message);
   // Asked by the alias the driver's name is, as modprobe vfio-pci would be.
   if (!out.host.vfio_pci_loaded) out.host.vfio_pci_loadable = modules_.available(kVfioPciDriver);
-  if (wants_vfio_drivers(desired, out.host)) note_vfio_drivers(out.host, read_vfio_drivers(modules_));
+  if (wants_vfio_drivers(desired, out.host))
+    note_vfio_drivers(out.host, read_vfio_drivers(modules_));
   out.plan = make_plan(desired, out.host, owned, options);
   return out;
 }
@@ -177,8 +177,7 @@ std::variant<ApplyOutcome, VfioPciUnavailable> Reconciler::execute_round(
   return outcome;
 }
 
-std::optional<std::string> Reconciler::load_driver(std::string_view module,
-                                                   std::string_view driver,
+std::optional<std::string> Reconciler::load_driver(std::string_view module, std::string_view driver,
                                                    std::chrono::milliseconds timeout) {
   spdlog::info("loading {}", module);
   if (auto error = modules_.load(module)) return error;

@@ -68,10 +68,11 @@ class Reconciler {
   // Walks the plan as a real run would, writing nothing at all.
   ApplyOutcome dry_run(const Planned& planned, const ExecuteSettings& settings) const;
 
-  // Loads vfio-pci (and each variant driver) when a claim needs it, then carries out every change of `planned` (made by
-  // plan() from `desired`, the ledger's record and `options`) through transactions recorded in
-  // `ledger`, and settles what an earlier run left in flight. While a round sets a VF count and
-  // nothing failed, observes, plans and executes again (at most kMaxRounds in all).
+  // Loads vfio-pci (and each variant driver) when a claim needs it, then carries out every change
+  // of `planned` (made by plan() from `desired`, the ledger's record and `options`) through
+  // transactions recorded in `ledger`, and settles what an earlier run left in flight. While a
+  // round sets a VF count and nothing failed, observes, plans and executes again (at most
+  // kMaxRounds in all).
   std::variant<ExecutedPlan, VfioPciUnavailable> execute(const DesiredState& desired,
                                                          const PlanOptions& options,
                                                          const Planned& planned,

@@ -1,6 +1,7 @@
 #include "cli/apply_text.h"
 
 #include <ostream>
+#include <set>
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
@@ -20,10 +21,22 @@ std::string driver_text(const std::optional<Binding>& b) {
                      b->override.value_or("(null)"));
 }
 
+// "vfio-pci", or the variant drivers the claim gave ("mlx5_vfio_pci").
+std::string claimed_on(const GroupOutcome& g) {
+  std::set<std::string> drivers;
+  if (g.change) {
+    for (const auto& d : g.change->devices) {
+      if (d.changes() && d.after.driver) drivers.insert(*d.after.driver);
+    }
+  }
+  if (drivers.empty()) return "vfio-pci";
+  return fmt::format("{}", fmt::join(drivers, " and "));
+}
+
 void print_outcome(const GroupOutcome& g, std::ostream& out) {
   switch (g.result) {
     case GroupResult::Claimed:
-      fmt::print(out, "  => claimed: every endpoint verified on vfio-pci ({})\n",
+      fmt::print(out, "  => claimed: every endpoint verified on {} ({})\n", claimed_on(g),
                  seconds(g.elapsed));
       break;
     case GroupResult::Released:

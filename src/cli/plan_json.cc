@@ -18,6 +18,7 @@ json binding_json(const Binding& b) {
 json device_json(const PlannedDevice& d) {
   json after = binding_json(d.after);
   if (d.any_host_driver) after["any_host_driver"] = true;
+  if (!d.driver_reason.empty()) after["driver_reason"] = d.driver_reason;
   return {
       {"address", d.address.str()},
       {"vendor", fmt::format("{:04x}", d.ids.vendor)},

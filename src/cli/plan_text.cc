@@ -135,6 +135,8 @@ void print_plan_text(const Plan& plan, const PlanTextOptions& options, std::ostr
         fmt::print(out, "    {} {}  {}  {:<{}}  {}{}\n", device_marker(c, d), d.address.str(),
                    ids_text(d.ids), transition(d), transition_width, name_text(d.ids, d.names),
                    d.role == DeviceRole::Companion ? " (companion)" : "");
+        // Which vfio driver and why, when it is not plain vfio-pci's default.
+        if (!d.driver_reason.empty()) fmt::print(out, "        {}\n", d.driver_reason);
       }
       for (const auto& b : c.bridges) {
         fmt::print(out, "      {}  bridge, left alone\n", b.str());

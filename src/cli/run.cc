@@ -30,6 +30,7 @@ struct GlobalOptions {
   std::string sysfs_root = "/sys";
   std::string proc_root = "/proc";
   std::string state_dir = "/run/vfio-reconcile";
+  std::optional<std::string> modules_dir;
   std::optional<double> timeout_seconds;
   int verbose = 0;
   bool quiet = false;
@@ -45,6 +46,10 @@ void add_global_options(CLI::App& app, GlobalOptions& options) {
                  "mounts and swap the host uses")
       ->check(CLI::ExistingDirectory)
       ->capture_default_str();
+  app.add_option("--modules-dir", options.modules_dir,
+                 "The running kernel's module directory, whose modules.alias names its vfio "
+                 "drivers (default: /lib/modules/$(uname -r))")
+      ->check(CLI::ExistingDirectory);
   app.add_option("--state-dir", options.state_dir,
                  "Where apply records what it bound and adopted, and takes its lock")
       ->capture_default_str();
@@ -188,7 +193,7 @@ int run(int argc, const char* const* argv, const Context& context) {
   std::unique_ptr<KernelModules> own_modules;
   KernelModules* modules = context.modules;
   if (!modules) {
-    own_modules = std::make_unique<KmodModules>();
+    own_modules = std::make_unique<KmodModules>(global.modules_dir);
     modules = own_modules.get();
   }
   std::optional<std::chrono::milliseconds> timeout;

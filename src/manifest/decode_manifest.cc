@@ -21,8 +21,8 @@ namespace {
 
 const Keys kTopKeys = {"version", "owner", "settings", "assignments"};
 const Keys kSettingsKeys = {"probe-timeout", "jobs"};
-const Keys kAssignmentKeys = {"name", "state", "match", "count", "vfs", "companions", "driver",
-                            "force"};
+const Keys kAssignmentKeys = {"name", "state",      "match",  "count",
+                              "vfs",  "companions", "driver", "force"};
 const Keys kMatchKeys = {"address", "vendor",           "device",
                          "class",   "subsystem-vendor", "subsystem-device"};
 

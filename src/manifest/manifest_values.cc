@@ -73,11 +73,11 @@ std::optional<std::string> parse_driver_name(std::string_view text, std::string*
   // A module's name: at most MODULE_NAME_LEN - 1 (55) characters; every PCI driver's name is
   // lower case, digits, '_' and '-'.
   constexpr std::size_t kMaxModuleName = 55;
-  const bool valid = !text.empty() && text.size() <= kMaxModuleName &&
-                     std::all_of(text.begin(), text.end(), [](char c) {
-                       return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-                              c == '-';
-                     });
+  const bool valid =
+      !text.empty() && text.size() <= kMaxModuleName &&
+      std::all_of(text.begin(), text.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+      });
   if (!valid) {
     fail(why, fmt::format("must be vfio-pci, auto or a vfio driver's name (lower case letters, "
                           "digits, '_' and '-', at most {} characters) like \"mlx5_vfio_pci\", "

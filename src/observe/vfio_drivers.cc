@@ -18,9 +18,8 @@ constexpr std::string_view kAliasPrefix = "vfio_pci:";
 
 // What makes one alias more specific than another: fewer wildcards, more literal characters.
 std::tuple<std::size_t, std::size_t> generality(const VfioAlias& a) {
-  const auto wild = static_cast<std::size_t>(
-      std::count_if(a.pattern.begin(), a.pattern.end(),
-                    [](char c) { return c == '*' || c == '?' || c == '['; }));
+  const auto wild = static_cast<std::size_t>(std::count_if(
+      a.pattern.begin(), a.pattern.end(), [](char c) { return c == '*' || c == '?' || c == '['; }));
   return {wild, a.pattern.size() > wild ? a.pattern.size() - wild : 0};
 }
 

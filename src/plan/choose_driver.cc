@@ -18,8 +18,7 @@ DriverFor plain_vfio_pci() {
 
 // The assignment whose `driver:` decides: the one that selects the device; for a companion,
 // the group's first (only its `auto` reaches companions: a named driver is for what it names).
-const Assignment* decider(const PlanInputs& in, const PlannedDevice& p,
-                          const GroupIntent& intent) {
+const Assignment* decider(const PlanInputs& in, const PlannedDevice& p, const GroupIntent& intent) {
   std::optional<std::size_t> first;
   for (const auto& pick : intent.picks) {
     if (pick.device->address == p.address) return &in.assignment(pick.assignment);
@@ -76,9 +75,10 @@ std::variant<DriverFor, Block> named(const PlanInputs& in, const Assignment& a) 
           "driver's ID table puts one there); a host driver cannot give a device to a VM",
           where(a), name, catalog->source));
     }
-    return unavailable(fmt::format("{}: the running kernel has no driver {} (no module of that "
-                                   "name in {}); 'driver: auto' picks from those it has",
-                                   where(a), name, catalog->source));
+    return unavailable(
+        fmt::format("{}: the running kernel has no driver {} (no module of that "
+                    "name in {}); 'driver: auto' picks from those it has",
+                    where(a), name, catalog->source));
   }
   return DriverFor{name, true, fmt::format("driver: {} ({})", name, a.driver.location.str())};
 }

@@ -138,10 +138,10 @@ GroupChange decide_claim(const PlanInputs& in, GroupChange c, const GroupIntent&
     if (const OwnedGroup* owned = in.owned.find(*c.group)) {
       const std::string holder = held_for(owned->owner, owned->assignment);
       c.action = GroupAction::Noop;
-      c.reason = owned->how == OwnedGroup::How::Bound
-                     ? fmt::format("already on {} (claimed by this tool for {})", drivers_now,
-                                   holder)
-                     : fmt::format("already on {} (adopted for {})", drivers_now, holder);
+      c.reason =
+          owned->how == OwnedGroup::How::Bound
+              ? fmt::format("already on {} (claimed by this tool for {})", drivers_now, holder)
+              : fmt::format("already on {} (adopted for {})", drivers_now, holder);
     } else {
       c.action = GroupAction::Adopt;
       c.reason =

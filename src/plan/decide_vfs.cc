@@ -88,6 +88,19 @@ GroupChange base_change(const PlanInputs& in, unsigned group) {
   return c;
 }
 
+// The vfio driver a `vfs` assignment's VFs are claimed for, as its change says it.
+std::string claimed_for(const Assignment& a) {
+  switch (a.driver.kind) {
+    case DriverChoice::Kind::Named:
+      return a.driver.name;
+    case DriverChoice::Kind::Auto:
+      return "the vfio driver modules.alias picks (driver: auto)";
+    case DriverChoice::Kind::Default:
+      break;
+  }
+  return std::string(kVfioPciDriver);
+}
+
 }  // namespace
 
 GroupChange decide_vfs(const PlanInputs& in, unsigned group, const GroupIntent& pfs,
@@ -122,7 +135,7 @@ GroupChange decide_vfs(const PlanInputs& in, unsigned group, const GroupIntent& 
     v.vfs_before = pf.sriov->vfs;
     if (v.from != v.to) {
       taken_over.insert(v.vfs_before.begin(), v.vfs_before.end());
-      if (!pf.driver || *pf.driver == kVfioPciDriver) {
+      if (!pf.driver || on_vfio(pf)) {
         blocks.push_back(sriov_unconfigurable(pf));
         continue;
       }
@@ -134,8 +147,8 @@ GroupChange decide_vfs(const PlanInputs& in, unsigned group, const GroupIntent& 
       v.autoprobe_to = false;  // until the new VFs are claimed: no host VF driver meets them
       c.explain.push_back(
           fmt::format("the VFs {} has now are removed: {}", pf.address.str(), vf_list(in, pf)));
-      reasons.push_back(fmt::format("{}: {} VFs -> {}, then each claimed for vfio-pci",
-                                    pf.address.str(), v.from, v.to));
+      reasons.push_back(fmt::format("{}: {} VFs -> {}, then each claimed for {}", pf.address.str(),
+                                    v.from, v.to, claimed_for(a)));
       c.vf_counts.push_back(std::move(v));
     } else if (recorded && v.autoprobe_from != recorded->original_autoprobe) {
       if (!all_on_vfio(in, pf)) {

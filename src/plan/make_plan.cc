@@ -73,8 +73,7 @@ bool on_vfio(const PciDevice& d) {
 }
 
 bool overridden_to_vfio(const PciDevice& d) {
-  return (d.driver_override && *d.driver_override == kVfioPciDriver) ||
-         d.override_is_vfio_variant;
+  return (d.driver_override && *d.driver_override == kVfioPciDriver) || d.override_is_vfio_variant;
 }
 
 void block(GroupChange& c, const std::vector<Block>& blocks) {

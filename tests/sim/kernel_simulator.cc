@@ -86,14 +86,14 @@ void KernelSimulator::State::number_vfio_devices() {
   if (!meta.vfio_device_nodes) return;
   std::set<unsigned> used;
   for (auto& [address, d] : devices) {
-    const bool on_vfio = d.present && d.driver == kVfioPci;
+    const bool on_vfio = d.present && on_vfio_driver(d);
     if (!on_vfio) d.vfio_device.reset();
     if (d.vfio_device) used.insert(*d.vfio_device);
   }
   // Every gateway call settles first, so devices that bound since the last call are numbered
   // in address order: the kernel's order when they bound one by one, as the tool binds them.
   for (auto& [address, d] : devices) {
-    if (!d.present || d.driver != kVfioPci || d.vfio_device) continue;
+    if (!d.present || !on_vfio_driver(d) || d.vfio_device) continue;
     unsigned m = 0;
     while (used.count(m)) ++m;
     d.vfio_device = m;
@@ -414,7 +414,7 @@ std::set<unsigned> KernelSimulator::vfio_group_nodes() const {
   std::set<unsigned> out;
   for (const auto& [address, d] : state_->devices) {
     const auto group = state_->group_of(d);
-    if (group && d.driver == kVfioPci) out.insert(*group);
+    if (group && state_->on_vfio_driver(d)) out.insert(*group);
   }
   return out;
 }

@@ -146,6 +146,13 @@ SimDriver& KernelSimulator::State::vfio_pci() {
   throw std::logic_error("the simulator always has a vfio-pci driver entry");
 }
 
+bool KernelSimulator::State::on_vfio_driver(const SimDevice& d) const {
+  if (!d.driver) return false;
+  if (*d.driver == kVfioPci) return true;
+  const SimDriver* drv = registered_driver(*d.driver);
+  return drv && drv->info.vfio_variant();
+}
+
 std::optional<unsigned> KernelSimulator::State::group_of(const SimDevice& d) const {
   if (!meta.iommu || !d.present) return std::nullopt;
   return d.info.iommu_group;

@@ -120,7 +120,7 @@ std::set<unsigned> KernelSimulator::State::vfio_nodes() const {
   std::set<unsigned> out;
   if (!registered_driver(kVfioPci)) return out;
   for (const auto& [address, d] : devices) {
-    if (d.present && d.driver == kVfioPci) {
+    if (d.present && on_vfio_driver(d)) {
       if (auto g = group_of(d)) out.insert(*g);
     }
   }

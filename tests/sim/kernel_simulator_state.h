@@ -158,6 +158,8 @@ struct KernelSimulator::State {
   SimDriver* registered_driver(std::string_view name);
   const SimDriver* registered_driver(std::string_view name) const;
   SimDriver& vfio_pci();
+  // Bound to vfio-pci or a vfio variant driver: its group has a /dev/vfio node.
+  bool on_vfio_driver(const SimDevice& device) const;
   std::optional<unsigned> group_of(const SimDevice& device) const;
   std::optional<std::string> visible_driver(const SimDevice& device) const;  // the `driver` link
   bool multifunction(const SimDevice& device) const;

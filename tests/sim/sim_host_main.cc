@@ -1,5 +1,6 @@
-// vfio-sim-host TOPOLOGY.yaml DIR [PROC_DIR]: writes a topology as an on-disk sysfs tree, and
-// its /proc, for running the real binary with --sysfs-root DIR --proc-root PROC_DIR.
+// vfio-sim-host TOPOLOGY.yaml DIR [PROC_DIR [MODULES_DIR]]: writes a topology as an on-disk
+// sysfs tree, its /proc and its kernel's modules.alias, for running the real binary with
+// --sysfs-root DIR --proc-root PROC_DIR --modules-dir MODULES_DIR.
 #include <cstdio>
 #include <fstream>
 #include <set>
@@ -8,6 +9,7 @@
 #include <fmt/format.h>
 #include <boost/filesystem/operations.hpp>
 
+#include "sim/simulated_modules.h"
 #include "sim/sysfs_tree_writer.h"
 #include "sim/topology_yaml.h"
 
@@ -22,10 +24,11 @@ constexpr int kCantCreate = 73;
 constexpr int kIoError = 74;
 
 constexpr const char* kUsageText =
-    "usage: vfio-sim-host TOPOLOGY.yaml DIR [PROC_DIR]\n"
-    "Writes the host described by TOPOLOGY.yaml to DIR in the sysfs layout, and its /proc to\n"
-    "PROC_DIR, for vfio-reconcile --sysfs-root DIR --proc-root PROC_DIR. Each directory must be\n"
-    "missing, empty or written by an earlier run.\n";
+    "usage: vfio-sim-host TOPOLOGY.yaml DIR [PROC_DIR [MODULES_DIR]]\n"
+    "Writes the host described by TOPOLOGY.yaml to DIR in the sysfs layout, its /proc to\n"
+    "PROC_DIR and its kernel's modules.alias to MODULES_DIR, for vfio-reconcile --sysfs-root\n"
+    "DIR --proc-root PROC_DIR --modules-dir MODULES_DIR. Each directory must be missing, empty\n"
+    "or written by an earlier run.\n";
 
 }  // namespace
 
@@ -34,7 +37,7 @@ int main(int argc, char** argv) {
     fmt::print("{}", kUsageText);
     return 0;
   }
-  if (argc != 3 && argc != 4) {
+  if (argc < 3 || argc > 5) {
     fmt::print(stderr, "{}", kUsageText);
     return kUsage;
   }
@@ -53,7 +56,14 @@ int main(int argc, char** argv) {
   }
   try {
     vfio::sim::write_sysfs_tree(topology, dir);
-    if (argc == 4) vfio::sim::write_proc_tree(topology, argv[3]);
+    if (argc >= 4) vfio::sim::write_proc_tree(topology, argv[3]);
+    if (argc == 5) {
+      boost::filesystem::create_directories(argv[4]);
+      std::ofstream(boost::filesystem::path(argv[4]) / "modules.alias")
+          << vfio::sim::modules_alias_text(
+                 topology, topology.drivers,
+                 topology.vfio_pci != vfio::sim::Topology::VfioPci::Missing);
+    }
   } catch (const vfio::sim::RefusedDirectory& e) {
     fmt::print(stderr, "vfio-sim-host: {}\n", e.what());
     return kCantCreate;

@@ -43,8 +43,12 @@ std::optional<std::string> SimulatedModules::load(std::string_view module) {
 
 Result<ModulesAlias> SimulatedModules::modules_alias() {
   if (alias_error) return IoError{IoError::Op::Open, std::string(kAliasPath), *alias_error, {}};
-  const Topology topology = kernel_.topology();
-  const std::vector<TopologyDriver> drivers = kernel_.all_drivers();
+  return ModulesAlias{std::string(kAliasPath),
+                      modules_alias_text(kernel_.topology(), kernel_.all_drivers(), loadable_)};
+}
+
+std::string modules_alias_text(const Topology& topology, const std::vector<TopologyDriver>& drivers,
+                               bool has_vfio_pci) {
   std::string text = "# Aliases extracted from modules themselves.\n";
   std::set<std::string> lines;
   for (const auto& device : topology.devices) {
@@ -61,8 +65,8 @@ Result<ModulesAlias> SimulatedModules::modules_alias() {
     }
   }
   for (const auto& line : lines) text += line;
-  if (loadable_) text += "alias vfio_pci:v*d*sv*sd*bc*sc*i* vfio_pci\n";
-  return ModulesAlias{std::string(kAliasPath), std::move(text)};
+  if (has_vfio_pci) text += "alias vfio_pci:v*d*sv*sd*bc*sc*i* vfio_pci\n";
+  return text;
 }
 
 }  // namespace vfio::sim

@@ -7,11 +7,18 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "apply/kernel_modules.h"
 #include "sim/kernel_simulator.h"
 
 namespace vfio::sim {
+
+// The modules.alias depmod would write for `topology` whose kernel has `drivers` (loaded or not):
+// a `pci:` alias of each host driver's module for the devices it drives, each variant driver's
+// `vfio_pci:` aliases, and vfio_pci's catch-all when the kernel has vfio-pci at all.
+std::string modules_alias_text(const Topology& topology, const std::vector<TopologyDriver>& drivers,
+                               bool has_vfio_pci);
 
 class SimulatedModules final : public KernelModules {
  public:

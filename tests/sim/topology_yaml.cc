@@ -524,6 +524,7 @@ void Parser::parse_vfio_aliases(const YAML::Node& list, TopologyDriver& driver) 
       fail(alias, fmt::format("'{}' is not a vfio_pci: alias (vfio_pci:v...d...sv...)", pattern));
     driver.vfio_aliases.push_back(std::move(pattern));
   }
+  driver.dma_safe = true;  // driver_managed_dma, as vfio-pci: the group stays viable
 }
 
 // The header type: from the class code, unless `kind` says otherwise.

@@ -62,7 +62,7 @@ BOOST_AUTO_TEST_CASE(validate_exits_0_65_or_66_and_never_needs_sysfs) {
   auto set = run({"validate", (corpus + "good").c_str()});
   BOOST_TEST(set.code == vfio::cli::kExitOk, set.err);
   BOOST_TEST(contains(set.out,
-                      ": valid, 11 assignments (7 to vfio, 4 to host) in 7 files; owners "
+                      ": valid, 14 assignments (10 to vfio, 4 to host) in 8 files; owners "
                       "default, sandbox-7\n"),
              set.out);
   auto owned = run({"validate", (corpus + "good/50-owner.yaml").c_str()});

@@ -479,7 +479,7 @@ BOOST_AUTO_TEST_CASE(good_corpus_decodes_file_by_file_and_as_one_set) {
   BOOST_TEST(state.files.size() == files);
   BOOST_TEST(state.settings.jobs == 8u);
   BOOST_TEST(state.settings.probe_timeout.count() == 500);
-  BOOST_TEST(state.assignments.size() == 11u);
+  BOOST_TEST(state.assignments.size() == 14u);
   const auto vfs = std::find_if(state.assignments.begin(), state.assignments.end(),
                                 [](const Assignment& a) { return a.name == "e810-vfs"; });
   BOOST_REQUIRE(vfs != state.assignments.end());

@@ -74,8 +74,8 @@ Run run(sim::KernelSimulator& kernel, const std::string& manifest, bool execute 
 
 std::string manifest(const std::string& address, const std::string& driver_line,
                      const std::string& state = "vfio") {
-  return "version: 1\nassignments:\n  - name: vf\n    state: " + state + "\n    match: { address: \"" +
-         address + "\" }\n" + driver_line;
+  return "version: 1\nassignments:\n  - name: vf\n    state: " + state +
+         "\n    match: { address: \"" + address + "\" }\n" + driver_line;
 }
 
 const GroupChange& change_of(const Plan& plan, unsigned group) {
@@ -248,8 +248,9 @@ BOOST_AUTO_TEST_CASE(the_manifest_takes_a_driver_for_claims_only_and_in_the_kern
     BOOST_FAIL("the manifest was accepted");
   } catch (const ManifestError& e) {
     const std::string text = e.what();
-    BOOST_TEST(contains(text, "bad.yaml:3:73: 'driver' must be vfio-pci, auto or a vfio "
-                              "driver's name"),
+    BOOST_TEST(contains(text,
+                        "bad.yaml:3:73: 'driver' must be vfio-pci, auto or a vfio "
+                        "driver's name"),
                text);
     BOOST_TEST(contains(text, "bad.yaml:4:73: 'driver' says which vfio driver claims"), text);
   }
