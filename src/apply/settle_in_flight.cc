@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 
 #include "apply/ownership_journal.h"
-#include "sysfs/kernel_names.h"
 
 namespace vfio {
 
@@ -19,7 +18,7 @@ bool vf_count_done(const OwnedGroup& entry, const HostSnapshot& host) {
     }
     for (const auto& address : pf->sriov->vfs) {
       const PciDevice* vf = host.find(address);
-      if (!vf || vf->driver != kVfioPciDriver) return false;
+      if (!vf || !vf->on_vfio_driver()) return false;
     }
   }
   return true;
@@ -55,8 +54,8 @@ std::map<unsigned, std::optional<OwnedGroup>> settle_in_flight(const OwnershipRe
     for (const auto& d : host.devices) {
       if (d.iommu_group != group || d.kind != DeviceKind::Endpoint) continue;
       ++endpoints;
-      if (d.driver == kVfioPciDriver) ++on_vfio;
-      if (d.driver_override == kVfioPciDriver) ++overridden;
+      if (d.on_vfio_driver()) ++on_vfio;
+      if (d.overridden_to_vfio_driver()) ++overridden;
       // A release that stopped between the unbind and the probe.
       const OwnedDevice* recorded = entry.find(d.address);
       if (!d.driver && recorded && recorded->original_driver) ++stranded;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "sysfs/kernel_names.h"
+
 namespace vfio {
 
 std::string_view to_string(DeviceKind kind) {
@@ -40,6 +42,18 @@ const PciDevice* HostSnapshot::find(const PciAddress& address) const {
   auto it = std::lower_bound(devices.begin(), devices.end(), address,
                              [](const PciDevice& d, const PciAddress& a) { return d.address < a; });
   return it != devices.end() && it->address == address ? &*it : nullptr;
+}
+
+}  // namespace vfio
+
+namespace vfio {
+
+bool PciDevice::on_vfio_driver() const {
+  return (driver && *driver == kVfioPciDriver) || driver_is_vfio_variant;
+}
+
+bool PciDevice::overridden_to_vfio_driver() const {
+  return (driver_override && *driver_override == kVfioPciDriver) || override_is_vfio_variant;
 }
 
 }  // namespace vfio

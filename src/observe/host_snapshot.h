@@ -100,6 +100,9 @@ struct PciDevice {
   bool override_is_vfio_variant = false;
 
   bool is_vf() const { return physfn.has_value(); }
+  // On vfio-pci or a vfio variant driver; overridden to one.
+  bool on_vfio_driver() const;
+  bool overridden_to_vfio_driver() const;
 };
 
 struct IommuGroup {

@@ -15,12 +15,21 @@ namespace vfio {
 namespace {
 
 constexpr std::string_view kAliasPrefix = "vfio_pci:";
+// depmod writes a PCI alias with at most 7 wildcards ("v*d*sv*sd*bc*sc*i*") in under 60
+// characters; a pattern far past that is not depmod's, and fnmatch(3)'s backtracking over many
+// '*' could take a long time.
+constexpr std::size_t kMaxWildcards = 8;
+constexpr std::size_t kMaxPattern = 128;
+
+std::size_t wildcards(std::string_view pattern) {
+  return static_cast<std::size_t>(std::count_if(
+      pattern.begin(), pattern.end(), [](char c) { return c == '*' || c == '?' || c == '['; }));
+}
 
 // What makes one alias more specific than another: fewer wildcards, more literal characters.
 std::tuple<std::size_t, std::size_t> generality(const VfioAlias& a) {
-  const auto wild = static_cast<std::size_t>(std::count_if(
-      a.pattern.begin(), a.pattern.end(), [](char c) { return c == '*' || c == '?' || c == '['; }));
-  return {wild, a.pattern.size() > wild ? a.pattern.size() - wild : 0};
+  const std::size_t wild = wildcards(a.pattern);
+  return {wild, a.pattern.size() - wild};
 }
 
 bool more_specific(const VfioAlias& a, const VfioAlias& b) {
@@ -42,6 +51,9 @@ std::string driver_of_module(std::string_view module) {
 
 bool VfioDriverCatalog::is_vfio_driver(std::string_view driver) const {
   if (driver == kVfioPciDriver) return true;
+  // Without modules.alias, the name is all there is: every variant in Linux is <name>_vfio_pci.
+  // Taken for one, a device on it is left where it is rather than moved to vfio-pci.
+  if (unreadable) return driver.ends_with("_vfio_pci");
   return std::any_of(aliases.begin(), aliases.end(),
                      [&](const VfioAlias& a) { return a.driver == driver; });
 }
@@ -70,6 +82,13 @@ VfioDriverCatalog parse_modules_alias(std::string_view text, std::string source)
       catalog.problems.push_back(
           fmt::format("{}:{}: a vfio_pci alias line has {} fields, not 3 (alias PATTERN MODULE)",
                       catalog.source, number, fields.size()));
+      return;
+    }
+    if (fields[1].size() > kMaxPattern || wildcards(fields[1]) > kMaxWildcards) {
+      catalog.problems.push_back(fmt::format(
+          "{}:{}: a vfio_pci alias of {} characters and {} wildcards is not one depmod writes; "
+          "ignored",
+          catalog.source, number, fields[1].size(), wildcards(fields[1])));
       return;
     }
     catalog.aliases.push_back(

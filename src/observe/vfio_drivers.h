@@ -32,7 +32,8 @@ struct VfioDriverCatalog {
   // Lines that say `alias vfio_pci:` but are not `alias PATTERN MODULE` ("FILE:LINE: ...").
   std::vector<std::string> problems;
 
-  // vfio-pci, or a driver with a `vfio_pci:` alias.
+  // vfio-pci, or a driver with a `vfio_pci:` alias (when modules.alias could not be read: a
+  // driver named <name>_vfio_pci, as every variant in Linux is).
   bool is_vfio_driver(std::string_view driver) const;
   // The most specific alias matching the device: the fewest wildcards, then the most literal
   // characters, then the driver's name (so the choice never depends on the file's order).
