@@ -111,8 +111,9 @@ BOOST_AUTO_TEST_CASE(modules_alias_names_the_vfio_drivers_and_the_most_specific_
   BOOST_REQUIRE_EQUAL(catalog.problems.size(), 2u);
   BOOST_TEST(contains(catalog.problems[0], "/lib/modules/6.12/modules.alias:7:"));
   // More wildcards than depmod ever writes (fnmatch's backtracking): ignored, and said.
-  BOOST_TEST(contains(catalog.problems[1], "modules.alias:8: a vfio_pci alias of 33 characters "
-                                           "and 10 wildcards is not one depmod writes"));
+  BOOST_TEST(contains(catalog.problems[1],
+                      "modules.alias:8: a vfio_pci alias of 33 characters "
+                      "and 10 wildcards is not one depmod writes"));
   BOOST_TEST(!catalog.is_vfio_driver("greedy_vfio_pci"));
 
   BOOST_TEST(vfio_modalias(ids(0x15b3, 0x101e, 0x15b3, 0x0047)) ==
