@@ -215,10 +215,14 @@ GroupOutcome GroupTransaction::claim(const GroupChange& change) {
                                  : binding.driver == planned->second) {
       continue;
     }
-    targets.try_emplace(address, kVfioPciDriver);
+    const std::string& target = targets.try_emplace(address, kVfioPciDriver).first->second;
     moving.push_back(address);
-    if (!entry.find(address)) {
-      entry.devices.push_back(OwnedDevice{address, binding.driver, binding.override});
+    std::optional<std::string> variant;
+    if (target != kVfioPciDriver) variant = target;
+    if (OwnedDevice* kept = entry.find(address)) {
+      kept->vfio_driver = variant;  // an earlier run's claim, finished now to this driver
+    } else {
+      entry.devices.push_back(OwnedDevice{address, binding.driver, binding.override, variant});
     }
   }
   if (moving.empty() && changed.empty() && !prior) {

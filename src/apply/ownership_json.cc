@@ -75,7 +75,8 @@ std::optional<std::string> group_problem(const OwnedGroup& group) {
       return fmt::format("device {} is listed more than once", device.address.str());
     }
     for (const auto& [key, name] : {std::pair{"original_driver", &device.original_driver},
-                                    std::pair{"original_override", &device.original_override}}) {
+                                    std::pair{"original_override", &device.original_override},
+                                    std::pair{"vfio_driver", &device.vfio_driver}}) {
       if (*name && !is_driver_name(**name)) {
         return fmt::format("device {}: {} {} is not a driver name (one sysfs path component)",
                            device.address.str(), key, as_json(**name));
@@ -112,6 +113,14 @@ std::optional<std::string> decode_device(const json& entry, std::size_t index,
                          as_json(*value));
     }
     *field = value->get<std::string>();
+  }
+  // Added with variant drivers; absent: vfio-pci.
+  if (const json* driver = member(entry, "vfio_driver")) {
+    if (!driver->is_string()) {
+      return fmt::format("device {}: vfio_driver {} is not a name", device.address.str(),
+                         as_json(*driver));
+    }
+    device.vfio_driver = driver->get<std::string>();
   }
   return std::nullopt;
 }
@@ -258,6 +267,7 @@ std::string encode_ownership(const OwnershipRecord& record, const std::string& b
       d["original_driver"] = device.original_driver ? ojson(*device.original_driver) : ojson();
       d["original_override"] =
           device.original_override ? ojson(*device.original_override) : ojson();
+      if (device.vfio_driver) d["vfio_driver"] = *device.vfio_driver;
       devices.push_back(std::move(d));
     }
     ojson g = ojson::object();

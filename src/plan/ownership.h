@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "manifest/desired_state.h"
@@ -20,6 +21,9 @@ struct OwnedDevice {
   PciAddress address{0, 0, 0, 0};
   std::optional<std::string> original_driver;    // none: it had no driver
   std::optional<std::string> original_override;  // none: "(null)"
+  // The vfio variant driver this tool bound it to (`driver:`); none: vfio-pci (and every record
+  // made before variant drivers).
+  std::optional<std::string> vfio_driver{};
 };
 
 // An SR-IOV PF whose VF count this tool set, with what it had before: releasing it gives the PF
@@ -64,6 +68,9 @@ struct OwnedGroup {
       if (d.address == address) return &d;
     }
     return nullptr;
+  }
+  OwnedDevice* find(const PciAddress& address) {
+    return const_cast<OwnedDevice*>(std::as_const(*this).find(address));
   }
 };
 
