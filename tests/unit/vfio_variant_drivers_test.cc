@@ -3,6 +3,7 @@
 
 #include <cerrno>
 
+#include "apply/ownership_json.h"
 #include "apply/ownership_ledger.h"
 #include "apply/reconciler.h"
 #include "apply_support.h"
@@ -48,6 +49,7 @@ struct Run {
   Planned planned;
   std::optional<ExecutedPlan> executed;
   int loads = 0;
+  OwnershipRecord record{};  // as the run left it
 };
 
 // Plans (and, with `execute`, applies) `manifest` on `kernel` as `apply` does.
@@ -69,6 +71,7 @@ Run run(sim::KernelSimulator& kernel, const std::string& manifest, bool execute 
     out.executed = std::get<ExecutedPlan>(std::move(executed));
   }
   out.loads = modules.loads;
+  out.record = ledger.record();
   return out;
 }
 
@@ -160,6 +163,11 @@ BOOST_AUTO_TEST_CASE(auto_claims_with_the_variant_loading_it_first_and_a_rerun_w
              test::group_failed(first.executed->outcome));
   BOOST_TEST(kernel.driver_of(kVf).value_or("-") == "mlx5_vfio_pci");
   BOOST_TEST(kernel.override_of(kVf).value_or("-") == "mlx5_vfio_pci");
+  // The record keeps the driver, through its encoding and back.
+  const auto decoded = decode_ownership(encode_ownership(first.record, "boot"), "ownership.json",
+                                        "boot");
+  BOOST_REQUIRE(decoded.record.find(21) && decoded.record.find(21)->find(kVf));
+  BOOST_TEST(decoded.record.find(21)->find(kVf)->vfio_driver.value_or("-") == "mlx5_vfio_pci");
 
   const std::size_t writes = kernel.successful_write_count();
   Run again = run(kernel, m);
