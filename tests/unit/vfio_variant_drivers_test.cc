@@ -164,8 +164,8 @@ BOOST_AUTO_TEST_CASE(auto_claims_with_the_variant_loading_it_first_and_a_rerun_w
   BOOST_TEST(kernel.driver_of(kVf).value_or("-") == "mlx5_vfio_pci");
   BOOST_TEST(kernel.override_of(kVf).value_or("-") == "mlx5_vfio_pci");
   // The record keeps the driver, through its encoding and back.
-  const auto decoded = decode_ownership(encode_ownership(first.record, "boot"), "ownership.json",
-                                        "boot");
+  const auto decoded =
+      decode_ownership(encode_ownership(first.record, "boot"), "ownership.json", "boot");
   BOOST_REQUIRE(decoded.record.find(21) && decoded.record.find(21)->find(kVf));
   BOOST_TEST(decoded.record.find(21)->find(kVf)->vfio_driver.value_or("-") == "mlx5_vfio_pci");
 
