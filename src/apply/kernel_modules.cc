@@ -86,15 +86,13 @@ std::optional<std::string> KmodModules::load(std::string_view module) {
   return error;
 }
 
-}  // namespace vfio
-
-namespace vfio {
-
 Result<ModulesAlias> KmodModules::modules_alias() {
   // depmod writes it from the modules' own ID tables; a distribution kernel's is about 1.3 MB.
   constexpr std::streamoff kLimit = 64 << 20;
   ModulesAlias out{dir_ + "/modules.alias", {}};
+  errno = 0;
   std::ifstream in(out.path, std::ios::binary);
+  // filebuf::open fails through open(2), whose errno is left as it set it.
   if (!in) return IoError{IoError::Op::Open, out.path, errno ? errno : ENOENT, {}};
   std::ostringstream text;
   text << in.rdbuf();

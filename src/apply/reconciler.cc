@@ -41,6 +41,22 @@ bool wants_vfio_drivers(const DesiredState& desired, const HostSnapshot& host) {
          });
 }
 
+// The vfio variant drivers the run knows: modules.alias's, and those the devices are on (or
+// overridden to) taken for variants by name when it could not be read.
+std::set<std::string> variants_of(const HostSnapshot& host) {
+  std::set<std::string> out;
+  if (host.vfio_drivers) {
+    for (const auto& a : host.vfio_drivers->aliases) {
+      if (a.driver != kVfioPciDriver) out.insert(a.driver);
+    }
+  }
+  for (const auto& d : host.devices) {
+    if (d.driver_is_vfio_variant) out.insert(*d.driver);
+    if (d.override_is_vfio_variant) out.insert(*d.driver_override);
+  }
+  return out;
+}
+
 // The variant drivers (not vfio-pci) the plan's claims give devices.
 std::set<std::string> claimed_variants(const Plan& plan) {
   std::set<std::string> out;
@@ -152,12 +168,7 @@ std::variant<ApplyOutcome, VfioPciUnavailable> Reconciler::execute_round(
   }
   // A variant driver a claim needs is loaded first too (its module is its name); one that
   // cannot be stops the run before any write, as vfio-pci missing does.
-  std::set<std::string> variants;
-  if (planned.host.vfio_drivers) {
-    for (const auto& a : planned.host.vfio_drivers->aliases) {
-      if (a.driver != kVfioPciDriver) variants.insert(a.driver);
-    }
-  }
+  std::set<std::string> variants = variants_of(planned.host);
   for (const auto& driver : claimed_variants(plan)) {
     if (sysfs_.list(paths::pci_driver(driver))) continue;  // registered already
     if (auto why = load_driver(driver, driver, settings.probe_timeout)) {
