@@ -8,7 +8,7 @@
 
 namespace vfio::cli {
 
-inline constexpr const char* kPlanFormatVersion = "1.3";
+inline constexpr const char* kPlanFormatVersion = "1.4";
 
 nlohmann::ordered_json plan_json(const Plan& plan);
 

@@ -45,7 +45,7 @@ struct DeviceMatch {
 
 enum class WantedState { Vfio, Host };
 
-// `driver:` of a claim: which vfio driver takes the devices (docs/contract.md, "Drivers").
+// `driver:` of a claim: which vfio driver takes the devices (docs/contract.md, key `driver`).
 struct DriverChoice {
   // Default: vfio-pci, and a device on any vfio driver (a variant too) counts as claimed.
   // Auto: per device, the most specific `vfio_pci:` alias of modules.alias, else vfio-pci.

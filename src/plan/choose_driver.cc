@@ -1,4 +1,4 @@
-// Which vfio driver a claim gives each device (`driver:` in docs/contract.md, "Drivers"):
+// Which vfio driver a claim gives each device (the manifest key `driver` in docs/contract.md):
 // vfio-pci unless an assignment names a variant driver or asks for the best one (`auto`), as
 // the running kernel's modules.alias describes them.
 #include <algorithm>

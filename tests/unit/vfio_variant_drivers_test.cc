@@ -14,7 +14,7 @@
 #include "sim/topology_yaml.h"
 #include "test_support.h"
 
-// vfio variant drivers (`driver:` in docs/contract.md, "Drivers"): a device on one counts as
+// vfio variant drivers (the key `driver` in docs/contract.md): a device on one counts as
 // claimed; `driver: auto` picks the most specific `vfio_pci:` alias of the running kernel's
 // modules.alias; a named driver must be one of the kernel's vfio drivers. And the kernel's side:
 // a variant's ID table is override-only, so it binds a device only through driver_override.
