@@ -9,7 +9,6 @@
 #include <fmt/ostream.h>
 
 #include "cli/device_text.h"
-#include "sysfs/kernel_names.h"
 
 namespace vfio::cli {
 namespace {
@@ -99,8 +98,7 @@ std::string holder_note(const HostSnapshot& snapshot, unsigned group,
                        held->in_flight ? "; a run stopped in the middle of it" : "");
   }
   for (const auto& d : snapshot.devices) {
-    if (d.iommu_group == group && d.driver == kVfioPciDriver)
-      return "  on vfio-pci, held by no owner";
+    if (d.iommu_group == group && d.on_vfio_driver()) return "  on vfio-pci, held by no owner";
   }
   return "";
 }

@@ -87,7 +87,7 @@ std::variant<DriverFor, Block> named(const PlanInputs& in, const Assignment& a) 
 
 bool DriverFor::satisfied_by(const PciDevice& d) const {
   if (exact) return d.driver == driver;
-  return on_vfio(d);
+  return d.on_vfio_driver();
 }
 
 std::variant<DriverFor, Block> driver_for(const PlanInputs& in, const PlannedDevice& p,

@@ -89,7 +89,7 @@ GroupChange decide_claim(const PlanInputs& in, GroupChange c, const GroupIntent&
     std::vector<const PciDevice*> taken;
     for (const auto& p : c.devices) {
       if (p.role != DeviceRole::Companion) continue;
-      if (!on_vfio(in.device(p))) {
+      if (!in.device(p).on_vfio_driver()) {
         taken.push_back(&in.device(p));
       } else {
         c.explain.push_back(
@@ -252,7 +252,7 @@ GroupChange decide_release(const PlanInputs& in, GroupChange c, bool listed) {
     const PciDevice& d = in.device(p);
     const OwnedDevice* record = owned ? owned->find(p.address) : nullptr;
     const bool stranded = !d.driver && record && record->original_driver;
-    if (on_vfio(d) || overridden_to_vfio(d) || stranded) leaving.push_back(&p);
+    if (d.on_vfio_driver() || d.overridden_to_vfio_driver() || stranded) leaving.push_back(&p);
   }
   if (leaving.empty()) {
     c.action = GroupAction::Noop;
@@ -282,7 +282,7 @@ GroupChange decide_release(const PlanInputs& in, GroupChange c, bool listed) {
     const OwnedDevice* record = owned ? owned->find(p->address) : nullptr;
     if (record) {
       p->after.driver = record->original_driver;  // none: it had no driver, and stays so
-    } else if (on_vfio(d)) {
+    } else if (d.on_vfio_driver()) {
       p->after.driver = std::nullopt;
       p->any_host_driver = true;
     }  // else: on a host driver with a stale override; only the override goes

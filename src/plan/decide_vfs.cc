@@ -72,7 +72,7 @@ std::string vf_list(const PlanInputs& in, const PciDevice& pf) {
 bool all_on_vfio(const PlanInputs& in, const PciDevice& pf) {
   return std::all_of(pf.sriov->vfs.begin(), pf.sriov->vfs.end(), [&](const PciAddress& a) {
     const PciDevice* vf = in.host.find(a);
-    return vf && on_vfio(*vf);
+    return vf && vf->on_vfio_driver();
   });
 }
 
@@ -135,7 +135,7 @@ GroupChange decide_vfs(const PlanInputs& in, unsigned group, const GroupIntent& 
     v.vfs_before = pf.sriov->vfs;
     if (v.from != v.to) {
       taken_over.insert(v.vfs_before.begin(), v.vfs_before.end());
-      if (!pf.driver || on_vfio(pf)) {
+      if (!pf.driver || pf.on_vfio_driver()) {
         blocks.push_back(sriov_unconfigurable(pf));
         continue;
       }

@@ -19,7 +19,6 @@
 #include "plan/plan.h"
 #include "plan/planning_parts.h"
 #include "plan/refusal_text.h"
-#include "sysfs/kernel_names.h"
 
 namespace vfio {
 namespace planning {
@@ -66,14 +65,6 @@ PlannedDevice unchanged(const PciDevice& d, DeviceRole role) {
   p.before = Binding{d.driver, d.driver_override};
   p.after = p.before;
   return p;
-}
-
-bool on_vfio(const PciDevice& d) {
-  return (d.driver && *d.driver == kVfioPciDriver) || d.driver_is_vfio_variant;
-}
-
-bool overridden_to_vfio(const PciDevice& d) {
-  return (d.driver_override && *d.driver_override == kVfioPciDriver) || d.override_is_vfio_variant;
 }
 
 void block(GroupChange& c, const std::vector<Block>& blocks) {

@@ -76,8 +76,6 @@ struct PlanInputs {
 
 // A device as the plan shows it, before = after.
 PlannedDevice unchanged(const PciDevice& d, DeviceRole role);
-bool on_vfio(const PciDevice& d);
-bool overridden_to_vfio(const PciDevice& d);
 // The vfio driver a claim gives a device, and why.
 struct DriverFor {
   std::string driver;  // "vfio-pci", "mlx5_vfio_pci"
