@@ -45,15 +45,22 @@ int apply_exit_code(const Plan& plan, const ApplyOutcome& outcome) {
   return kExitOk;
 }
 
+PlanTextOptions text_options(const ApplyCommandOptions& options, bool color) {
+  PlanTextOptions text;
+  text.explain = options.explain;
+  text.color = color;
+  return text;
+}
+
 void print(const ApplyCommandOptions& options, const Plan& plan, const ApplyOutcome& outcome,
-           std::ostream& out) {
+           bool color, std::ostream& out) {
   if (options.json) {
     out << apply_json(plan, outcome, options.dry_run).dump(2) << '\n';
   } else if (options.dry_run) {
-    print_plan_text(plan, PlanTextOptions{options.explain, {}, true}, out);
+    print_plan_text(plan, text_options(options, color), out);
     if (!plan.unusable) out << "Dry run: nothing was written.\n";
   } else {
-    print_apply_text(plan, outcome, options.explain, out);
+    print_apply_text(plan, outcome, text_options(options, color), out);
   }
 }
 
@@ -231,7 +238,7 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
   const Planned& done = std::get<Planned>(planned);
   const Plan& plan = done.plan;
   if (plan.unusable) {
-    print(options, plan, ApplyOutcome{}, env.out);
+    print(options, plan, ApplyOutcome{}, env.color, env.out);
     spdlog::error("{}", *plan.unusable);
     return kExitUnavailable;
   }
@@ -244,7 +251,7 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
                                  .stop = env.stop};
   if (options.dry_run) {
     const ApplyOutcome outcome = reconciler.dry_run(done, settings);
-    print(options, plan, outcome, env.out);
+    print(options, plan, outcome, env.color, env.out);
     return plan_exit_code(plan, false);
   }
 
@@ -255,7 +262,7 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
     return kExitUnavailable;
   }
   const ExecutedPlan& run = std::get<ExecutedPlan>(executed);
-  print(options, run.plan, run.outcome, env.out);
+  print(options, run.plan, run.outcome, env.color, env.out);
   log_problems(run.plan, run.outcome);
   return apply_exit_code(run.plan, run.outcome);
 }

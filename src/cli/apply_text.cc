@@ -83,10 +83,8 @@ void print_outcome(const GroupOutcome& g, std::ostream& out) {
 
 }  // namespace
 
-void print_apply_text(const Plan& plan, const ApplyOutcome& outcome, bool explain,
+void print_apply_text(const Plan& plan, const ApplyOutcome& outcome, PlanTextOptions options,
                       std::ostream& out) {
-  PlanTextOptions options;
-  options.explain = explain;
   options.summary_line = false;
   options.annotate = [&](std::size_t i, std::ostream& o) { print_outcome(outcome.groups[i], o); };
   print_plan_text(plan, options, out);

@@ -33,6 +33,7 @@ struct CommandEnv {
   std::ostream& out;
   std::ostream& err;
   LogStyle log_style = LogStyle::Plain;  // how lines written to `err` itself must look
+  bool color = false;  // colour what goes to `out` (a terminal, or --color=always)
   // /proc (--proc-root): who holds VFIO groups, routes, mounts; none: unknown.
   KernelFiles* proc = nullptr;
   // Where the initramfs hooks keep their copies of the manifests (manifest/initramfs_copy.h),

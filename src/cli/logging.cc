@@ -89,7 +89,8 @@ std::string journal_lines(int priority, std::string_view text) {
   return out;
 }
 
-std::shared_ptr<spdlog::logger> make_logger(int verbosity, std::ostream* err, LogStyle style) {
+std::shared_ptr<spdlog::logger> make_logger(int verbosity, std::ostream* err, LogStyle style,
+                                            bool color) {
   spdlog::sink_ptr sink;
   if (style == LogStyle::Journal) {
     sink = std::make_shared<JournalSink>(err ? *err : std::cerr);
@@ -99,7 +100,8 @@ std::shared_ptr<spdlog::logger> make_logger(int verbosity, std::ostream* err, Lo
     if (err) {
       sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(*err);
     } else {
-      sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+      sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>(
+          color ? spdlog::color_mode::always : spdlog::color_mode::never);
     }
     // A person reads these next to the command's output: no timestamps, just the level.
     sink->set_pattern("%^%l%$: %v");

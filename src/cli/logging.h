@@ -17,7 +17,7 @@
 namespace vfio::cli {
 
 enum class LogStyle {
-  Plain,    // "warning: message" (the level coloured when stderr is a terminal)
+  Plain,    // "warning: message" (the level coloured on a terminal, as --color says)
   Journal,  // "<4>message": sd-daemon(3) priority prefixes, which journald turns into priorities
 };
 
@@ -36,8 +36,10 @@ int journal_priority(spdlog::level::level_enum level);
 std::string journal_lines(int priority, std::string_view text);
 
 // verbosity: -1 quiet (errors only), 0 normal (warnings and up), 1 info, 2+ debug.
-// err: where to write (none: the process's stderr). The logger becomes spdlog's default.
-std::shared_ptr<spdlog::logger> make_logger(int verbosity, std::ostream* err, LogStyle style);
+// err: where to write (none: the process's stderr). color: the level coloured (the process's
+// stderr only). The logger becomes spdlog's default.
+std::shared_ptr<spdlog::logger> make_logger(int verbosity, std::ostream* err, LogStyle style,
+                                            bool color = false);
 
 // One line a command reports as an error on its own, such as "FILE:LINE:COLUMN: message": as it
 // is, or with the error priority in the journal.

@@ -37,7 +37,10 @@ int run_plan(const PlanCommandOptions& options, const CommandEnv& env) {
   if (options.json) {
     env.out << plan_json(plan).dump(2) << '\n';
   } else {
-    print_plan_text(plan, PlanTextOptions{options.explain, {}, true}, env.out);
+    PlanTextOptions text;
+    text.explain = options.explain;
+    text.color = env.color;
+    print_plan_text(plan, text, env.out);
   }
   if (plan.unusable) spdlog::error("{}", *plan.unusable);
   return plan_exit_code(plan, options.detailed_exitcode);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ostream>
 
+#include <fmt/color.h>
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
@@ -33,6 +34,21 @@ char device_marker(const GroupChange& c, const PlannedDevice& d) {
   if (c.action == GroupAction::Blocked) return '!';
   if (!d.changes()) return '=';
   return c.action == GroupAction::Release ? '-' : '+';
+}
+
+// A marker as printed: coloured as terminals colour diffs, when asked.
+std::string marker_text(char marker, bool color) {
+  if (!color) return std::string(1, marker);
+  switch (marker) {
+    case '+':
+      return fmt::format(fmt::fg(fmt::terminal_color::green), "{}", marker);
+    case '-':
+      return fmt::format(fmt::fg(fmt::terminal_color::red), "{}", marker);
+    case '!':
+      return fmt::format(fmt::fg(fmt::terminal_color::yellow), "{}", marker);
+    default:
+      return std::string(1, marker);
+  }
 }
 
 std::string driver_name(const std::optional<std::string>& driver) {
@@ -124,7 +140,8 @@ void print_plan_text(const Plan& plan, const PlanTextOptions& options, std::ostr
   }
   for (std::size_t i = 0; i < plan.changes.size(); ++i) {
     const GroupChange& c = plan.changes[i];
-    fmt::print(out, "{} {}\n", action_marker(c.action), change_heading(c));
+    fmt::print(out, "{} {}\n", marker_text(action_marker(c.action), options.color),
+               change_heading(c));
     if (c.action == GroupAction::Blocked) fmt::print(out, "    {}\n", c.reason);
     if (c.forced) fmt::print(out, "    forced: \"{}\"\n", *c.forced);
     for (const auto& w : c.warnings) fmt::print(out, "    warning: {}\n", w);
@@ -132,7 +149,8 @@ void print_plan_text(const Plan& plan, const PlanTextOptions& options, std::ostr
     const bool list_devices = c.action != GroupAction::Noop || options.explain;
     if (list_devices) {
       for (const auto& d : c.devices) {
-        fmt::print(out, "    {} {}  {}  {:<{}}  {}{}\n", device_marker(c, d), d.address.str(),
+        fmt::print(out, "    {} {}  {}  {:<{}}  {}{}\n",
+                   marker_text(device_marker(c, d), options.color), d.address.str(),
                    ids_text(d.ids), transition(d), transition_width, name_text(d.ids, d.names),
                    d.role == DeviceRole::Companion ? " (companion)" : "");
         // Which vfio driver and why, when it is not plain vfio-pci's default.

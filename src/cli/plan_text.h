@@ -14,6 +14,7 @@ struct PlanTextOptions {
   // Called at the end of each group's block (apply prints the group's outcome there).
   std::function<void(std::size_t change_index, std::ostream& out)> annotate;
   bool summary_line = true;  // end with "Plan: ..." / "No changes."
+  bool color = false;        // markers coloured: `+` green, `-` red, `!` yellow (a terminal's)
 };
 
 void print_plan_text(const Plan& plan, const PlanTextOptions& options, std::ostream& out);

@@ -64,8 +64,10 @@ class Sysfs : public KernelFiles {
   // in the kernel for as long as somebody else likes (a driver's remove() waiting for a VM to
   // let go of the device, uninterruptibly): the write is then left to finish where it cannot
   // stall the caller, or the process's exit, and may still take effect later. Zero, the
-  // default: wait as long as it takes.
-  void set_write_timeout(std::chrono::milliseconds timeout) { write_timeout_ms_ = timeout.count(); }
+  // default: wait as long as it takes. (Virtual: a gateway that wraps another passes it on.)
+  virtual void set_write_timeout(std::chrono::milliseconds timeout) {
+    write_timeout_ms_ = timeout.count();
+  }
   std::chrono::milliseconds write_timeout() const {
     return std::chrono::milliseconds(write_timeout_ms_.load());
   }

@@ -32,28 +32,38 @@ expect() {
 [[ $(complete -p vfio-reconcile) == "complete -F _vfio_reconcile vfio-reconcile" ]] ||
   { echo "FAIL: not registered: $(complete -p vfio-reconcile 2>&1)"; failures=$((failures + 1)); }
 
-expect "vfio-reconcile " "apply|owners|plan|status|validate"
+expect "vfio-reconcile " "apply|help|owners|plan|status|validate|version"
 expect "vfio-reconcile p" "plan"
 expect "vfio-reconcile --s" "--state-dir|--sysfs-root"
 expect "vfio-reconcile --sysfs-root " "hosts|manifest.d"
 expect "vfio-reconcile --sysfs-root hosts/" "hosts/one"
-expect "vfio-reconcile --sysfs-root hosts/one " "apply|owners|plan|status|validate"
+expect "vfio-reconcile --sysfs-root hosts/one " "apply|help|owners|plan|status|validate|version"
 expect "vfio-reconcile --sysfs-root hosts/one -v st" "status"
 expect "vfio-reconcile --state-dir /run/x apply --" \
-  "--boot|--config-dir|--device|--dry-run|--early|--explain|--help|--jobs|--json|--no-prune|--wait"
+  "--boot|--color|--config-dir|--device|--dry-run|--early|--explain|--help|--jobs|--json|--modules-dir|--no-prune|--proc-root|--quiet|--state-dir|--sysfs-root|--timeout|--verbose|--wait"
 expect "vfio-reconcile apply --b" "--boot"
 expect "vfio-reconcile apply --boot --config-dir " "hosts|manifest.d"
 expect "vfio-reconcile apply --jobs " ""
 expect "vfio-reconcile plan --d" "--detailed-exitcode"
-expect "vfio-reconcile status --" "--help|--json"
+expect "vfio-reconcile status --" "--color|--help|--json|--modules-dir|--proc-root|--quiet|--state-dir|--sysfs-root|--timeout|--verbose"
 expect "vfio-reconcile status " ""
 expect "vfio-reconcile o" "owners"
-expect "vfio-reconcile --state-dir /run/x owners --" "--help|--json"
+expect "vfio-reconcile --state-dir /run/x owners --" "--color|--help|--json|--modules-dir|--proc-root|--quiet|--state-dir|--sysfs-root|--timeout|--verbose"
 expect "vfio-reconcile owners " ""
 expect "vfio-reconcile plan " "gpu.yaml|hosts|manifest.d|nics.yml|with space.yaml"
 expect "vfio-reconcile validate g" "gpu.yaml"
 expect "vfio-reconcile apply --dry-run gpu.yaml n" "nics.yml"
 expect "vfio-reconcile frobnicate " ""
+# Global options after the command (issue 17), --color's words, help's topics.
+expect "vfio-reconcile status --sy" "--sysfs-root"
+expect "vfio-reconcile plan gpu.yaml --sysfs-root " "hosts|manifest.d"
+expect "vfio-reconcile plan --timeout 5s g" "gpu.yaml"
+expect "vfio-reconcile --color " "always|auto|never"
+expect "vfio-reconcile status --color a" "always|auto"
+expect "vfio-reconcile help " "apply|help|owners|plan|status|validate|version"
+expect "vfio-reconcile help p" "plan"
+expect "vfio-reconcile help --" "--help"
+expect "vfio-reconcile version " ""
 
 if ((failures)); then
   echo "bash completion: $failures failed"
