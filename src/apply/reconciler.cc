@@ -87,18 +87,23 @@ VfioDriverCatalog read_vfio_drivers(KernelModules& modules) {
 
 }  // namespace
 
+HostSnapshot Reconciler::observe_host(const DesiredState& desired,
+                                      const OwnershipRecord& owned) const {
+  // SR-IOV is read only when it is in play: two more reads per device.
+  HostSnapshot host = observe(
+      sysfs_, names_,
+      wants_sriov(desired, owned) ? ObserveDetail::PlanningSriov : ObserveDetail::Planning, proc_);
+  for (const auto& f : host.findings) spdlog::warn("{}: {}", f.path, f.message);
+  // Asked by the alias the driver's name is, as modprobe vfio-pci would be.
+  if (!host.vfio_pci_loaded) host.vfio_pci_loadable = modules_.available(kVfioPciDriver);
+  if (wants_vfio_drivers(desired, host)) note_vfio_drivers(host, read_vfio_drivers(modules_));
+  return host;
+}
+
 Planned Reconciler::plan(const DesiredState& desired, const OwnershipRecord& owned,
                          const PlanOptions& options) const {
   Planned out;
-  // SR-IOV is read only when it is in play: two more reads per device.
-  out.host = observe(
-      sysfs_, names_,
-      wants_sriov(desired, owned) ? ObserveDetail::PlanningSriov : ObserveDetail::Planning, proc_);
-  for (const auto& f : out.host.findings) spdlog::warn("{}: {}", f.path, f.message);
-  // Asked by the alias the driver's name is, as modprobe vfio-pci would be.
-  if (!out.host.vfio_pci_loaded) out.host.vfio_pci_loadable = modules_.available(kVfioPciDriver);
-  if (wants_vfio_drivers(desired, out.host))
-    note_vfio_drivers(out.host, read_vfio_drivers(modules_));
+  out.host = observe_host(desired, owned);
   out.plan = make_plan(desired, out.host, owned, options);
   return out;
 }

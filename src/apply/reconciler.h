@@ -59,9 +59,13 @@ class Reconciler {
              const PciIdDatabase* names = nullptr)
       : sysfs_(sysfs), proc_(proc), modules_(modules), names_(names) {}
 
-  // Observes the host (what planning needs), asks whether vfio-pci could be loaded if it is not,
-  // and plans. Reads only. Observation's findings are logged as warnings. Throws ObserveError
-  // when the root holds no PCI bus.
+  // Observes the host as planning `desired` needs it: whether vfio-pci could be loaded if it is
+  // not, and which devices are on a vfio variant driver where that matters. Reads only.
+  // Observation's findings are logged as warnings. Throws ObserveError when the root holds no
+  // PCI bus.
+  HostSnapshot observe_host(const DesiredState& desired, const OwnershipRecord& owned) const;
+
+  // observe_host(), then the plan.
   Planned plan(const DesiredState& desired, const OwnershipRecord& owned,
                const PlanOptions& options = {}) const;
 

@@ -154,6 +154,11 @@ void CommandLine::add_commands() {
 
   add_apply_command();
 
+  show_cmd = app.add_subcommand(
+      "show", "Print the host's vfio bindings as a manifest that plans no change here");
+  show_cmd->add_flag("--match-ids", show.match_ids,
+                     "Match by vendor:device (for a fleet of hosts alike) instead of by address");
+
   help_cmd_ = app.add_subcommand("help", "Show the commands, or one command's options");
   help_cmd_->add_option("COMMAND", help_topic_, "The command to show");
   version_cmd_ = app.add_subcommand("version", "Show the version");

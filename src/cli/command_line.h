@@ -16,6 +16,7 @@
 #include "cli/apply_command.h"
 #include "cli/owners_command.h"
 #include "cli/plan_command.h"
+#include "cli/show_command.h"
 #include "cli/status_command.h"
 #include "cli/validate_command.h"
 
@@ -59,6 +60,7 @@ class CommandLine {
   ValidateOptions validate;
   PlanCommandOptions plan;
   ApplyCommandOptions apply;
+  ShowOptions show;
 
   CLI::App app{"vfio-reconcile: bind PCIe devices to vfio-pci from a declarative manifest",
                "vfio-reconcile"};
@@ -67,6 +69,7 @@ class CommandLine {
   CLI::App* validate_cmd = nullptr;
   CLI::App* plan_cmd = nullptr;
   CLI::App* apply_cmd = nullptr;
+  CLI::App* show_cmd = nullptr;
 
  private:
   void add_global_options();

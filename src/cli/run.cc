@@ -96,6 +96,7 @@ int run(int argc, const char* const* argv, const Context& context) {
   if (line.owners_cmd->parsed()) return run_owners(line.owners, env);
   if (line.plan_cmd->parsed()) return run_plan(line.plan, env);
   if (line.apply_cmd->parsed()) return run_apply(line.apply, env);
+  if (line.show_cmd->parsed()) return run_show(line.show, env);
   return kExitUsage;  // unreachable: a command is required
 }
 

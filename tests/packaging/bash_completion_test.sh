@@ -32,12 +32,12 @@ expect() {
 [[ $(complete -p vfio-reconcile) == "complete -F _vfio_reconcile vfio-reconcile" ]] ||
   { echo "FAIL: not registered: $(complete -p vfio-reconcile 2>&1)"; failures=$((failures + 1)); }
 
-expect "vfio-reconcile " "apply|help|owners|plan|status|validate|version"
+expect "vfio-reconcile " "apply|help|owners|plan|show|status|validate|version"
 expect "vfio-reconcile p" "plan"
 expect "vfio-reconcile --s" "--state-dir|--sysfs-root"
 expect "vfio-reconcile --sysfs-root " "hosts|manifest.d"
 expect "vfio-reconcile --sysfs-root hosts/" "hosts/one"
-expect "vfio-reconcile --sysfs-root hosts/one " "apply|help|owners|plan|status|validate|version"
+expect "vfio-reconcile --sysfs-root hosts/one " "apply|help|owners|plan|show|status|validate|version"
 expect "vfio-reconcile --sysfs-root hosts/one -v st" "status"
 expect "vfio-reconcile --state-dir /run/x apply --" \
   "--boot|--color|--config-dir|--device|--dry-run|--early|--explain|--help|--jobs|--json|--modules-dir|--no-prune|--proc-root|--quiet|--state-dir|--sysfs-root|--timeout|--verbose|--wait"
@@ -60,10 +60,12 @@ expect "vfio-reconcile plan gpu.yaml --sysfs-root " "hosts|manifest.d"
 expect "vfio-reconcile plan --timeout 5s g" "gpu.yaml"
 expect "vfio-reconcile --color " "always|auto|never"
 expect "vfio-reconcile status --color a" "always|auto"
-expect "vfio-reconcile help " "apply|help|owners|plan|status|validate|version"
+expect "vfio-reconcile help " "apply|help|owners|plan|show|status|validate|version"
 expect "vfio-reconcile help p" "plan"
 expect "vfio-reconcile help --" "--help"
 expect "vfio-reconcile version " ""
+expect "vfio-reconcile show --ma" "--match-ids"
+expect "vfio-reconcile show " ""
 
 if ((failures)); then
   echo "bash completion: $failures failed"

@@ -37,7 +37,7 @@ completes() { # completes "WORDS BEFORE" OPTION
   printf '%s\n' "${COMPREPLY[@]}" | grep -x -- "$2" >/dev/null
 }
 
-for command in "" status owners validate plan apply help version; do
+for command in "" status owners validate plan apply show help version; do
   help=$("$bin" $command --help) || fail "$command --help failed"
   for option in $(options_in "$help"); do
     # Global options are listed by every command's help (CLI11 shows the parent's): they
