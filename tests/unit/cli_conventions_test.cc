@@ -32,14 +32,10 @@ Ran run(const std::vector<std::string>& args) {
 }
 
 // `vfio-reconcile ARGS...` on a simulated workstation, its state in `state`.
-Ran run_on(sim::KernelSimulator& kernel, const ScratchDir& state, std::vector<std::string> args) {
+Ran run_on(sim::KernelSimulator& kernel, const ScratchDir& state,
+           const std::vector<std::string>& args) {
   sim::SimulatedModules modules(kernel, true);
-  args.insert(args.begin(), {"--state-dir", (state.path() / "state").string()});
-  cli::Context context;
-  context.sysfs = &kernel;
-  context.modules = &modules;
-  context.boot_id = "cli-conventions-test";
-  return test::run_cli(args, context);
+  return test::run_cli_on(kernel, modules, (state.path() / "state").string(), args);
 }
 
 }  // namespace

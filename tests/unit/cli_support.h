@@ -27,4 +27,15 @@ inline Ran run_cli(const std::vector<std::string>& args, cli::Context context = 
   return {code, out.str(), err.str()};
 }
 
+// `vfio-reconcile --state-dir STATE_DIR ARGS...` on a simulated kernel and its module loader.
+inline Ran run_cli_on(Sysfs& kernel, KernelModules& modules, const std::string& state_dir,
+                      std::vector<std::string> args, const std::string& boot_id = "cli-test") {
+  args.insert(args.begin(), {"--state-dir", state_dir});
+  cli::Context context;
+  context.sysfs = &kernel;
+  context.modules = &modules;
+  context.boot_id = boot_id;
+  return run_cli(args, context);
+}
+
 }  // namespace vfio::test

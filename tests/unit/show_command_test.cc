@@ -27,13 +27,8 @@ namespace {
 struct Host {
   explicit Host(const sim::Topology& topology) : kernel(topology), modules(kernel, true) {}
 
-  Ran run(std::vector<std::string> args) {
-    args.insert(args.begin(), {"--state-dir", (state.path() / "state").string()});
-    cli::Context context;
-    context.sysfs = &kernel;
-    context.modules = &modules;
-    context.boot_id = "show-command-test";
-    return test::run_cli(args, context);
+  Ran run(const std::vector<std::string>& args) {
+    return test::run_cli_on(kernel, modules, (state.path() / "state").string(), args);
   }
 
   sim::KernelSimulator kernel;
