@@ -192,6 +192,28 @@ void warn_of_stale_initramfs(const ApplyCommandOptions& options, const CommandEn
       release, options.config_dir, fmt::join(differences, ", "), copy);
 }
 
+// Releases (and VF give-backs) of groups no given manifest names, which a person at a terminal
+// is asked about first, as Terraform asks before it destroys: applying one manifest must not
+// give back, unasked, what another one claimed. A boot run is never asked (nobody is there).
+// True to go on.
+bool prunes_confirmed(const ApplyCommandOptions& options, const Plan& plan, const CommandEnv& env) {
+  if (options.yes || options.boot || !env.confirm) return true;
+  std::vector<std::string> prunes;
+  for (const GroupChange& c : plan.changes) {
+    if (c.pruned && (c.action == GroupAction::Release || c.action == GroupAction::SetVfs)) {
+      prunes.push_back(change_heading(c));
+    }
+  }
+  if (prunes.empty()) return true;
+  const bool go_on = env.confirm(fmt::format(
+      "This apply gives back {} IOMMU group{} that no manifest given names any more:\n  {}\n"
+      "(--no-prune keeps them; --yes does not ask.) Release {}? [y/N] ",
+      prunes.size(), prunes.size() == 1 ? "" : "s", fmt::join(prunes, "\n  "),
+      prunes.size() == 1 ? "it" : "them"));
+  if (!go_on) spdlog::error("apply cancelled at the question: nothing was written");
+  return go_on;
+}
+
 PlanScope scope_of(const ApplyCommandOptions& options) {
   if (options.early) return {.kind = PlanScope::Kind::Early, .device = std::nullopt};
   if (!options.device.empty()) {
@@ -254,6 +276,8 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
     print(options, plan, outcome, env.color, env.out);
     return plan_exit_code(plan, false);
   }
+
+  if (!prunes_confirmed(options, plan, env)) return kExitNotPermitted;
 
   OwnershipLedger ledger(owned.record, &state->journal);
   auto executed = reconciler.execute(desired, plan_options, done, ledger, settings);

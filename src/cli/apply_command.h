@@ -21,6 +21,7 @@ struct ApplyCommandOptions {
   bool json = false;
   bool explain = false;
   bool no_prune = false;
+  bool yes = false;              // prune without asking, also on a terminal
   bool wait = false;             // wait for another run's lock instead of exiting 75
   std::optional<unsigned> jobs;  // none: the manifest's settings (default 4)
   bool boot = false;             // the boot unit's run: default manifests, waits for the lock

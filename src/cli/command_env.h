@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <iosfwd>
 #include <optional>
 #include <string>
@@ -40,6 +41,9 @@ struct CommandEnv {
   // and the running kernel's release (none: /proc/sys/kernel/osrelease).
   boost::filesystem::path initramfs_copies;
   std::optional<std::string> kernel_release;
+  // Asks the person at the terminal a yes/no question (the text ends with the question); none:
+  // nobody to ask (not a terminal, the boot unit), and the run goes on as asked.
+  std::function<bool(const std::string& question)> confirm;
 };
 
 }  // namespace vfio::cli

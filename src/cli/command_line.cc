@@ -176,6 +176,9 @@ void CommandLine::add_apply_command() {
       ->check(CLI::Range(1u, 64u));
   apply_cmd->add_flag("--no-prune", apply.no_prune,
                       "Keep groups this tool bound that no manifest names any more");
+  apply_cmd->add_flag("-y,--yes", apply.yes,
+                      "Release groups no manifest names any more without asking (a run on a "
+                      "terminal asks first; others never ask)");
   apply_cmd->add_flag("--wait", apply.wait, "Wait for another run to finish instead of exiting 75");
   apply_cmd->add_flag(
       "--boot", apply.boot,

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -20,6 +21,15 @@
 
 namespace vfio::cli {
 namespace {
+
+// apply's question before a prune: on stderr, answered by a line on stdin ("y" or "yes").
+bool ask_at_terminal(const std::string& question) {
+  std::cerr << question << std::flush;
+  std::string answer;
+  if (!std::getline(std::cin, answer)) return false;
+  for (auto& c : answer) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return answer == "y" || answer == "yes";
+}
 
 // Whether a stream gets colour: --color, else (auto) a terminal and no NO_COLOR in the
 // environment (no-color.org: set and not empty).
@@ -75,21 +85,27 @@ int run(int argc, const char* const* argv, const Context& context) {
     own_modules = std::make_unique<KmodModules>(global.modules_dir);
     modules = own_modules.get();
   }
-  const CommandEnv env{.sysfs = *sysfs,
-                       .modules = *modules,
-                       .store = store,
-                       .state_dir = global.state_dir,
-                       .boot_id = context.boot_id,
-                       .timeout = global.timeout,
-                       .live_sys = !context.sysfs && global.sysfs_root == "/sys",
-                       .stop = context.stop,
-                       .out = out,
-                       .err = err,
-                       .log_style = style,
-                       .color = use_color(global.color, context.out != nullptr, STDOUT_FILENO),
-                       .proc = proc,
-                       .initramfs_copies = context.initramfs_copies.value_or(kInitramfsCopies),
-                       .kernel_release = context.kernel_release};
+  CommandEnv env{.sysfs = *sysfs,
+                 .modules = *modules,
+                 .store = store,
+                 .state_dir = global.state_dir,
+                 .boot_id = context.boot_id,
+                 .timeout = global.timeout,
+                 .live_sys = !context.sysfs && global.sysfs_root == "/sys",
+                 .stop = context.stop,
+                 .out = out,
+                 .err = err,
+                 .log_style = style,
+                 .color = use_color(global.color, context.out != nullptr, STDOUT_FILENO),
+                 .proc = proc,
+                 .initramfs_copies = context.initramfs_copies.value_or(kInitramfsCopies),
+                 .kernel_release = context.kernel_release,
+                 .confirm = context.confirm};
+  // Nobody handed in a way to ask: the terminal, when the run has one to ask at.
+  if (!env.confirm && !context.out && !context.err && ::isatty(STDIN_FILENO) == 1 &&
+      ::isatty(STDERR_FILENO) == 1) {
+    env.confirm = ask_at_terminal;
+  }
   if (line.status_cmd->parsed()) {
     return run_status(line.status, *sysfs, proc, read_ownership(env).record, out);
   }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <iosfwd>
 #include <optional>
 #include <string>
@@ -36,6 +37,9 @@ struct Context {
   // Override where the initramfs hooks' manifest copies are, and the running kernel's release.
   std::optional<std::string> initramfs_copies;
   std::optional<std::string> kernel_release;
+  // Overrides how apply asks before a prune (CommandEnv::confirm); none: on a terminal (stdin
+  // and stderr both), a question on stderr answered on stdin; elsewhere, nobody is asked.
+  std::function<bool(const std::string& question)> confirm;
 };
 
 int run(int argc, const char* const* argv, const Context& context = {});

@@ -187,6 +187,7 @@ void plan_vf_restores(const PlanInputs& in, const Intents& intents,
     GroupChange c = base_change(in, group);
     c.assignment = record.assignment;
     c.owner = record.owner;
+    c.pruned = true;
     c.explain.push_back(fmt::format(
         "this tool set the VF count of IOMMU group {}'s PF for {}, which no manifest names any "
         "more",

@@ -98,6 +98,7 @@ void plan_prunes(const PlanInputs& in, const Intents& intents,
     c.assignment = record.assignment;
     c.owner = record.owner;
     c.held_by = Holder{record.owner, record.assignment, record.how};
+    c.pruned = true;
     for (const PciDevice* d : m.endpoints) c.devices.push_back(unchanged(*d, DeviceRole::Selected));
     for (const PciDevice* b : m.bridges) c.bridges.push_back(b->address);
     c.explain.push_back(

@@ -116,6 +116,9 @@ struct GroupChange {
   // What the change does to others that is not refused: a process holding a node of a device
   // the claim takes from its host driver ("<device label>: pid 812 (pipewire) holds ...").
   std::vector<std::string> warnings;
+  // A group the run's owners hold that no manifest names any more: its release, forget or VF
+  // give-back is a prune (apply asks before a prune that writes, on a terminal).
+  bool pruned = false;
 };
 
 // A change the run's scope leaves to a later run, as it was planned, and why it is left.

@@ -40,7 +40,7 @@ expect "vfio-reconcile --sysfs-root hosts/" "hosts/one"
 expect "vfio-reconcile --sysfs-root hosts/one " "apply|help|owners|plan|show|status|validate|version"
 expect "vfio-reconcile --sysfs-root hosts/one -v st" "status"
 expect "vfio-reconcile --state-dir /run/x apply --" \
-  "--boot|--color|--config-dir|--device|--dry-run|--early|--explain|--help|--jobs|--json|--modules-dir|--no-prune|--proc-root|--quiet|--state-dir|--sysfs-root|--timeout|--verbose|--wait"
+  "--boot|--color|--config-dir|--device|--dry-run|--early|--explain|--help|--jobs|--json|--modules-dir|--no-prune|--proc-root|--quiet|--state-dir|--sysfs-root|--timeout|--verbose|--wait|--yes"
 expect "vfio-reconcile apply --b" "--boot"
 expect "vfio-reconcile apply --boot --config-dir " "hosts|manifest.d"
 expect "vfio-reconcile apply --jobs " ""
