@@ -131,6 +131,9 @@ void CommandLine::add_global_options() {
 void CommandLine::add_commands() {
   status_cmd =
       app.add_subcommand("status", "Show PCI devices by IOMMU group, with drivers and overrides");
+  status_cmd->add_option("ADDRESS|GROUP", status.selectors,
+                         "Only the IOMMU groups of these devices (0000:01:00.0, or 01:00.0), or "
+                         "these groups");
   status_cmd->add_flag("--json", status.json, "Machine-readable output");
 
   owners_cmd = app.add_subcommand(

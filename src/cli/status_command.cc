@@ -6,6 +6,7 @@
 
 #include "cli/exit_codes.h"
 #include "cli/status_json.h"
+#include "cli/status_selection.h"
 #include "cli/status_text.h"
 #include "observe/observe.h"
 #include "observe/pci_id_database.h"
@@ -21,6 +22,14 @@ int run_status(const StatusOptions& options, Sysfs& sysfs, KernelFiles* proc,
   } catch (const ObserveError& e) {
     spdlog::error("{}", e.what());
     return kExitUnavailable;
+  }
+  if (!options.selectors.empty()) {
+    auto selected = select_for_status(snapshot, options.selectors);
+    if (const auto* why = std::get_if<std::string>(&selected)) {
+      spdlog::error("status: {}", *why);
+      return kExitUsage;
+    }
+    snapshot = narrowed(snapshot, std::get<StatusSelection>(selected));
   }
   for (const auto& finding : snapshot.findings)
     spdlog::info("{}: {}", finding.path, finding.message);

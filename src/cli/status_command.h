@@ -1,7 +1,10 @@
-// `vfio-reconcile status [--json]`: what the host looks like, read-only.
+// `vfio-reconcile status [ADDRESS|GROUP...] [--json]`: what the host looks like, read-only;
+// with arguments, only the IOMMU groups of those devices, and those groups.
 #pragma once
 
 #include <iosfwd>
+#include <string>
+#include <vector>
 
 #include "plan/ownership.h"
 
@@ -13,11 +16,13 @@ class Sysfs;
 namespace vfio::cli {
 
 struct StatusOptions {
+  std::vector<std::string> selectors;  // status_selection.h; none: the whole host
   bool json = false;
 };
 
 // Returns the exit code: 0 once the host was observed (an IOMMU that is off is reported, not an
-// error), 69 when the root holds no PCI bus to observe. `proc` (may be null): /proc, for what
+// error), 64 for a selector that is no address or group of this host, 69 when the root holds
+// no PCI bus to observe. `proc` (may be null): /proc, for what
 // makes each device unsafe to take. `owned`: the ownership record, for who holds each group.
 int run_status(const StatusOptions& options, Sysfs& sysfs, KernelFiles* proc,
                const OwnershipRecord& owned, std::ostream& out);

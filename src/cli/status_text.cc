@@ -38,8 +38,8 @@ std::string counted(std::size_t n, std::string_view noun) {
 
 struct Columns {
   std::size_t address = 12;  // "dddd:bb:dd.f"; wider with VMD's 5-digit domains
-  std::size_t kind = 1;
-  std::size_t driver = 1;
+  std::size_t kind = 4;      // at least its heading's width
+  std::size_t driver = 6;
   bool numa = false;  // shown only where there is more than one node to tell apart
 };
 
@@ -54,6 +54,12 @@ Columns measure(const HostSnapshot& snapshot) {
   }
   columns.numa = nodes.size() > 1;
   return columns;
+}
+
+void print_column_headings(const Columns& columns, std::ostream& out) {
+  fmt::print(out, "\n  {:<{}}  {:<{}}  {:<11}  {:<{}}{}  {}\n", "ADDRESS", columns.address, "KIND",
+             columns.kind, "IDS", "DRIVER", columns.driver, columns.numa ? "  NODE   " : "",
+             "DESCRIPTION");
 }
 
 void print_device(const PciDevice& d, const Columns& columns, std::ostream& out) {
@@ -88,6 +94,16 @@ void print_header(const HostSnapshot& snapshot, std::ostream& out) {
   }
 }
 
+constexpr std::size_t kFoldBridgeGroupsAbove = 16;
+
+// A group with no endpoint: nothing in it can be passed through.
+bool bridges_only(const HostSnapshot& snapshot, const IommuGroup& group) {
+  return std::none_of(group.members.begin(), group.members.end(), [&](const PciAddress& a) {
+    const PciDevice* d = snapshot.find(a);
+    return d != nullptr && d->kind == DeviceKind::Endpoint;
+  });
+}
+
 // Beside a group's heading: who holds it, when the record says; or, for a group with an endpoint
 // on vfio-pci, that no owner does (bound by hand or by another tool: any owner may adopt it).
 std::string holder_note(const HostSnapshot& snapshot, unsigned group,
@@ -109,9 +125,19 @@ void print_status_text(const HostSnapshot& snapshot, const OwnershipRecord& owne
                        std::ostream& out) {
   print_header(snapshot, out);
   const Columns columns = measure(snapshot);
+  if (!snapshot.devices.empty()) print_column_headings(columns, out);
 
+  // On a big host the groups that hold only bridges and root ports (nothing to pass through)
+  // are folded into one line at the end.
+  const bool fold = snapshot.groups.size() > kFoldBridgeGroupsAbove;
+  std::vector<unsigned> folded;
   std::set<PciAddress> shown;
   for (const auto& [id, group] : snapshot.groups) {
+    if (fold && bridges_only(snapshot, group)) {
+      folded.push_back(id);
+      shown.insert(group.members.begin(), group.members.end());
+      continue;
+    }
     fmt::print(out, "\nIOMMU group {}{}\n", id, holder_note(snapshot, id, owned));
     for (const auto& member : group.members) {
       if (const PciDevice* d = snapshot.find(member)) {
@@ -129,6 +155,11 @@ void print_status_text(const HostSnapshot& snapshot, const OwnershipRecord& owne
     if (!heading) fmt::print(out, "\nNot in an IOMMU group\n");
     heading = true;
     print_device(d, columns, out);
+  }
+
+  if (!folded.empty()) {
+    fmt::print(out, "\nIOMMU groups {}: bridges and root ports only (`status GROUP` lists one)\n",
+               fmt::join(folded, ", "));
   }
 
   if (!snapshot.findings.empty()) {

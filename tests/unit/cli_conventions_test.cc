@@ -106,7 +106,7 @@ BOOST_AUTO_TEST_CASE(a_mistyped_command_or_option_gets_the_closest_name) {
            {{"status", "--jsn"}, "Did you mean '--json'?"},
            {{"help", "stat"}, "help: unknown command 'stat'. Did you mean 'status'?"},
            {{"frobnicate"}, "unknown command 'frobnicate'. The commands: status, owners"},
-           {{"status", "extra"}, "unexpected argument 'extra' for status"}}) {
+           {{"version", "extra"}, "unexpected argument 'extra' for version"}}) {
     BOOST_TEST_CONTEXT(c.args[0]) {
       Ran ran = run(c.args);
       BOOST_TEST(ran.code == cli::kExitUsage);
