@@ -76,10 +76,18 @@ mapfile -t deps < <(dpkg-deb -f "$deb" Depends | tr ',' '\n' |
   sed -e 's/|.*//' -e 's/(.*)//' -e 's/[[:space:]]//g' -e '/^$/d' |
   while read -r package; do real_package "$package"; done)
 start=$EPOCHREALTIME
-rootfs=$("$here/make-rootfs.sh" "$build/realboot-cache" initramfs-tools systemd-sysv udev kmod \
-  pci.ids initramfs-tools busybox zstd "${deps[@]}" | tail -n1)
-dracut_rootfs=$("$here/make-rootfs.sh" "$build/realboot-cache" dracut systemd-sysv udev kmod \
-  pci.ids dracut zstd "${deps[@]}" | tail -n1)
+# The two trees at once (a cold debootstrap waits on the network about half its time; each
+# takes about a minute): each prints its path last, and its own log on failure.
+"$here/make-rootfs.sh" "$build/realboot-cache" initramfs-tools systemd-sysv udev kmod \
+  pci.ids initramfs-tools busybox zstd "${deps[@]}" > "$out/rootfs.path" &
+initramfs_tools_job=$!
+"$here/make-rootfs.sh" "$build/realboot-cache" dracut systemd-sysv udev kmod \
+  pci.ids dracut zstd "${deps[@]}" > "$out/rootfs-dracut.path" &
+dracut_job=$!
+wait "$initramfs_tools_job" || die "the initramfs-tools root file system could not be made (above)"
+wait "$dracut_job" || die "the dracut root file system could not be made (above)"
+rootfs=$(tail -n1 "$out/rootfs.path")
+dracut_rootfs=$(tail -n1 "$out/rootfs-dracut.path")
 echo "realboot: root file systems $(basename "$rootfs") and $(basename "$dracut_rootfs") ready in $(since "$start") s"
 
 # A system to boot or to build an initramfs in: a copy of a cached tree, the kernel's modules
@@ -102,11 +110,13 @@ prepare_stage() { # prepare_stage TREE STAGE
 
   cp "$deb" "$stage/tmp/vfio-reconcile.deb"
   # As on a real install: dpkg runs the package's maintainer scripts, which enable the unit.
-  chroot "$stage" dpkg -i /tmp/vfio-reconcile.deb > "$out/dpkg.log" 2>&1 ||
-    { cat "$out/dpkg.log"; die "dpkg -i failed in the image"; }
+  local log
+  log=$out/dpkg-$(basename "$stage").log
+  chroot "$stage" dpkg -i /tmp/vfio-reconcile.deb > "$log" 2>&1 ||
+    { cat "$log"; die "dpkg -i failed in the image"; }
   rm "$stage/tmp/vfio-reconcile.deb"
   [ -L "$stage/etc/systemd/system/sysinit.target.wants/vfio-reconcile.service" ] ||
-    { cat "$out/dpkg.log"; die "installing the package did not enable vfio-reconcile.service"; }
+    { cat "$log"; die "installing the package did not enable vfio-reconcile.service"; }
   install -D -m 644 "$here/guest/manifest.yaml" "$stage/etc/vfio-reconcile/manifest.yaml"
 }
 
@@ -115,7 +125,17 @@ start=$EPOCHREALTIME
 stage=$out/root
 dracut_stage=$out/root-dracut
 rm -f "$out/disk.img"
-trap 'rm -rf "$stage" "$dracut_stage"' EXIT
+# (A failure stops the dracut tree's job below too; a subshell does not inherit this trap.)
+trap 'jobs -pr | xargs -r kill 2> /dev/null; wait; rm -rf "$stage" "$dracut_stage"' EXIT
+# The dracut tree's initramfs is made beside the image's (its own tree, its own logs): as dracut
+# makes it, with the package's dracut module.
+(
+  prepare_stage "$dracut_rootfs" "$dracut_stage"
+  "$here/make-dracut-initramfs.sh" "$dracut_stage" "$kver" "$out" ||
+    die "the initramfs made by dracut is not as the module promises (above)"
+  rm -rf "$dracut_stage"
+) > "$out/dracut-stage.log" 2>&1 &
+dracut_stage_job=$!
 prepare_stage "$rootfs" "$stage"
 echo "realboot: vfio-reconcile $(dpkg-deb -f "$deb" Version) installed; its postinst enabled the unit"
 
@@ -136,11 +156,11 @@ echo vfio-rb > "$stage/etc/hostname"
 # the tool, the manifest and vfio-pci; and without a manifest it adds nothing.
 "$here/make-debian-initramfs.sh" "$stage" "$kver" "$out" ||
   die "the initramfs made by update-initramfs is not as the hook promises (above)"
-# And as dracut makes it, with the package's dracut module, in a tree that has dracut.
-prepare_stage "$dracut_rootfs" "$dracut_stage"
-"$here/make-dracut-initramfs.sh" "$dracut_stage" "$kver" "$out" ||
-  die "the initramfs made by dracut is not as the module promises (above)"
-rm -rf "$dracut_stage"
+if ! wait "$dracut_stage_job"; then
+  cat "$out/dracut-stage.log"
+  die "the dracut tree's initramfs failed (above)"
+fi
+sed 's/^/  dracut| /' "$out/dracut-stage.log"
 
 size_mb=$(($(du -sm "$stage" | cut -f1) + 256))
 mkfs.ext4 -q -F -L vfio-rb -d "$stage" "$out/disk.img" "${size_mb}M" > /dev/null ||
