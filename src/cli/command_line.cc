@@ -34,8 +34,7 @@ class HelpFormatter final : public CLI::Formatter {
   }
 };
 
-// The long names of an app's options, and "-v" style short ones: what a mistyped option is
-// compared with.
+// The long names of an app's options ("--sysfs-root"): what a mistyped option is compared with.
 void collect_option_names(const CLI::App& app, std::vector<std::string>& names) {
   for (const CLI::Option* option : app.get_options()) {
     for (const auto& name : option->get_lnames()) names.push_back("--" + name);
