@@ -133,7 +133,10 @@ std::string bindings_manifest(const HostSnapshot& host, const OwnershipRecord& o
         same->second.push_back(&g);
       }
     }
-    for (const auto& [first, groups] : by_ids) {
+    // (Not a structured binding: clang 14, the fuzz build's, cannot capture one in a lambda.)
+    for (const auto& entry : by_ids) {
+      const BoundGroup* first = entry.first;
+      const std::vector<const BoundGroup*>& groups = entry.second;
       const PciDevice& d = *first->endpoints.front();
       std::vector<std::string> addresses;
       for (const BoundGroup* g : groups) addresses.push_back(g->endpoints.front()->address.str());
