@@ -15,12 +15,15 @@
 #include "cli/apply_json.h"
 #include "cli/apply_text.h"
 #include "cli/exit_codes.h"
+#include "cli/manifest_diagnostics.h"
 #include "cli/ownership_input.h"
 #include "cli/plan_command.h"
 #include "cli/plan_text.h"
 #include "cli/planning.h"
+#include "cli/saved_plan.h"
 #include "manifest/initramfs_copy.h"
 #include "manifest/load_manifests.h"
+#include "manifest/manifest_error.h"
 #include "observe/pci_id_database.h"
 #include "store/store.h"
 #include "store/trust.h"
@@ -222,9 +225,10 @@ PlanScope scope_of(const ApplyCommandOptions& options) {
   return {};
 }
 
-}  // namespace
-
-int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
+// The desired state of the manifests named (or --boot's), or the exit code to end with (0: --boot
+// found no manifest, and nothing is to be done).
+std::variant<DesiredState, int> manifests_desired(const ApplyCommandOptions& options,
+                                                  const CommandEnv& env) {
   const std::vector<std::string> manifests = manifests_to_read(options, env);
   // Before anything else: with no manifest left, an older initramfs still claiming by one is the
   // surprise most worth saying.
@@ -233,7 +237,54 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
   // unit's conditions normally skip this run), and nothing is released for lack of one.
   if (manifests.empty()) return kExitOk;
   if (const int refused = check_trust(manifests, options, env)) return refused;
-  auto loaded = load_desired(manifests, env);
+  return load_desired(manifests, env);
+}
+
+// The saved plan of --plan FILE and the desired state of the manifests it holds, or the exit
+// code after saying why not (66 unreadable, 65 not a saved plan or its manifests invalid).
+std::variant<DesiredState, int> saved_plan_desired(const ApplyCommandOptions& options,
+                                                   const CommandEnv& env,
+                                                   std::optional<SavedPlan>& saved) {
+  // The file decides what root does to the host's devices, as a manifest would.
+  if (const int refused = check_trust({options.plan_file}, options, env)) return refused;
+  auto text = env.store.read(options.plan_file);
+  if (!text) {
+    spdlog::error("cannot read the saved plan: {}", text.error().to_string());
+    return kExitManifestMissing;
+  }
+  auto decoded = decode_saved_plan(*text);
+  if (const auto* why = std::get_if<std::string>(&decoded)) {
+    spdlog::error("{}: not a plan saved by vfio-reconcile plan --out: {}", options.plan_file, *why);
+    return kExitManifestInvalid;
+  }
+  saved.emplace(std::move(std::get<SavedPlan>(decoded)));
+  try {
+    return decode_manifest_sources(saved->manifests);
+  } catch (const ManifestError& e) {
+    spdlog::error("{}: the manifests saved with the plan do not decode:", options.plan_file);
+    return report_manifest_error(e, env.err, env.log_style);
+  }
+}
+
+// With --plan: 0 when the plan made now is the one saved, else 3 after naming what changed.
+int saved_plan_stale(const ApplyCommandOptions& options, const SavedPlan& saved,
+                     const Planned& now) {
+  const auto differences = saved_plan_differences(saved, now.host, now.plan);
+  if (differences.empty()) return 0;
+  spdlog::error(
+      "{} is not the plan for this host any more, so nothing was written; make a new one "
+      "(vfio-reconcile plan --out FILE MANIFEST...). What changed:",
+      options.plan_file);
+  for (const auto& line : differences) spdlog::error("  {}", line);
+  return kExitPlanStale;
+}
+
+}  // namespace
+
+int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
+  std::optional<SavedPlan> saved;
+  auto loaded = options.plan_file.empty() ? manifests_desired(options, env)
+                                          : saved_plan_desired(options, env, saved);
   if (const int* code = std::get_if<int>(&loaded)) return *code;
   const DesiredState& desired = std::get<DesiredState>(loaded);
 
@@ -254,11 +305,15 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
 
   const PciIdDatabase names;
   Reconciler reconciler(env.sysfs, env.proc, env.modules, &names);
-  const PlanOptions plan_options{.prune = !options.no_prune, .scope = scope_of(options)};
+  const PlanOptions plan_options{.prune = saved ? saved->prune : !options.no_prune,
+                                 .scope = scope_of(options)};
   auto planned = observe_and_plan(reconciler, desired, owned.record, plan_options, env);
   if (const int* code = std::get_if<int>(&planned)) return *code;
   const Planned& done = std::get<Planned>(planned);
   const Plan& plan = done.plan;
+  if (saved) {
+    if (const int stale = saved_plan_stale(options, *saved, done)) return stale;
+  }
   if (plan.unusable) {
     print(options, plan, ApplyOutcome{}, env.color, env.out);
     spdlog::error("{}", *plan.unusable);
@@ -277,7 +332,8 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
     return plan_exit_code(plan, false);
   }
 
-  if (!prunes_confirmed(options, plan, env)) return kExitNotPermitted;
+  // A saved plan was read before it was saved, prunes and all: it is not asked about again.
+  if (!saved && !prunes_confirmed(options, plan, env)) return kExitNotPermitted;
 
   OwnershipLedger ledger(owned.record, &state->journal);
   auto executed = reconciler.execute(desired, plan_options, done, ledger, settings);

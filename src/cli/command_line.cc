@@ -153,6 +153,12 @@ void CommandLine::add_commands() {
                      "Exit 2 when there are changes to apply");
   plan_cmd->add_flag("--explain", plan.explain,
                      "Say why: which assignment and match chose each device, which group peers");
+  plan_cmd->add_flag("--no-prune", plan.no_prune,
+                     "Keep groups this tool bound that no manifest names any more");
+  plan_cmd
+      ->add_option("--out", plan.out,
+                   "Also save the plan to FILE, for apply to carry out exactly as shown")
+      ->type_name("FILE");
 
   add_apply_command();
 
@@ -171,6 +177,11 @@ void CommandLine::add_apply_command() {
       "apply", "Bind and release devices as the manifests say, each IOMMU group all or nothing");
   CLI::Option* apply_manifests =
       apply_cmd->add_option("MANIFEST", apply.manifests, "Manifest file or directory");
+  apply_cmd
+      ->add_option("--plan", apply.plan_file,
+                   "Carry out the plan that plan saved in FILE, only while the host is as it "
+                   "was then (else exit 3, nothing written); no MANIFEST")
+      ->type_name("FILE");
   apply_cmd->add_flag("--dry-run", apply.dry_run, "Plan and check everything, write nothing");
   apply_cmd->add_flag("--json", apply.json, "Machine-readable output");
   apply_cmd->add_flag("--explain", apply.explain, "Say why each group is changed");
@@ -284,10 +295,17 @@ void CommandLine::check_combinations() const {
   if (apply_cmd->get_option("--config-dir")->count() > 0 && !boot) {
     throw CLI::RequiresError("--config-dir", "--boot");
   }
-  if (apply_cmd->parsed() && apply.manifests.empty() && !boot) {
-    throw CLI::RequiredError(
-        "apply: MANIFEST is required, or --boot to read " + std::string(kDefaultConfigDir),
-        CLI::ExitCodes::RequiredError);
+  if (!apply.plan_file.empty() &&
+      (!apply.manifests.empty() || boot || !apply.device.empty() || apply.no_prune)) {
+    throw CLI::ValidationError(
+        "--plan",
+        "apply --plan FILE carries out the saved plan as it was made: it takes no MANIFEST, "
+        "--boot, --early, --device or --no-prune");
+  }
+  if (apply_cmd->parsed() && apply.manifests.empty() && !boot && apply.plan_file.empty()) {
+    throw CLI::RequiredError("apply: MANIFEST is required, or --plan FILE, or --boot to read " +
+                                 std::string(kDefaultConfigDir),
+                             CLI::ExitCodes::RequiredError);
   }
 }
 

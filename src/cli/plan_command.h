@@ -1,6 +1,7 @@
-// `vfio-reconcile plan MANIFEST... [--json] [--detailed-exitcode] [--explain]`: what apply would
-// do, read-only by construction (the planner does no I/O, and nothing here writes; the
-// ownership record is read, never created).
+// `vfio-reconcile plan MANIFEST... [--json] [--detailed-exitcode] [--explain] [--no-prune]
+// [--out FILE]`: what apply would do, read-only by construction (the planner does no I/O; the
+// ownership record is read, never created; the one file written is --out's, the saved plan,
+// cli/saved_plan.h).
 #pragma once
 
 #include <string>
@@ -19,6 +20,8 @@ struct PlanCommandOptions {
   bool json = false;
   bool detailed_exitcode = false;
   bool explain = false;
+  bool no_prune = false;  // as apply --no-prune: keep groups no manifest names any more
+  std::string out;        // not empty: save the plan there, for apply --plan
 };
 
 int run_plan(const PlanCommandOptions& options, const CommandEnv& env);

@@ -11,9 +11,10 @@
 namespace vfio::cli {
 
 std::variant<DesiredState, int> load_desired(const std::vector<std::string>& manifests,
-                                             const CommandEnv& env) {
+                                             const CommandEnv& env,
+                                             std::vector<ManifestSource>* read) {
   try {
-    return load_manifests(env.store, manifests);
+    return load_manifests(env.store, manifests, read);
   } catch (const ManifestError& e) {
     return report_manifest_error(e, env.err, env.log_style);
   }

@@ -41,7 +41,8 @@ Result<std::vector<std::string>> yaml_files_in(Store& store, const Store::Path& 
   return files;
 }
 
-void read_file(Store& store, const std::string& file, ManifestDecoder& decoder) {
+void read_file(Store& store, const std::string& file, ManifestDecoder& decoder,
+               std::vector<ManifestSource>* read) {
   auto entry = store.stat(file);
   if (!entry) {
     decoder.add_problem(missing(file, "cannot read: " + describe_errno(entry.error().error)));
@@ -61,6 +62,7 @@ void read_file(Store& store, const std::string& file, ManifestDecoder& decoder) 
     return;
   }
   decoder.add_text(*text, file);
+  if (read) read->push_back({file, std::move(*text)});
 }
 
 }  // namespace
@@ -95,7 +97,8 @@ std::vector<std::string> config_dir_manifests(Store& store, const std::string& c
   return paths;
 }
 
-DesiredState load_manifests(Store& store, const std::vector<std::string>& paths) {
+DesiredState load_manifests(Store& store, const std::vector<std::string>& paths,
+                            std::vector<ManifestSource>* read) {
   ManifestDecoder decoder;
   if (paths.empty()) decoder.add_problem(missing("", "no manifest given"));
   for (const auto& path : paths) {
@@ -105,7 +108,7 @@ DesiredState load_manifests(Store& store, const std::vector<std::string>& paths)
       continue;
     }
     if (entry->kind != EntryKind::Directory) {
-      read_file(store, path, decoder);
+      read_file(store, path, decoder, read);
       continue;
     }
     auto files = yaml_files_in(store, path);
@@ -116,8 +119,25 @@ DesiredState load_manifests(Store& store, const std::vector<std::string>& paths)
       decoder.add_problem(missing(path, "no *.yaml files in this directory"));
     }
     if (files) {
-      for (const auto& file : *files) read_file(store, file, decoder);
+      for (const auto& file : *files) read_file(store, file, decoder, read);
     }
+  }
+  return std::move(decoder).finish();
+}
+
+DesiredState decode_manifest_sources(const std::vector<ManifestSource>& sources) {
+  ManifestDecoder decoder;
+  if (sources.empty()) decoder.add_problem(missing("", "no manifest given"));
+  for (const auto& source : sources) {
+    if (source.text.size() > kMaxManifestBytes) {
+      decoder.add_problem(
+          whole_file(source.file,
+                     fmt::format("the file was {} bytes; manifests are limited to {} bytes (1 MiB)",
+                                 source.text.size(), kMaxManifestBytes),
+                     ManifestProblem::Invalid));
+      continue;
+    }
+    decoder.add_text(source.text, source.file);
   }
   return std::move(decoder).finish();
 }

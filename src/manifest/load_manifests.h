@@ -9,10 +9,23 @@
 
 namespace vfio {
 
+// One manifest file as it was read: what a saved plan keeps, so that applying it later applies
+// what was planned, whatever the file says by then.
+struct ManifestSource {
+  std::string file;
+  std::string text;
+};
+
 // Each path is a file or a directory whose *.yaml files (not hidden ones) are read in name
 // order; at least one file must result. Throws ManifestError: problem Missing when a path is
 // missing or unreadable or a directory holds no *.yaml, Invalid when any content is wrong.
-DesiredState load_manifests(Store& store, const std::vector<std::string>& paths);
+// `read`, when given, receives each file's name and text as read.
+DesiredState load_manifests(Store& store, const std::vector<std::string>& paths,
+                            std::vector<ManifestSource>* read = nullptr);
+
+// The desired state of manifests read before (a saved plan's), decoded as load_manifests()
+// decodes files. Throws ManifestError.
+DesiredState decode_manifest_sources(const std::vector<ManifestSource>& sources);
 
 // The files load_manifests() reads for one path: the path itself when it is not a directory,
 // else its *.yaml files (not hidden ones, not directories) in name order. Empty for a directory

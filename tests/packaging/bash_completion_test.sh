@@ -40,7 +40,7 @@ expect "vfio-reconcile --sysfs-root hosts/" "hosts/one"
 expect "vfio-reconcile --sysfs-root hosts/one " "apply|help|owners|plan|show|status|validate|version"
 expect "vfio-reconcile --sysfs-root hosts/one -v st" "status"
 expect "vfio-reconcile --state-dir /run/x apply --" \
-  "--boot|--color|--config-dir|--device|--dry-run|--early|--explain|--help|--jobs|--json|--modules-dir|--no-prune|--proc-root|--quiet|--state-dir|--sysfs-root|--timeout|--verbose|--wait|--yes"
+  "--boot|--color|--config-dir|--device|--dry-run|--early|--explain|--help|--jobs|--json|--modules-dir|--no-prune|--plan|--proc-root|--quiet|--state-dir|--sysfs-root|--timeout|--verbose|--wait|--yes"
 expect "vfio-reconcile apply --b" "--boot"
 expect "vfio-reconcile apply --boot --config-dir " "hosts|manifest.d"
 expect "vfio-reconcile apply --jobs " ""
@@ -66,6 +66,11 @@ expect "vfio-reconcile help --" "--help"
 expect "vfio-reconcile version " ""
 expect "vfio-reconcile show --ma" "--match-ids"
 expect "vfio-reconcile show " ""
+# Saved plans (issue 17): any file after --out and --plan, and what follows still completes.
+expect "vfio-reconcile plan --o" "--out"
+expect "vfio-reconcile plan gpu.yaml --out n" "nics.yml|notes.txt"
+expect "vfio-reconcile apply --plan no" "notes.txt"
+expect "vfio-reconcile apply --plan notes.txt --d" "--device|--dry-run"
 
 if ((failures)); then
   echo "bash completion: $failures failed"

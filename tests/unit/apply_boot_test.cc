@@ -187,7 +187,7 @@ BOOST_AUTO_TEST_CASE(named_manifests_replace_the_config_dir) {
 BOOST_AUTO_TEST_CASE(usage_apply_needs_a_manifest_or_boot_and_config_dir_needs_boot) {
   Ran bare = test::run_cli({"apply"});
   BOOST_TEST(bare.code == cli::kExitUsage);
-  BOOST_TEST(contains(bare.err, "MANIFEST is required, or --boot"), bare.err);
+  BOOST_TEST(contains(bare.err, "MANIFEST is required, or --plan FILE, or --boot"), bare.err);
   Ran config_only = test::run_cli({"apply", "--config-dir", "/tmp"});
   BOOST_TEST(config_only.code == cli::kExitUsage);
   BOOST_TEST(contains(config_only.err, "--config-dir requires --boot"), config_only.err);
