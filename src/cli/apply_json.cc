@@ -1,5 +1,7 @@
 #include "cli/apply_json.h"
 
+#include <algorithm>
+
 #include "cli/plan_json.h"
 #include "util/result.h"
 
@@ -53,7 +55,10 @@ nlohmann::ordered_json apply_json(const Plan& plan, const ApplyOutcome& outcome,
        {GroupResult::Claimed, GroupResult::Released, GroupResult::Adopted, GroupResult::Forgotten,
         GroupResult::VfsSet, GroupResult::Unchanged, GroupResult::Blocked, GroupResult::RolledBack,
         GroupResult::Failed, GroupResult::NotStarted, GroupResult::DryRun}) {
-    applied[std::string(to_string(r))] = outcome.count(r);
+    // Keys in snake_case (format 2.0), as every key is; the result's own word is kebab-case.
+    std::string key(to_string(r));
+    std::replace(key.begin(), key.end(), '-', '_');
+    applied[key] = outcome.count(r);
   }
   applied["interrupted"] = outcome.interrupted;
   j["applied"] = applied;

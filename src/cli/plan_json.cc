@@ -62,6 +62,7 @@ json change_json(const GroupChange& c) {
       {"reason", c.reason},
       {"blocked_by", c.blocked_by ? json(std::string(to_string(*c.blocked_by))) : json(nullptr)},
       {"forced", nullable(c.forced)},
+      {"pruned", c.pruned},
       {"devices", std::move(devices)},
       {"bridges", std::move(bridges)},
       {"vf_counts", std::move(vf_counts)},

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "cli/status_hints.h"
+
 namespace vfio::cli {
 namespace {
 
@@ -76,7 +78,14 @@ json status_json(const HostSnapshot& snapshot, const OwnershipRecord& owned) {
   for (const auto& d : snapshot.devices) devices.push_back(device_json(d));
   json findings = json::array();
   for (const auto& f : snapshot.findings) {
-    findings.push_back({{"path", f.path}, {"message", f.message}});
+    findings.push_back({{"kind", std::string(to_string(f.kind))},
+                        {"device", f.device ? json(f.device->str()) : json(nullptr)},
+                        {"path", f.path},
+                        {"message", f.message}});
+  }
+  json hints = json::array();
+  for (const auto& h : status_hints(snapshot)) {
+    hints.push_back({{"kind", h.kind}, {"message", h.message}});
   }
   return {
       {"format_version", kStatusFormatVersion},
@@ -85,6 +94,7 @@ json status_json(const HostSnapshot& snapshot, const OwnershipRecord& owned) {
       {"groups", std::move(groups)},
       {"devices", std::move(devices)},
       {"findings", std::move(findings)},
+      {"hints", std::move(hints)},
   };
 }
 

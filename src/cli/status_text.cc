@@ -9,6 +9,7 @@
 #include <fmt/ostream.h>
 
 #include "cli/device_text.h"
+#include "cli/status_hints.h"
 
 namespace vfio::cli {
 namespace {
@@ -16,7 +17,6 @@ namespace {
 // What a person should know about a device before writing a manifest, beyond its driver.
 std::vector<std::string> device_notes(const PciDevice& d) {
   std::vector<std::string> notes;
-  if (d.boot_vga.value_or(false)) notes.emplace_back("boot display");
   for (const auto& h : d.hazards) notes.push_back(h.detail);
   if (d.driver_override) notes.push_back(fmt::format("driver_override={}", *d.driver_override));
   if (d.driver_override_unread)
@@ -87,11 +87,7 @@ void print_header(const HostSnapshot& snapshot, std::ostream& out) {
   fmt::print(
       out, "   vfio-pci: {}   {} in {}\n", snapshot.vfio_pci_loaded ? "loaded" : "not loaded",
       counted(snapshot.devices.size(), "device"), counted(snapshot.groups.size(), "IOMMU group"));
-  if (!snapshot.iommu_active()) {
-    fmt::print(out,
-               "  No device can be passed through: enable VT-d or AMD-Vi in the firmware and boot "
-               "with intel_iommu=on (Intel) or amd_iommu=on (AMD).\n");
-  }
+  for (const auto& hint : status_hints(snapshot)) fmt::print(out, "  {}\n", hint.message);
 }
 
 constexpr std::size_t kFoldBridgeGroupsAbove = 16;

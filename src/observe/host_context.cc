@@ -68,6 +68,13 @@ void add_host_hazards(Sysfs& sysfs, KernelFiles* proc, const NodeHolders& holder
     for (const auto& [address, hazards] : more)
       found[address].insert(found[address].end(), hazards.begin(), hazards.end());
   }
+  // First among a device's hazards: the one a person looks for before any other.
+  for (const auto& d : snapshot.devices) {
+    if (d.boot_vga.value_or(false)) {
+      auto& hazards = found[d.address];
+      hazards.insert(hazards.begin(), {Hazard::Kind::BootDisplay, "boot display"});
+    }
+  }
   for (auto& d : snapshot.devices) {
     if (auto it = found.find(d.address); it != found.end()) d.hazards = it->second;
   }

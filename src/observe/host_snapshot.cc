@@ -34,6 +34,8 @@ std::string_view to_string(Hazard::Kind kind) {
       return "gpu-in-use";
     case Hazard::Kind::NodeOpen:
       return "node-open";
+    case Hazard::Kind::BootDisplay:
+      return "boot-display";
   }
   return "unknown";
 }

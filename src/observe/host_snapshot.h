@@ -66,7 +66,8 @@ struct Hazard {
     Console,
     HoldersUnknown,
     GpuInUse,
-    NodeOpen
+    NodeOpen,
+    BootDisplay  // the firmware's boot display (boot_vga=1): the host's console may need it
   };
   Kind kind = Kind::Console;
   std::string detail;  // "held open by pid 4242 (qemu-system-x86)", "default route on eth0"

@@ -59,7 +59,6 @@ std::vector<Block> safety_refusals(const PlanInputs& in, GroupChange& c,
   for (const auto& p : c.devices) {
     const PciDevice& d = in.device(p);
     std::vector<Block> found;
-    if (d.boot_vga.value_or(false)) found.push_back(boot_display(d));
     for (const auto& h : d.hazards) {
       // Refused before, never forced; or a warning only.
       if (h.kind == Hazard::Kind::HeldOpen || h.kind == Hazard::Kind::HoldersUnknown ||

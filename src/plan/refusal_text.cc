@@ -240,6 +240,8 @@ Block hazard_refusal(const PciDevice& d, const Hazard& h) {
               fmt::format("{}: {}: the host is using this GPU (a display server, a compute job); "
                           "stop it or move it to another GPU first",
                           label(d), h.detail)};
+    case Hazard::Kind::BootDisplay:
+      return boot_display(d);
     case Hazard::Kind::Console:
     case Hazard::Kind::HeldOpen:  // refused before any overridable hazard: never met here
     case Hazard::Kind::HoldersUnknown:

@@ -369,7 +369,10 @@ BOOST_AUTO_TEST_CASE(each_safety_refusal_says_what_and_what_to_do_and_force_over
   }
   // The console on its own (a GPU that is not the boot display but carries fbcon).
   HostSnapshot console = s;
-  const_cast<PciDevice*>(console.find(addr("0000:03:00.0")))->boot_vga = false;
+  auto* fb_gpu = const_cast<PciDevice*>(console.find(addr("0000:03:00.0")));
+  fb_gpu->boot_vga = false;
+  std::erase_if(fb_gpu->hazards,
+                [](const Hazard& h) { return h.kind == Hazard::Kind::BootDisplay; });
   const Plan fb_plan = make_plan(desired({A("fb").address("0000:03:00.0")}), console, {});
   const GroupChange& fb = change_for(fb_plan, 2);
   BOOST_TEST((fb.blocked_by == BlockReason::Console));

@@ -35,6 +35,7 @@ HostSnapshot workstation() {
   auto gpu = device("0000:01:00.0", 0x10de, 0x2684, 0x030000, "nvidia", 1);
   gpu.names = {"NVIDIA Corporation", "AD102 [GeForce RTX 4090]", "VGA compatible controller"};
   gpu.boot_vga = true;
+  gpu.hazards = {{Hazard::Kind::BootDisplay, "boot display"}};  // as observe() notes it
   auto audio = device("0000:01:00.1", 0x10de, 0x22ba, 0x040300, "snd_hda_intel", 1);
   audio.driver_override = "vfio-pci";
   auto loose = device("0000:05:00.0", 0x1b21, 0x1242, 0x0c0330, std::nullopt, std::nullopt);
@@ -105,7 +106,7 @@ BOOST_AUTO_TEST_CASE(a_device_whose_group_does_not_list_it_is_still_shown) {
 
 BOOST_AUTO_TEST_CASE(json_has_the_documented_shape) {
   auto j = cli::status_json(workstation());
-  BOOST_TEST(j["format_version"] == "1.2");
+  BOOST_TEST(j["format_version"] == "1.3");
   BOOST_TEST(j["iommu"]["active"] == true);
   BOOST_TEST(j["iommu"]["units"].size() == 2u);
   BOOST_TEST(j["vfio_pci"]["loaded"] == true);
@@ -126,6 +127,25 @@ BOOST_AUTO_TEST_CASE(json_has_the_documented_shape) {
   BOOST_TEST(j["devices"][3]["driver"].is_null());
   BOOST_TEST(j["devices"][3]["iommu_group"].is_null());
   BOOST_TEST(j["findings"][0]["message"] == "0000:07:00.0 vanished");
+  // 1.3 (issue 17): what the text says, the JSON says, with a kind to branch on.
+  BOOST_TEST(gpu["hazards"][0]["kind"] == "boot-display");
+  BOOST_TEST(j["findings"][0]["kind"] == "device-vanished");
+  BOOST_TEST(j["hints"].empty());
+}
+
+// The host-wide hint of the text (no IOMMU: nothing can be passed through) is in the JSON too.
+BOOST_AUTO_TEST_CASE(json_gives_the_hints_the_text_gives) {
+  HostSnapshot s = workstation();
+  s.groups.clear();
+  s.iommu_units.clear();
+  for (auto& d : s.devices) d.iommu_group.reset();
+  const std::string text = text_of(s);
+  auto j = cli::status_json(s);
+  BOOST_TEST_REQUIRE(j["hints"].size() == 1u);
+  BOOST_TEST(j["hints"][0]["kind"] == "no-iommu");
+  const std::string message = j["hints"][0]["message"];
+  BOOST_TEST(contains(message, "intel_iommu=on"), message);
+  BOOST_TEST(contains(text, "  " + message + "\n"), text);
 }
 
 // Who holds each group is said beside its heading: the recorded owner and assignment, or, for a
@@ -140,7 +160,7 @@ BOOST_AUTO_TEST_CASE(text_and_json_name_the_owner_holding_each_group) {
   const std::string text = text_of(s, owned);
   BOOST_TEST(contains(text, "\nIOMMU group 1  held by owner boot (bound for gpu0)\n"), text);
   const auto j = cli::status_json(s, owned);
-  BOOST_TEST(j["format_version"] == "1.2");
+  BOOST_TEST(j["format_version"] == "1.3");
   BOOST_TEST(j["groups"][0]["held_by"]["owner"] == "boot");
   BOOST_TEST(j["groups"][0]["held_by"]["assignment"] == "gpu0");
   BOOST_TEST(j["groups"][0]["held_by"]["how"] == "bound");
