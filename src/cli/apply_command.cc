@@ -104,7 +104,9 @@ std::vector<std::string> manifests_to_read(const ApplyCommandOptions& options,
 // priorities) is where someone looks.
 void log_problems(const Plan& plan, const ApplyOutcome& outcome) {
   for (const auto& c : plan.changes) {
-    if (c.action == GroupAction::Blocked) spdlog::warn("{}: {}", change_heading(c), c.reason);
+    if (c.action != GroupAction::Blocked) continue;
+    if (c.blockers.empty()) spdlog::warn("{}: {}", change_heading(c), c.reason);
+    for (const auto& b : c.blockers) spdlog::warn("{}: {}", change_heading(c), b.message);
   }
   for (const auto& g : outcome.groups) {
     if (!g.failure) continue;

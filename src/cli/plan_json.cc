@@ -44,6 +44,12 @@ json change_json(const GroupChange& c) {
   for (const auto& d : c.devices) devices.push_back(device_json(d));
   json bridges = json::array();
   for (const auto& b : c.bridges) bridges.push_back(b.str());
+  json blocks = json::array();
+  for (const auto& b : c.blockers) {
+    blocks.push_back({{"device", b.device ? json(b.device->str()) : json(nullptr)},
+                      {"reason", std::string(to_string(b.reason))},
+                      {"message", b.message}});
+  }
   json vf_counts = json::array();
   for (const auto& v : c.vf_counts) {
     vf_counts.push_back({{"pf", v.pf.str()},
@@ -61,6 +67,7 @@ json change_json(const GroupChange& c) {
       {"held_by", c.held_by ? holder_json(*c.held_by) : json(nullptr)},
       {"reason", c.reason},
       {"blocked_by", c.blocked_by ? json(std::string(to_string(*c.blocked_by))) : json(nullptr)},
+      {"blocks", std::move(blocks)},
       {"forced", nullable(c.forced)},
       {"pruned", c.pruned},
       {"devices", std::move(devices)},

@@ -6,6 +6,7 @@
 #include <fmt/color.h>
 #include <fmt/format.h>
 #include <fmt/ostream.h>
+#include <fmt/ranges.h>
 
 #include "cli/device_text.h"
 
@@ -79,6 +80,17 @@ std::string vf_count_text(const VfCount& v) {
   return text;
 }
 
+// "boot-display, console": each kind of reason a blocked group has, once, in the order found.
+std::string blocked_reasons(const GroupChange& c) {
+  std::vector<std::string_view> kinds;
+  for (const auto& b : c.blockers) {
+    if (std::find(kinds.begin(), kinds.end(), to_string(b.reason)) == kinds.end())
+      kinds.push_back(to_string(b.reason));
+  }
+  if (kinds.empty()) kinds.push_back(to_string(c.blocked_by.value_or(BlockReason::Conflict)));
+  return fmt::format("{}", fmt::join(kinds, ", "));
+}
+
 }  // namespace
 
 std::string change_heading(const GroupChange& c) {
@@ -104,7 +116,7 @@ std::string change_heading(const GroupChange& c) {
       what = "forget";
       break;
     case GroupAction::Blocked:
-      what = fmt::format("blocked ({})", to_string(c.blocked_by.value_or(BlockReason::Conflict)));
+      what = fmt::format("blocked ({})", blocked_reasons(c));
       break;
     case GroupAction::SetVfs:
       what = "set VFs";
@@ -142,7 +154,11 @@ void print_plan_text(const Plan& plan, const PlanTextOptions& options, std::ostr
     const GroupChange& c = plan.changes[i];
     fmt::print(out, "{} {}\n", marker_text(action_marker(c.action), options.color),
                change_heading(c));
-    if (c.action == GroupAction::Blocked) fmt::print(out, "    {}\n", c.reason);
+    if (c.action == GroupAction::Blocked) {
+      // Every reason, each once (a blocker's message names its device).
+      if (c.blockers.empty()) fmt::print(out, "    {}\n", c.reason);
+      for (const auto& b : c.blockers) fmt::print(out, "    {}\n", b.message);
+    }
     if (c.forced) fmt::print(out, "    forced: \"{}\"\n", *c.forced);
     for (const auto& w : c.warnings) fmt::print(out, "    warning: {}\n", w);
     // An unchanged group needs no device list unless asked why.

@@ -82,6 +82,9 @@ std::vector<Block> safety_refusals(const PlanInputs& in, GroupChange& c,
 
 GroupChange decide_claim(const PlanInputs& in, GroupChange c, const GroupIntent& intent,
                          bool listed) {
+  // Every reason the claim cannot be made is gathered, so that one run shows them all: fixing
+  // one and running again only to meet the next is what a person should not have to do.
+  std::vector<Block> blocks;
   if (listed) {
     // Members no assignment names may stay as they are only if they are on vfio-pci already:
     // the claim then takes nothing from a host driver, and they are not recorded as ours.
@@ -97,36 +100,35 @@ GroupChange decide_claim(const PlanInputs& in, GroupChange c, const GroupIntent&
                         label(in.device(p))));
       }
     }
-    if (!taken.empty()) {
-      block(c, {unlisted_companions_for_claim(taken, *c.group)});
-      return c;
-    }
+    if (!taken.empty()) blocks.push_back(unlisted_companions_for_claim(taken, *c.group));
   }
   // Each endpoint's vfio driver; a group where each is on it already is adopted (or ours).
   std::vector<DriverFor> drivers;
   for (const auto& p : c.devices) {
     auto chosen = driver_for(in, p, intent);
     if (auto* why_not = std::get_if<Block>(&chosen)) {
-      block(c, {*why_not});
-      return c;
+      if (!why_not->device) why_not->device = p.address;
+      blocks.push_back(std::move(*why_not));
+    } else {
+      drivers.push_back(std::get<DriverFor>(std::move(chosen)));
     }
-    drivers.push_back(std::get<DriverFor>(std::move(chosen)));
   }
-  bool all_claimed = true;
-  for (std::size_t i = 0; i < c.devices.size(); ++i) {
-    all_claimed = all_claimed && drivers[i].satisfied_by(in.device(c.devices[i]));
+  bool all_claimed = drivers.size() == c.devices.size();
+  for (std::size_t i = 0; all_claimed && i < c.devices.size(); ++i) {
+    all_claimed = drivers[i].satisfied_by(in.device(c.devices[i]));
   }
   // A claim that would write into a group a process holds open: not even `force` (a rollback
-  // would unbind from vfio-pci and hang, and so can reading the held members' bindings).
+  // would unbind from vfio-pci and hang, and so can reading the held members' bindings). The
+  // weightiest reason, so the first.
   if (!all_claimed) {
-    if (auto held = may_be_held(in, c, /*claim=*/true)) {
-      block(c, {*held});
-      return c;
-    }
+    if (auto held = may_be_held(in, c, /*claim=*/true)) blocks.insert(blocks.begin(), *held);
   }
   if (auto refusals = safety_refusals(in, c, intent); !refusals.empty()) {
     refusals.front().message += force_advice(c.assignment);
-    block(c, refusals);
+    blocks.insert(blocks.end(), refusals.begin(), refusals.end());
+  }
+  if (!blocks.empty()) {
+    block(c, blocks);
     return c;
   }
 
@@ -264,15 +266,17 @@ GroupChange decide_release(const PlanInputs& in, GroupChange c, bool listed) {
     }
     return c;
   }
+  // Every reason at once, as for a claim: the holder first (not overridable: the unbind would
+  // sleep in the kernel until the holder lets go), then each unnamed companion.
+  std::vector<Block> blocks;
+  if (auto held = may_be_held(in, c, /*claim=*/false)) blocks.push_back(*held);
   for (const PlannedDevice* p : leaving) {
     if (listed && p->role == DeviceRole::Companion) {
-      block(c, {unlisted_companion_for_release(in.device(*p), *c.group)});
-      return c;
+      blocks.push_back(unlisted_companion_for_release(in.device(*p), *c.group));
     }
   }
-  // Not overridable: the unbind would sleep in the kernel until the holder lets go.
-  if (auto held = may_be_held(in, c, /*claim=*/false)) {
-    block(c, {*held});
+  if (!blocks.empty()) {
+    block(c, blocks);
     return c;
   }
   for (PlannedDevice* p : leaving) {

@@ -71,7 +71,7 @@ void block(GroupChange& c, const std::vector<Block>& blocks) {
   c.action = GroupAction::Blocked;
   c.blocked_by = blocks.front().reason;
   c.reason = blocks.front().message;
-  for (std::size_t i = 1; i < blocks.size(); ++i) c.explain.push_back("also: " + blocks[i].message);
+  c.blockers = blocks;
 }
 
 namespace {

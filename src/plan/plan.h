@@ -51,6 +51,14 @@ std::string held_for(const std::string& owner, const std::string& assignment);
 std::string_view to_string(GroupAction action);
 std::string_view to_string(BlockReason reason);
 
+// One reason a group is blocked, at the device it concerns (none: the group's as a whole, or
+// several devices', which the message names).
+struct Blocker {
+  BlockReason reason;
+  std::string message;
+  std::optional<PciAddress> device = std::nullopt;
+};
+
 struct Binding {
   std::optional<std::string> driver;    // none: no driver
   std::optional<std::string> override;  // none: "(null)"
@@ -105,9 +113,12 @@ struct GroupChange {
   std::string assignment;  // the first assignment (in manifest order) that touches the group
   // Whose change it is: the owner of `assignment` (a prune or forget: the recorded owner's).
   std::string owner;
-  std::optional<Holder> held_by;  // what the ownership record said of the group
-  std::string reason;             // one line for a person
-  std::optional<BlockReason> blocked_by;
+  std::optional<Holder> held_by;          // what the ownership record said of the group
+  std::string reason;                     // one line for a person (blocked: the first blocker's)
+  std::optional<BlockReason> blocked_by;  // the first blocker's reason
+  // Blocked: every reason found, each at its device, the weightiest first (a process holding
+  // the group, then what the manifests ask that cannot be, then what `force` may override).
+  std::vector<Blocker> blockers;
   std::optional<std::string> forced;   // a safety refusal overridden: the `force` reason
   std::vector<PlannedDevice> devices;  // endpoints, by address
   std::vector<PciAddress> bridges;     // members left alone

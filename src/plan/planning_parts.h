@@ -21,10 +21,7 @@ struct Pick {
   const PciDevice* device;
 };
 
-struct Block {
-  BlockReason reason;
-  std::string message;
-};
+using Block = Blocker;
 
 // What the manifests ask of one IOMMU group.
 struct GroupIntent {

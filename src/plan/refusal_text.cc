@@ -29,7 +29,8 @@ Block no_such_device(const Assignment& a) {
 Block vanished_device(const Assignment& a) {
   return {BlockReason::Vanished,
           fmt::format("{}: {} vanished while the host was observed; run again", a.name,
-                      a.match.address->str())};
+                      a.match.address->str()),
+          *a.match.address};
 }
 
 Block no_match(const Assignment& a) {
@@ -52,7 +53,8 @@ Block not_an_endpoint(const Assignment& a, const PciDevice& d) {
   return {
       BlockReason::NotAnEndpoint,
       fmt::format("{}: {} is a {}; vfio-pci binds only endpoints (select the devices behind it)",
-                  a.name, label(d), to_string(d.kind))};
+                  a.name, label(d), to_string(d.kind)),
+      d.address};
 }
 
 Block not_as_described(const Assignment& a, const PciDevice& d,
@@ -65,20 +67,23 @@ Block not_as_described(const Assignment& a, const PciDevice& d,
           fmt::format("{}: {} is not the device the manifest describes ({}): the slot holds "
                       "another device (a hardware change, or a typo); correct the address or the "
                       "ids in the manifest (force does not override this)",
-                      a.name, label(d), fmt::join(keys, "; "))};
+                      a.name, label(d), fmt::join(keys, "; ")),
+          d.address};
 }
 
 Block no_iommu_group(const Assignment& a, const PciDevice& d) {
   return {BlockReason::NoGroup,
           fmt::format("{}: {} is in no IOMMU group (the IOMMU does not translate it), so it "
                       "cannot be passed through",
-                      a.name, label(d))};
+                      a.name, label(d)),
+          d.address};
 }
 
 Block picked_twice(const PciAddress& address, const std::vector<std::string>& who) {
   return {BlockReason::Conflict,
           fmt::format("{} is selected by {}: each device may be named by one assignment only",
-                      address.str(), fmt::join(who, " and "))};
+                      address.str(), fmt::join(who, " and ")),
+          address};
 }
 
 Block vanished_members(unsigned group, const std::vector<PciAddress>& gone) {
@@ -114,7 +119,8 @@ Block unlisted_companion_for_release(const PciDevice& companion, unsigned group)
   return {BlockReason::PartialGroup,
           fmt::format("companions: listed, but {} shares IOMMU group {} and no assignment names "
                       "it; name it too, or use companions: auto",
-                      label(companion), group)};
+                      label(companion), group),
+          companion.address};
 }
 
 Block held_for_claim(const std::string& held, unsigned group) {
@@ -198,7 +204,8 @@ Block sriov_unconfigurable(const PciDevice& pf) {
   return {BlockReason::SriovUnconfigurable,
           fmt::format("{} has no driver, and only the PF's host driver sets its VF count: load "
                       "it (modprobe), then run again",
-                      label(pf))};
+                      label(pf)),
+          pf.address};
 }
 
 Block vf_held_by_other(const PciDevice& pf, const PciDevice& vf, const OwnedGroup& holder) {
@@ -206,12 +213,15 @@ Block vf_held_by_other(const PciDevice& pf, const PciDevice& vf, const OwnedGrou
           fmt::format("changing the VF count of {} would remove {}, which owner {} holds (for "
                       "its assignment {}): owner {} releases it first, then run again (force "
                       "does not override this)",
-                      label(pf), label(vf), holder.owner, holder.assignment, holder.owner)};
+                      label(pf), label(vf), holder.owner, holder.assignment, holder.owner),
+          vf.address};
 }
 
 Block vf_in_use(const PciDevice& pf, const PciDevice& vf, const Block& why) {
-  return {why.reason, fmt::format("changing the VF count of {} would remove {}: {}", label(pf),
-                                  vf.address.str(), why.message)};
+  return {why.reason,
+          fmt::format("changing the VF count of {} would remove {}: {}", label(pf),
+                      vf.address.str(), why.message),
+          vf.address};
 }
 
 Block boot_display(const PciDevice& d) {
@@ -219,7 +229,8 @@ Block boot_display(const PciDevice& d) {
           fmt::format("{} is the firmware's boot display (boot_vga=1): taking it can leave the "
                       "host without a console; keep it for the host or make another GPU the boot "
                       "display in the firmware",
-                      label(d))};
+                      label(d)),
+          d.address};
 }
 
 Block hazard_refusal(const PciDevice& d, const Hazard& h) {
@@ -229,17 +240,20 @@ Block hazard_refusal(const PciDevice& d, const Hazard& h) {
               fmt::format("{}: {}: the host's network goes through it; move that traffic off it "
                           "first (take the interface down, remove its addresses and routes, or "
                           "take it out of its bridge or bond)",
-                          label(d), h.detail)};
+                          label(d), h.detail),
+              d.address};
     case Hazard::Kind::StorageInUse:
       return {BlockReason::StorageInUse,
               fmt::format("{}: {}: the host uses these disks; unmount them, swapoff, or stop the "
                           "LVM volume group, RAID array or dm device on them first",
-                          label(d), h.detail)};
+                          label(d), h.detail),
+              d.address};
     case Hazard::Kind::GpuInUse:
       return {BlockReason::GpuInUse,
               fmt::format("{}: {}: the host is using this GPU (a display server, a compute job); "
                           "stop it or move it to another GPU first",
-                          label(d), h.detail)};
+                          label(d), h.detail),
+              d.address};
     case Hazard::Kind::BootDisplay:
       return boot_display(d);
     case Hazard::Kind::Console:
@@ -251,7 +265,8 @@ Block hazard_refusal(const PciDevice& d, const Hazard& h) {
   return {BlockReason::Console,
           fmt::format("{}: {}: taking it can leave the host without a console; move the console "
                       "to another display (fbcon=map:) or a serial console first",
-                      label(d), h.detail)};
+                      label(d), h.detail),
+          d.address};
 }
 
 std::string node_open_warning(const PciDevice& d, const Hazard& h) {

@@ -48,10 +48,10 @@ BOOST_AUTO_TEST_CASE(every_hazard_of_the_busy_host_is_found) {
   DiskHost host(test::example_host("busy-host"));
   const HostSnapshot s = observe(host.sys, nullptr, ObserveDetail::Full, &host.proc);
   // The boot display is a hazard of its own (the plan refuses it as such), listed first.
-  BOOST_TEST(hazards(s, "0000:03:00.0") ==
-                 (std::vector<std::string>{"boot-display: boot display",
-                                           "console: console on fb0 (fbcon)"}),
-             boost::test_tools::per_element());
+  BOOST_TEST(
+      hazards(s, "0000:03:00.0") == (std::vector<std::string>{"boot-display: boot display",
+                                                              "console: console on fb0 (fbcon)"}),
+      boost::test_tools::per_element());
   const std::string uplink = one(s, "0000:5e:00.0");
   BOOST_TEST(contains(uplink, "network-in-use: network interface enp94s0f0: up"), uplink);
   BOOST_TEST(contains(uplink,

@@ -328,6 +328,50 @@ BOOST_AUTO_TEST_CASE(hazards_refuse_claims_unless_forced_and_held_releases_alway
        GroupAction::Adopt));
 }
 
+// Issue 17: a group with several problems shows each, at its own device, the weightiest first:
+// fixing one only to meet the next on the following run is what a person should not have to do.
+BOOST_AUTO_TEST_CASE(every_blocking_problem_of_a_group_is_listed_under_its_device) {
+  Host host("workstation");
+  host.snapshot = observe(host.kernel, nullptr);
+  HostSnapshot s = host.snapshot;
+  auto& gpu = const_cast<PciDevice&>(*s.find(addr("0000:01:00.0")));
+  auto& audio = const_cast<PciDevice&>(*s.find(addr("0000:01:00.1")));
+  gpu.hazards.push_back({Hazard::Kind::Console, "console on fb0 (fbcon)"});
+  gpu.hazards.push_back({Hazard::Kind::HoldersUnknown, "whether a process holds it is not known"});
+  audio.hazards.push_back({Hazard::Kind::GpuInUse, "pid 77 (pipewire) holds /dev/snd/pcmC1D3p"});
+  const Plan p = make_plan(desired({A("gpu0").address("0000:01:00.0")}), s, {});
+  const GroupChange& c = change_for(p, 1);
+  BOOST_TEST_REQUIRE((c.action == GroupAction::Blocked), c.reason);
+  BOOST_TEST_REQUIRE(c.blockers.size() == 3u);
+  BOOST_TEST((c.blockers[0].reason == BlockReason::HoldersUnknown));  // never forced: first
+  BOOST_TEST((c.blockers[1].reason == BlockReason::Console));
+  BOOST_TEST((c.blockers[1].device == std::optional<PciAddress>(gpu.address)));
+  BOOST_TEST(contains(c.blockers[1].message, "0000:01:00.0"), c.blockers[1].message);
+  BOOST_TEST((c.blockers[2].reason == BlockReason::GpuInUse));
+  BOOST_TEST((c.blockers[2].device == std::optional<PciAddress>(audio.address)));
+  BOOST_TEST(contains(c.blockers[2].message, "0000:01:00.1"), c.blockers[2].message);
+  BOOST_TEST((c.blocked_by == BlockReason::HoldersUnknown));
+  BOOST_TEST(c.reason == c.blockers[0].message);
+
+  // A release with both of its companions unnamed (companions: listed) names each.
+  HostSnapshot bound = host.snapshot;
+  for (const char* a : {"0000:01:00.0", "0000:01:00.1"}) {
+    const_cast<PciDevice&>(*bound.find(addr(a))).driver = "vfio-pci";
+  }
+  auto& extra = bound.devices.emplace_back(*bound.find(addr("0000:01:00.1")));
+  extra.address = addr("0000:01:00.2");
+  bound.groups[1].members.push_back(extra.address);
+  std::sort(bound.devices.begin(), bound.devices.end(),
+            [](const PciDevice& x, const PciDevice& y) { return x.address < y.address; });
+  const Plan released = make_plan(
+      desired({A("gpu0", WantedState::Host).address("0000:01:00.0").listed()}), bound, {});
+  const GroupChange& r = change_for(released, 1);
+  BOOST_TEST_REQUIRE((r.action == GroupAction::Blocked));
+  BOOST_TEST_REQUIRE(r.blockers.size() == 2u);
+  BOOST_TEST((r.blockers[0].device == std::optional<PciAddress>(addr("0000:01:00.1"))));
+  BOOST_TEST((r.blockers[1].device == std::optional<PciAddress>(addr("0000:01:00.2"))));
+}
+
 BOOST_AUTO_TEST_CASE(each_safety_refusal_says_what_and_what_to_do_and_force_overrides_it) {
   test::DiskHost host(test::example_host("busy-host"));
   const HostSnapshot s = observe(host.sys, nullptr, ObserveDetail::Planning, &host.proc);
