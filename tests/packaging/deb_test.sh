@@ -2,7 +2,7 @@
 # What the Debian package holds and what its maintainer scripts do.
 #   deb_test.sh DEB VERSION
 # Contents: the binary, the unit (running the installed binary with --boot), the man page, the
-# bash, zsh and fish completions, the schema, the examples, the manifest.d directory, the hot-add
+# bash, zsh and fish completions, the schemas, the examples, the manifest.d directory, the hot-add
 # unit and udev rule, the initramfs-tools hook and boot script, the dracut module. Maintainer
 # scripts: they enable the unit for the next boot and never start, stop, restart or reload it,
 # rebuild an initramfs or replay udev events (installing or upgrading must not touch a device).
@@ -20,7 +20,8 @@ for path in ./usr/sbin/vfio-reconcile ./lib/systemd/system/vfio-reconcile.servic
   ./usr/share/man/man8/vfio-reconcile.8.gz ./usr/share/bash-completion/completions/vfio-reconcile \
   ./usr/share/zsh/vendor-completions/_vfio-reconcile \
   ./usr/share/fish/vendor_completions.d/vfio-reconcile.fish \
-  ./usr/share/vfio-reconcile/manifest.schema.json \
+  ./usr/share/vfio-reconcile/manifest.schema.json ./usr/share/vfio-reconcile/plan.schema.json \
+  ./usr/share/vfio-reconcile/apply.schema.json ./usr/share/vfio-reconcile/status.schema.json \
   ./usr/share/doc/vfio-reconcile/examples/workstation-gpu.yaml \
   ./usr/share/doc/vfio-reconcile/copyright ./etc/vfio-reconcile/manifest.d/ \
   ./lib/systemd/system/vfio-reconcile-hotplug@.service ./lib/udev/rules.d/70-vfio-reconcile.rules \
