@@ -91,8 +91,8 @@ std::vector<std::string> manifests_to_read(const ApplyCommandOptions& options,
   auto found = config_dir_manifests(env.store, options.config_dir);
   if (found.empty()) {
     spdlog::warn(
-        "no manifest in {} (neither manifest.yaml nor manifest.d/*.yaml): nothing to apply, "
-        "nothing released",
+        "no manifest in {} (neither manifest.yaml, manifest.yml nor manifest.d/*.yaml, *.yml): "
+        "nothing to apply, nothing released",
         options.config_dir);
   } else {
     spdlog::info("reading {}", fmt::join(found, ", "));

@@ -2,9 +2,10 @@
 // plan, then carry the plan out group by group (or, with --dry-run, show it and write nothing).
 // `apply --plan FILE` carries out a plan saved by `plan --out FILE` (cli/saved_plan.h), only
 // while the host is as it was. `apply --boot [--config-dir DIR]` is the boot unit's run: with no
-// MANIFEST it reads DIR/manifest.yaml and DIR/manifest.d/*.yaml (none at all: nothing to do), and
-// it waits for another run's lock instead of giving up. `apply --early` is the initramfs's boot run
-// and `apply --boot --device ADDR` the udev rule's: each narrowed to a PlanScope (plan/plan.h).
+// MANIFEST it reads DIR/manifest.yaml (or .yml) and DIR/manifest.d/*.yaml and *.yml (none at all:
+// nothing to do), and it waits for another run's lock instead of giving up. `apply --early` is the
+// initramfs's boot run and `apply --boot --device ADDR` the udev rule's: each narrowed to a
+// PlanScope (plan/plan.h).
 #pragma once
 
 #include <optional>

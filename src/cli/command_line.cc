@@ -141,7 +141,8 @@ void CommandLine::add_commands() {
   owners_cmd->add_flag("--json", owners.json, "Machine-readable output");
 
   validate_cmd = app.add_subcommand(
-      "validate", "Check manifests (files, or directories of *.yaml) without touching sysfs");
+      "validate",
+      "Check manifests (files, or directories of *.yaml and *.yml) without touching sysfs");
   validate_cmd->add_option("MANIFEST", validate.manifests, "Manifest file or directory")
       ->required();
 
@@ -195,8 +196,8 @@ void CommandLine::add_apply_command() {
   apply_cmd->add_flag("--wait", apply.wait, "Wait for another run to finish instead of exiting 75");
   apply_cmd->add_flag(
       "--boot", apply.boot,
-      "The boot unit's run: without MANIFEST, read DIR/manifest.yaml and DIR/manifest.d/*.yaml "
-      "(see --config-dir; none there: nothing to do); waits for another run's lock");
+      "The boot unit's run: without MANIFEST, read DIR/manifest.yaml and DIR/manifest.d/*.yaml, "
+      "or .yml (see --config-dir; none there: nothing to do); waits for another run's lock");
   CLI::Option* early_flag = apply_cmd->add_flag(
       "--early", apply.early,
       "The initramfs's run, before udev loads any driver: as --boot, but it only claims devices "

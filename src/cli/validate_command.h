@@ -14,7 +14,7 @@ class Store;
 namespace vfio::cli {
 
 struct ValidateOptions {
-  std::vector<std::string> manifests;  // files or directories of *.yaml
+  std::vector<std::string> manifests;  // files or directories of *.yaml and *.yml
 };
 
 // Prints "MANIFEST...: valid, N assignments (V to vfio, H to host)" to `out` and returns 0, or

@@ -24,13 +24,22 @@ Diagnostic missing(const std::string& path, std::string message) {
   return whole_file(path, std::move(message), ManifestProblem::Missing);
 }
 
-// The *.yaml files of a directory, not hidden ones and not directories, in name order.
+// Whether a file in a manifest directory is a manifest: *.yaml or *.yml (editors and kubectl write
+// both), not hidden. Anything else there is not read, as kubectl does with a directory.
+bool is_manifest_name(const std::string& name) {
+  if (name.starts_with(".")) return false;
+  return (name.size() > 5 && name.ends_with(".yaml")) ||
+         (name.size() > 4 && name.ends_with(".yml"));
+}
+
+// The manifest files (*.yaml, *.yml) of a directory, not hidden ones and not directories, in
+// name order.
 Result<std::vector<std::string>> yaml_files_in(Store& store, const Store::Path& directory) {
   auto entries = store.list(directory);
   if (!entries) return entries.error();
   std::vector<std::string> names;
   for (const auto& name : *entries) {
-    if (name.size() <= 5 || !name.ends_with(".yaml") || name.starts_with(".")) continue;
+    if (!is_manifest_name(name)) continue;
     auto entry = store.stat(directory / name);
     if (entry && entry->kind == EntryKind::Directory) continue;
     names.push_back(name);
@@ -83,8 +92,10 @@ std::vector<std::string> config_dir_manifests(Store& store, const std::string& c
     auto entry = store.stat(p, Links::DoNotFollow);
     return !entry || entry->kind != EntryKind::Missing;
   };
-  const Store::Path single = dir / "manifest.yaml";
-  if (exists(single)) paths.push_back(single.string());
+  for (const char* name : {"manifest.yaml", "manifest.yml"}) {
+    const Store::Path single = dir / name;
+    if (exists(single)) paths.push_back(single.string());
+  }
   const Store::Path drop_ins = dir / "manifest.d";
   if (exists(drop_ins)) {
     auto files = yaml_files_in(store, drop_ins);
@@ -116,7 +127,7 @@ DesiredState load_manifests(Store& store, const std::vector<std::string>& paths,
       decoder.add_problem(
           missing(path, "cannot list the directory: " + describe_errno(files.error().error)));
     } else if (files->empty()) {
-      decoder.add_problem(missing(path, "no *.yaml files in this directory"));
+      decoder.add_problem(missing(path, "no *.yaml or *.yml files in this directory"));
     }
     if (files) {
       for (const auto& file : *files) read_file(store, file, decoder, read);

@@ -51,7 +51,9 @@ done
 has WantedBy sysinit.target
 has ConditionDirectoryNotEmpty /sys/kernel/iommu_groups
 has ConditionPathExists "|/etc/vfio-reconcile/manifest.yaml"
+has ConditionPathExists "|/etc/vfio-reconcile/manifest.yml"
 has ConditionPathExistsGlob "|/etc/vfio-reconcile/manifest.d/*.yaml"
+has ConditionPathExistsGlob "|/etc/vfio-reconcile/manifest.d/*.yml"
 has CapabilityBoundingSet CAP_SYS_MODULE
 # Who holds a VFIO group is read from other processes' /proc/<pid>/fd.
 has CapabilityBoundingSet CAP_SYS_PTRACE

@@ -96,7 +96,7 @@ BOOST_AUTO_TEST_CASE(manifest_yaml_then_manifest_d_in_name_order) {
     host.write("manifest.d/10-audio.yaml", assignment("audio", "0000:01:00.1"));
     host.write("manifest.d/README", "not yaml: {{{");
     host.write("manifest.d/.hidden.yaml", "not yaml: {{{");
-    host.write("manifest.d/05-typo.yml", "not yaml: {{{");
+    host.write("manifest.d/.hidden.yml", "not yaml: {{{");
     Ran ran = host.boot({"--dry-run"});
     BOOST_TEST(ran.code == cli::kExitOk, ran.out + ran.err);
     BOOST_TEST(contains(ran.out, "claim for audio"), ran.out);
@@ -108,6 +108,36 @@ BOOST_AUTO_TEST_CASE(manifest_yaml_then_manifest_d_in_name_order) {
     Ran ran = host.boot({"--dry-run"});
     BOOST_TEST(ran.code == cli::kExitOk, ran.out + ran.err);
     BOOST_TEST(contains(ran.out, "claim for gpu"), ran.out);
+  }
+}
+
+// Issue 17: *.yml is a manifest as *.yaml is (editors and kubectl write both), read in one name
+// order with them, never passed over in silence; so is manifest.yml.
+BOOST_AUTO_TEST_CASE(yml_files_are_manifests_too) {
+  {
+    Host host;
+    host.write("manifest.d/20-gpu.yaml", assignment("gpu", "0000:01:00.0"));
+    host.write("manifest.d/10-audio.yml", assignment("audio", "0000:01:00.1"));
+    Ran ran = host.boot({"--dry-run"});
+    BOOST_TEST(ran.code == cli::kExitOk, ran.out + ran.err);
+    BOOST_TEST(contains(ran.out, "claim for audio"), ran.out);
+  }
+  {
+    Host host;
+    host.write("manifest.yml", assignment("gpu0", "0000:01:00.0"));
+    Ran ran = host.boot();
+    BOOST_TEST(ran.code == cli::kExitOk, ran.out + ran.err);
+    BOOST_TEST(host.driver(kGpu) == "vfio-pci");
+  }
+  {
+    Host host;
+    host.write("manifest.yaml", assignment("gpu0", "0000:01:00.0"));
+    host.write("manifest.d/gpu.yml", "version: 1\nassignments:\n  - name: x\n    stat: vfio\n");
+    Ran ran = host.boot();
+    BOOST_TEST(ran.code == cli::kExitManifestInvalid, ran.out + ran.err);
+    BOOST_TEST(contains(ran.err, (host.config / "manifest.d/gpu.yml").string() + ":4:5: "),
+               ran.err);
+    BOOST_TEST(host.kernel.writes().empty());
   }
 }
 

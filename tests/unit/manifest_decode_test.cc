@@ -426,7 +426,7 @@ BOOST_AUTO_TEST_CASE(missing_and_unreadable_paths_are_missing_not_invalid) {
   BOOST_TEST(all.at(0) == (dir.path() / "nope.yaml").string() + ": no such file or directory");
   all = load_problems({dir.path().string()}, &problem);
   BOOST_TEST((problem == ManifestProblem::Missing));
-  BOOST_TEST(all.at(0) == dir.path().string() + ": no *.yaml files in this directory");
+  BOOST_TEST(all.at(0) == dir.path().string() + ": no *.yaml or *.yml files in this directory");
   // Both kinds at once: invalid wins (65 before 66).
   auto bad = dir.write("bad.yaml", "version: 2\nassignments: []\n");
   all = load_problems({bad, (dir.path() / "nope.yaml").string()}, &problem);
