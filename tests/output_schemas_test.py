@@ -4,7 +4,8 @@
 usage: output_schemas_test.py SOURCE_DIR [VFIO_RECONCILE EXAMPLE_HOSTS_DIR]
 
 - Each schema is valid against its metaschema (draft 2020-12), and every $ref in it resolves.
-- Every golden file tests/e2e/golden/{plan,apply,status}_*.json validates against its schema:
+- Every golden file tests/e2e/golden/{plan,apply,status,validate}_*.json validates against its
+  schema:
   each JSON document in it (the apply goldens hold one per run, each followed by a line
   "[run N: exit N, N writes]"; the "[exit N]" line at the end is stripped too). A golden JSON
   file of another command (no schema for it) fails.
@@ -31,7 +32,7 @@ import tempfile
 
 import jsonschema
 
-KINDS = ("plan", "apply", "status")
+KINDS = ("plan", "apply", "status", "validate")
 
 
 def load_schemas(source):
@@ -194,6 +195,9 @@ def check_words(source, schemas):
              [cxx_constant(source, "src/cli/plan_json.h", "kPlanFormatVersion")]),
             ("status format_version", [status["properties"]["format_version"]["const"]],
              [cxx_constant(source, "src/cli/status_json.h", "kStatusFormatVersion")]),
+            ("validate format_version",
+             [schemas["validate"]["properties"]["format_version"]["const"]],
+             [cxx_constant(source, "src/cli/validate_command.h", "kValidateFormatVersion")]),
         ]
     except (LookupError, OSError) as e:
         print(f"FAIL words   cannot read the code's words: {e}")
@@ -358,6 +362,8 @@ def check_goldens(source, validators):
                 weight = len(document.get("changes", []))
                 if kind == "status":
                     weight = sum(len(d["hazards"]) for d in document["devices"])
+                if kind == "validate":
+                    weight = len(document["problems"])
                 if weight and (kind not in samples or weight > samples[kind][2]):
                     samples[kind] = (path.name, document, weight)
     for kind in KINDS:

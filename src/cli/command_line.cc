@@ -145,6 +145,8 @@ void CommandLine::add_commands() {
       "Check manifests (files, or directories of *.yaml and *.yml) without touching sysfs");
   validate_cmd->add_option("MANIFEST", validate.manifests, "Manifest file or directory")
       ->required();
+  validate_cmd->add_flag("--json", validate.json,
+                         "Machine-readable output: the verdict, the counts and every problem");
 
   plan_cmd = app.add_subcommand(
       "plan", "Show what apply would do, group by group, without writing anything");

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <boost/filesystem.hpp>
+#include <nlohmann/json.hpp>
 
 #include "cli/exit_codes.h"
 #include "cli/run.h"
@@ -84,4 +85,36 @@ BOOST_AUTO_TEST_CASE(validate_exits_0_65_or_66_and_never_needs_sysfs) {
       run({"validate", "/nonexistent/manifest.yaml", (corpus + "bad/version-2.yaml").c_str()});
   BOOST_TEST(both.code == vfio::cli::kExitManifestInvalid);
   BOOST_TEST(run({"validate"}).code == vfio::cli::kExitUsage);
+}
+
+// Issue 17: validate --json says as much as the text, each problem once: in the JSON on stdout,
+// not on stderr too; the exit codes are the text's.
+BOOST_AUTO_TEST_CASE(validate_json_gives_every_problem_once_on_stdout) {
+  const std::string corpus = VFIO_SOURCE_DIR "/tests/manifests/";
+  auto bad = run(
+      {"validate", "--json", corpus + "bad/unknown-key-typo.yaml", "/nonexistent/manifest.yaml"});
+  BOOST_TEST(bad.code == vfio::cli::kExitManifestInvalid);
+  BOOST_TEST(bad.err.empty(), bad.err);
+  const auto j = nlohmann::json::parse(bad.out);
+  BOOST_TEST(j["valid"] == false);
+  BOOST_TEST_REQUIRE(j["problems"].size() == 2u);
+  BOOST_TEST(j["problems"][0]["file"] == corpus + "bad/unknown-key-typo.yaml");
+  BOOST_TEST(j["problems"][0]["line"] == 7);
+  BOOST_TEST(j["problems"][0]["column"] == 5);
+  BOOST_TEST(j["problems"][0]["problem"] == "invalid");
+  BOOST_TEST(j["problems"][1]["line"].is_null());
+  BOOST_TEST(j["problems"][1]["problem"] == "missing");
+
+  auto missing = run({"validate", "--json", "/nonexistent/manifest.yaml"});
+  BOOST_TEST(missing.code == vfio::cli::kExitManifestMissing);
+  BOOST_TEST(missing.err.empty(), missing.err);
+
+  auto good = run({"validate", corpus + "good", "--json"});
+  BOOST_TEST(good.code == vfio::cli::kExitOk, good.err);
+  const auto g = nlohmann::json::parse(good.out);
+  BOOST_TEST(g["valid"] == true);
+  BOOST_TEST(g["assignments"]["total"] == 14);
+  BOOST_TEST(g["assignments"]["vfio"] == 10);
+  BOOST_TEST(g["files"].size() == 8u);
+  BOOST_TEST(g["problems"].empty());
 }
