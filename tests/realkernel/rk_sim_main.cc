@@ -68,7 +68,9 @@ class Runner {
     }
     if (verb == "expect") return expect(a.at(0), a.at(1), a.at(2));
     if (verb == "viable") {
-      const auto* d = kernel_.topology().find(address(a.at(0)));
+      // topology() is a copy of the state: keep it alive while d points into it.
+      const auto topology = kernel_.topology();
+      const auto* d = topology.find(address(a.at(0)));
       if (!d || !d->iommu_group) throw Failed(a.at(0) + ": no IOMMU group");
       const bool viable = kernel_.group_viable(*d->iommu_group);
       std::cout << "group " << *d->iommu_group << " (" << a.at(0)
