@@ -68,12 +68,9 @@ class Runner {
     }
     if (verb == "expect") return expect(a.at(0), a.at(1), a.at(2));
     if (verb == "viable") {
-      // topology() is a copy of the state: keep it alive while d points into it.
-      const auto topology = kernel_.topology();
-      const auto* d = topology.find(address(a.at(0)));
-      if (!d || !d->iommu_group) throw Failed(a.at(0) + ": no IOMMU group");
-      const bool viable = kernel_.group_viable(*d->iommu_group);
-      std::cout << "group " << *d->iommu_group << " (" << a.at(0)
+      const unsigned group = group_of(a.at(0));
+      const bool viable = kernel_.group_viable(group);
+      std::cout << "group " << group << " (" << a.at(0)
                 << "): " << (viable ? "viable" : "NOT viable") << "\n";
       if (viable != (a.at(1) == "yes")) throw Failed("viability is not " + a.at(1));
       return;
@@ -110,14 +107,10 @@ class Runner {
     }
     if (verb == "hold") {
       if (holder_) throw Failed("one holder at a time");
-      const auto a0 = address(a.at(0));
-      std::optional<unsigned> group;
-      for (const auto& d : kernel_.topology().devices)
-        if (d.address == a0) group = d.iommu_group;
-      if (!group) throw Failed(a.at(0) + " has no IOMMU group");
+      const unsigned group = group_of(a.at(0));
       holder_ = kHolderPid;
       // As vfio-holder does in the guest: the group's node and one device fd.
-      kernel_.start_process({kHolderPid, "vfio-holder", {*group}, 1, {}, {}});
+      kernel_.start_process({kHolderPid, "vfio-holder", {group}, 1, {}, {}});
       return;
     }
     if (verb == "hold-node") {
@@ -147,6 +140,14 @@ class Runner {
   }
 
  private:
+  unsigned group_of(const std::string& bdf) const {
+    // topology() is a copy of the state: keep it alive while d points into it.
+    const auto topology = kernel_.topology();
+    const auto* d = topology.find(address(bdf));
+    if (!d || !d->iommu_group) throw Failed(bdf + ": no IOMMU group");
+    return *d->iommu_group;
+  }
+
   void run(int want, std::vector<std::string> args) {
     std::vector<std::string> command{"vfio-reconcile", "--state-dir", state_.string()};
     command.insert(command.end(), args.begin(), args.end());
