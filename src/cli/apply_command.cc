@@ -55,15 +55,37 @@ PlanTextOptions text_options(const ApplyCommandOptions& options, bool color) {
   return text;
 }
 
+// sd-daemon(3) priority of a group's block in the journal: a failure an error, a refusal or a
+// group an interrupted run did not begin a warning, the rest information.
+int journal_priority_of(const GroupChange& change, const GroupOutcome& outcome) {
+  if (outcome.failure || outcome.result == GroupResult::Failed ||
+      outcome.result == GroupResult::RolledBack) {
+    return 3;
+  }
+  const bool warn =
+      change.action == GroupAction::Blocked || outcome.result == GroupResult::NotStarted;
+  return warn ? 4 : 6;
+}
+
 void print(const ApplyCommandOptions& options, const Plan& plan, const ApplyOutcome& outcome,
-           bool color, std::ostream& out) {
+           const CommandEnv& env) {
+  std::ostream& out = env.out;
   if (options.json) {
     out << apply_json(plan, outcome, options.dry_run).dump(2) << '\n';
   } else if (options.dry_run) {
-    print_plan_text(plan, text_options(options, color), out);
+    print_plan_text(plan, text_options(options, env.color), out);
     if (!plan.unusable) out << "Dry run: nothing was written.\n";
+  } else if (env.out_style == LogStyle::Journal && outcome.groups.size() == plan.changes.size()) {
+    JournalLineStream journal(out);
+    PlanTextOptions text = text_options(options, false);
+    text.begin_group = [&](std::size_t i) {
+      journal.set_priority(journal_priority_of(plan.changes[i], outcome.groups[i]));
+    };
+    text.end_groups = [&] { journal.set_priority(6); };
+    print_apply_text(plan, outcome, text, journal);
+    journal.flush();
   } else {
-    print_apply_text(plan, outcome, text_options(options, color), out);
+    print_apply_text(plan, outcome, text_options(options, env.color), out);
   }
 }
 
@@ -100,8 +122,9 @@ std::vector<std::string> manifests_to_read(const ApplyCommandOptions& options,
   return found;
 }
 
-// Blocked and failed groups are logged as well as printed: at boot the log (the journal, with
-// priorities) is where someone looks.
+// With --json, blocked and failed groups are logged too: the JSON on stdout is for a program,
+// stderr for the person who ran it. The text report says them once (in the journal with their
+// priorities, print() above), so they are not logged again.
 void log_problems(const Plan& plan, const ApplyOutcome& outcome) {
   for (const auto& c : plan.changes) {
     if (c.action != GroupAction::Blocked) continue;
@@ -317,8 +340,8 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
     if (const int stale = saved_plan_stale(options, *saved, done)) return stale;
   }
   if (plan.unusable) {
-    print(options, plan, ApplyOutcome{}, env.color, env.out);
-    spdlog::error("{}", *plan.unusable);
+    print(options, plan, ApplyOutcome{}, env);
+    spdlog::error("nothing can be planned: {}", *plan.unusable);
     return kExitUnavailable;
   }
 
@@ -330,7 +353,7 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
                                  .stop = env.stop};
   if (options.dry_run) {
     const ApplyOutcome outcome = reconciler.dry_run(done, settings);
-    print(options, plan, outcome, env.color, env.out);
+    print(options, plan, outcome, env);
     return plan_exit_code(plan, false);
   }
 
@@ -344,8 +367,8 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
     return kExitUnavailable;
   }
   const ExecutedPlan& run = std::get<ExecutedPlan>(executed);
-  print(options, run.plan, run.outcome, env.color, env.out);
-  log_problems(run.plan, run.outcome);
+  print(options, run.plan, run.outcome, env);
+  if (options.json) log_problems(run.plan, run.outcome);
   return apply_exit_code(run.plan, run.outcome);
 }
 

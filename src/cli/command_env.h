@@ -34,6 +34,7 @@ struct CommandEnv {
   std::ostream& out;
   std::ostream& err;
   LogStyle log_style = LogStyle::Plain;  // how lines written to `err` itself must look
+  LogStyle out_style = LogStyle::Plain;  // Journal: `out` is the journal (apply's report)
   bool color = false;  // colour what goes to `out` (a terminal, or --color=always)
   // /proc (--proc-root): who holds VFIO groups, routes, mounts; none: unknown.
   KernelFiles* proc = nullptr;

@@ -50,9 +50,9 @@ bool journal_stream_matches(const char* journal_stream, dev_t device, ino_t inod
   return dev && ino && *dev == device && *ino == inode;
 }
 
-LogStyle detect_stderr_style() {
+LogStyle detect_style(int fd) {
   struct stat st {};
-  if (::fstat(STDERR_FILENO, &st) != 0) return LogStyle::Plain;
+  if (::fstat(fd, &st) != 0) return LogStyle::Plain;
   return journal_stream_matches(std::getenv("JOURNAL_STREAM"), st.st_dev, st.st_ino)
              ? LogStyle::Journal
              : LogStyle::Plain;
@@ -87,6 +87,33 @@ std::string journal_lines(int priority, std::string_view text) {
     out += '\n';
   });
   return out;
+}
+
+JournalLineStream::JournalLineStream(std::ostream& target)
+    : std::ostream(nullptr), buffer_(target.rdbuf()) {
+  rdbuf(&buffer_);
+}
+
+void JournalLineStream::set_priority(int priority) {
+  flush();
+  buffer_.priority = priority;
+}
+
+int JournalLineStream::Buffer::overflow(int c) {
+  if (c == traits_type::eof()) return traits_type::not_eof(c);
+  if (line_start_) {
+    const std::string prefix = fmt::format("<{}>", priority);
+    if (out_->sputn(prefix.data(), static_cast<std::streamsize>(prefix.size())) !=
+        static_cast<std::streamsize>(prefix.size())) {
+      return traits_type::eof();
+    }
+  }
+  line_start_ = c == '\n';
+  return out_->sputc(static_cast<char>(c));
+}
+
+int JournalLineStream::Buffer::sync() {
+  return out_->pubsync();
 }
 
 std::shared_ptr<spdlog::logger> make_logger(int verbosity, std::ostream* err, LogStyle style,

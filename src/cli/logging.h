@@ -6,8 +6,8 @@
 
 #include <sys/types.h>
 
-#include <iosfwd>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <string_view>
 
@@ -26,14 +26,40 @@ enum class LogStyle {
 // value names nothing.
 bool journal_stream_matches(const char* journal_stream, dev_t device, ino_t inode);
 
-// Journal when this process's stderr is the journal stream systemd connected, else Plain.
-LogStyle detect_stderr_style();
+// Journal when this process's file `fd` (stderr, stdout) is the journal stream systemd
+// connected, else Plain.
+LogStyle detect_style(int fd);
 
 // sd-daemon(3) priority of a log level: debug 7, info 6, warning 4, error 3, critical 2.
 int journal_priority(spdlog::level::level_enum level);
 
 // Every line of `text` with "<priority>" in front and a newline at its end.
 std::string journal_lines(int priority, std::string_view text);
+
+// An ostream over `target` that starts every line with "<priority>" (sd-daemon(3)), the priority
+// set as the lines are written: a report written to the journal keeps each part's weight there (a
+// failed group an error, a blocked one a warning) without being logged a second time.
+class JournalLineStream : public std::ostream {
+ public:
+  explicit JournalLineStream(std::ostream& target);
+  void set_priority(int priority);
+
+ private:
+  class Buffer : public std::streambuf {
+   public:
+    explicit Buffer(std::streambuf* out) : out_(out) {}
+    int priority = 6;  // LOG_INFO, journald's own default
+
+   protected:
+    int overflow(int c) override;
+    int sync() override;
+
+   private:
+    std::streambuf* out_;
+    bool line_start_ = true;
+  };
+  Buffer buffer_;
+};
 
 // verbosity: -1 quiet (errors only), 0 normal (warnings and up), 1 info, 2+ debug.
 // err: where to write (none: the process's stderr). color: the level coloured (the process's

@@ -74,7 +74,7 @@ int run_plan(const PlanCommandOptions& options, const CommandEnv& env) {
     text.color = env.color;
     print_plan_text(plan, text, env.out);
   }
-  if (plan.unusable) spdlog::error("{}", *plan.unusable);
+  if (plan.unusable) spdlog::error("nothing can be planned: {}", *plan.unusable);
   if (!options.out.empty() && !plan.unusable && !options.json) {
     env.out << "Saved the plan to " << options.out
             << "; apply exactly this plan with: vfio-reconcile apply --plan " << options.out

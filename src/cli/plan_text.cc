@@ -141,10 +141,8 @@ std::string plan_summary_line(const Plan& plan) {
 }
 
 void print_plan_text(const Plan& plan, const PlanTextOptions& options, std::ostream& out) {
-  if (plan.unusable) {
-    fmt::print(out, "Nothing can be planned: {}.\n", *plan.unusable);
-    return;
-  }
+  // Said once, by the command, as the error it is (on stderr).
+  if (plan.unusable) return;
   std::size_t transition_width = 0;
   for (const auto& c : plan.changes) {
     for (const auto& d : c.devices)
@@ -152,6 +150,7 @@ void print_plan_text(const Plan& plan, const PlanTextOptions& options, std::ostr
   }
   for (std::size_t i = 0; i < plan.changes.size(); ++i) {
     const GroupChange& c = plan.changes[i];
+    if (options.begin_group) options.begin_group(i);
     fmt::print(out, "{} {}\n", marker_text(action_marker(c.action), options.color),
                change_heading(c));
     if (c.action == GroupAction::Blocked) {
@@ -183,6 +182,7 @@ void print_plan_text(const Plan& plan, const PlanTextOptions& options, std::ostr
     if (options.annotate) options.annotate(i, out);
     fmt::print(out, "\n");
   }
+  if (options.end_groups) options.end_groups();
   // A narrow run's (the initramfs's, a hot-added device's) changes left to a later run.
   if (!plan.deferred.empty()) fmt::print(out, "Left as they are, for a later run:\n");
   for (const auto& d : plan.deferred) {

@@ -13,6 +13,10 @@ struct PlanTextOptions {
   bool explain = false;  // add the why of each block: assignment, match, group peers
   // Called at the end of each group's block (apply prints the group's outcome there).
   std::function<void(std::size_t change_index, std::ostream& out)> annotate;
+  // Called before each group's block and once after the last (apply's report in the journal
+  // gives each block its priority there).
+  std::function<void(std::size_t change_index)> begin_group;
+  std::function<void()> end_groups;
   bool summary_line = true;  // end with "Plan: ..." / "No changes."
   bool color = false;        // markers coloured: `+` green, `-` red, `!` yellow (a terminal's)
 };

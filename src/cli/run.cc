@@ -51,7 +51,7 @@ int run(int argc, const char* const* argv, const Context& context) {
   const GlobalOptions& global = line.global;
 
   const LogStyle style =
-      context.log_style.value_or(context.err ? LogStyle::Plain : detect_stderr_style());
+      context.log_style.value_or(context.err ? LogStyle::Plain : detect_style(STDERR_FILENO));
   const bool color_err =
       style == LogStyle::Plain && use_color(global.color, context.err != nullptr, STDERR_FILENO);
   auto logger = make_logger(global.quiet ? -1 : global.verbose, context.err, style, color_err);
@@ -96,6 +96,8 @@ int run(int argc, const char* const* argv, const Context& context) {
                  .out = out,
                  .err = err,
                  .log_style = style,
+                 .out_style = context.out_style.value_or(context.out ? LogStyle::Plain
+                                                                     : detect_style(STDOUT_FILENO)),
                  .color = use_color(global.color, context.out != nullptr, STDOUT_FILENO),
                  .proc = proc,
                  .initramfs_copies = context.initramfs_copies.value_or(kInitramfsCopies),

@@ -31,6 +31,9 @@ struct Context {
   // How log lines look. None: Journal when the process's stderr is the journal, else Plain
   // (always Plain when `err` is handed in).
   std::optional<LogStyle> log_style;
+  // What `out` is: None: Journal when the process's stdout is the journal, else Plain (always
+  // Plain when `out` is handed in).
+  std::optional<LogStyle> out_style;
   // Overrides --proc-root when set. With `sysfs` set and neither this nor --proc-root given, no
   // /proc is read: a simulated host's devices and this machine's processes do not mix.
   KernelFiles* proc = nullptr;

@@ -147,7 +147,7 @@ BOOST_AUTO_TEST_CASE(a_timeout_given_as_a_duration_bounds_each_write_also_under_
       ScratchDir state;
       Ran ran = run_on(kernel, state, {verbose, "apply", kGpuManifest, "--timeout", "200ms"});
       BOOST_TEST(ran.code == cli::kExitApplyFailed, ran.out << ran.err);
-      BOOST_TEST(contains(ran.err, "did not return within 200 ms"), ran.err);
+      BOOST_TEST(contains(ran.out, "did not return within 200 ms"), ran.out);
       kernel.wait_for_blocked_writes();
     }
   }
