@@ -137,7 +137,7 @@ def check_schemas(schemas):
             print(f"       {p}")
         failures += bool(problems)
     # status.schema.json stands alone; what it shares with plan.schema.json must not drift.
-    for name in ("pciAddress", "pciId", "classCode", "name"):
+    for name in ("pciAddress", "pciId", "classCode", "name", "holder"):
         if schemas["status"]["$defs"][name] != schemas["plan"]["$defs"][name]:
             print(f"FAIL schema  $defs/{name} differs between status and plan schemas")
             failures += 1
@@ -228,7 +228,8 @@ def strictness_cases(goldens):
     plan = ("plan", goldens["plan"])
     apply = ("apply", goldens["apply"])
     status = ("status", goldens["status"])
-    holder = {"owner": "boot", "assignment": "gpu0", "how": "adopted"}
+    holder = {"owner": "boot", "assignment": "gpu0", "how": "adopted", "in_flight": False}
+    holder_1x = {k: v for k, v in holder.items() if k != "in_flight"}  # plan 1.x/2.0's shape
     failure = {"device": "0000:01:00.0", "step": "wait for vfio-pci",
                "message": "no driver bound", "errno": None}
 
@@ -288,7 +289,7 @@ def strictness_cases(goldens):
         (*apply, "no dry_run", lambda d: d.pop("dry_run"), False),
         (*status, "no hints", lambda d: d.pop("hints"), False),
         (*status, "held_by without in_flight",
-         lambda d: d["groups"][0].update(held_by=holder), False),
+         lambda d: d["groups"][0].update(held_by=holder_1x), False),
         # Accepted: shapes no golden shows.
         (*plan, "a deferred change",
          lambda d: d.update(deferred=[dict(change_base(d), deferred="left for the boot run")]),
@@ -309,6 +310,11 @@ def strictness_cases(goldens):
              devices=[{"address": "0000:01:00.0", "before": None, "after": None}]), True),
         (*status, "a held group in flight",
          lambda d: d["groups"][0].update(held_by=dict(holder, in_flight=True)), True),
+        (*plan, "a held group without in_flight (one holder shape in plan and status)",
+         lambda d: d["changes"][0].update(held_by=holder_1x, owner="boot"), False),
+        (*status, "a device pci.ids does not name",
+         lambda d: d["devices"][0]["names"].update(vendor=None, device=None, **{"class": None}),
+         True),
         (*status, "a finding",
          lambda d: d["findings"].append({"kind": "group-mismatch", "device": "0000:01:00.0",
                                          "path": "kernel/iommu_groups/1/devices",

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "cli/device_text.h"
+
 namespace vfio::cli {
 namespace {
 
@@ -24,19 +26,14 @@ json device_json(const PlannedDevice& d) {
       {"vendor", fmt::format("{:04x}", d.ids.vendor)},
       {"device", fmt::format("{:04x}", d.ids.device)},
       {"class", fmt::format("0x{:06x}", d.ids.class_code)},
-      {"name", d.names.vendor.empty() && d.names.device.empty()
-                   ? json(nullptr)
-                   : json(fmt::format("{} {}", d.names.vendor, d.names.device))},
+      // As the text names it (lspci's hex stand-in for a half pci.ids knows); null when it
+      // knows neither.
+      {"name", d.names.vendor.empty() && d.names.device.empty() ? json(nullptr)
+                                                                : json(name_text(d.ids, d.names))},
       {"role", d.role == DeviceRole::Selected ? "selected" : "companion"},
       {"before", binding_json(d.before)},
       {"after", std::move(after)},
   };
-}
-
-json holder_json(const Holder& h) {
-  return {{"owner", h.owner},
-          {"assignment", h.assignment},
-          {"how", h.how == OwnedGroup::How::Bound ? "bound" : "adopted"}};
 }
 
 json change_json(const GroupChange& c) {
@@ -79,6 +76,13 @@ json change_json(const GroupChange& c) {
 }
 
 }  // namespace
+
+json holder_json(const Holder& h) {
+  return {{"owner", h.owner},
+          {"assignment", h.assignment},
+          {"how", h.how == OwnedGroup::How::Bound ? "bound" : "adopted"},
+          {"in_flight", h.in_flight}};
+}
 
 json plan_json(const Plan& plan) {
   json changes = json::array();

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/plan_json.h"
 #include "cli/status_hints.h"
 
 namespace vfio::cli {
@@ -12,6 +13,11 @@ using json = nlohmann::ordered_json;
 template <class T, class F>
 json optional_json(const std::optional<T>& value, F&& convert) {
   return value ? json(convert(*value)) : json(nullptr);
+}
+
+// pci.ids's name, or null where it has none (absent values are null, as everywhere).
+json known_name(const std::string& name) {
+  return name.empty() ? json(nullptr) : json(name);
 }
 
 std::string hex4(uint16_t value) {
@@ -46,7 +52,9 @@ json device_json(const PciDevice& d) {
       {"kind", std::string(to_string(d.kind))},
       {"kind_from", d.kind_source == KindSource::ConfigHeader ? "config" : "class"},
       {"names",
-       {{"vendor", d.names.vendor}, {"device", d.names.device}, {"class", d.names.class_name}}},
+       {{"vendor", known_name(d.names.vendor)},
+        {"device", known_name(d.names.device)},
+        {"class", known_name(d.names.class_name)}}},
       {"driver", optional_json(d.driver, identity)},
       {"driver_override", optional_json(d.driver_override, identity)},
       {"driver_override_unread", d.driver_override_unread},
@@ -66,12 +74,7 @@ json status_json(const HostSnapshot& snapshot, const OwnershipRecord& owned) {
     json members = json::array();
     for (const auto& m : group.members) members.push_back(m.str());
     json held_by = nullptr;
-    if (const OwnedGroup* held = owned.find(id)) {
-      held_by = {{"owner", held->owner},
-                 {"assignment", held->assignment},
-                 {"how", held->how == OwnedGroup::How::Bound ? "bound" : "adopted"},
-                 {"in_flight", held->in_flight}};
-    }
+    if (const OwnedGroup* held = owned.find(id)) held_by = holder_json(Holder::of(*held));
     groups.push_back({{"group", id}, {"devices", std::move(members)}, {"held_by", held_by}});
   }
   json devices = json::array();

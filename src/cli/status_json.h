@@ -10,7 +10,8 @@ namespace vfio::cli {
 
 // 1.3 (issue 17): `hints` (what the text says of the host as a whole, with a kind); each finding's
 // `kind` and `device`; the boot display's `boot-display` hazard, as the plan refuses it.
-inline constexpr const char* kStatusFormatVersion = "1.3";
+// 1.4: a name pci.ids lacks is null in `names` (was ""), as every absent value.
+inline constexpr const char* kStatusFormatVersion = "1.4";
 
 // One device as scripts see it; the plan's JSON reuses the id fields.
 nlohmann::ordered_json device_json(const PciDevice& device);

@@ -190,7 +190,7 @@ GroupChange decide_group(const PlanInputs& in, unsigned group, const GroupIntent
     c.owner = in.assignment(first).owner;
   }
   const OwnedGroup* owned = in.owned.find(group);
-  if (owned) c.held_by = Holder{owned->owner, owned->assignment, owned->how};
+  if (owned) c.held_by = Holder::of(*owned);
 
   const Members m = in.members_of(group);
   for (const PciDevice* d : m.endpoints) {

@@ -80,7 +80,7 @@ GroupChange base_change(const PlanInputs& in, unsigned group) {
   GroupChange c;
   c.group = group;
   if (const OwnedGroup* held = in.owned.find(group)) {
-    c.held_by = Holder{held->owner, held->assignment, held->how};
+    c.held_by = Holder::of(*held);
   }
   const Members m = in.members_of(group);
   for (const PciDevice* d : m.endpoints) c.devices.push_back(unchanged(*d, DeviceRole::Selected));

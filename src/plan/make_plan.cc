@@ -97,7 +97,7 @@ void plan_prunes(const PlanInputs& in, const Intents& intents,
     c.group = group;
     c.assignment = record.assignment;
     c.owner = record.owner;
-    c.held_by = Holder{record.owner, record.assignment, record.how};
+    c.held_by = Holder::of(record);
     c.pruned = true;
     for (const PciDevice* d : m.endpoints) c.devices.push_back(unchanged(*d, DeviceRole::Selected));
     for (const PciDevice* b : m.bridges) c.bridges.push_back(b->address);

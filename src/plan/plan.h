@@ -105,6 +105,9 @@ struct Holder {
   std::string owner;
   std::string assignment;
   OwnedGroup::How how = OwnedGroup::How::Bound;
+  bool in_flight = false;  // a run stopped in the middle of a transaction on the group
+
+  static Holder of(const OwnedGroup& g) { return {g.owner, g.assignment, g.how, g.in_flight}; }
 };
 
 struct GroupChange {

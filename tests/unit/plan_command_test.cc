@@ -161,7 +161,7 @@ BOOST_AUTO_TEST_CASE(json_follows_the_contract) {
   sim::KernelSimulator kernel(test::example_host("workstation"));
   Ran ran = plan(kernel, {kSource + "/examples/workstation-gpu.yaml", "--json"});
   auto j = nlohmann::json::parse(ran.out);
-  BOOST_TEST(j["format_version"] == "2.0");
+  BOOST_TEST(j["format_version"] == "2.1");
   BOOST_TEST(j["deferred"].empty());  // a full run leaves nothing for later
   BOOST_TEST(j["observed"]["fingerprint"].get<std::string>().rfind("fnv1a64:", 0) == 0u);
   const auto& change = j["changes"][0];
