@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""The JSON outputs and schemas/{plan,apply,status}.schema.json must agree.
+"""The JSON outputs and schemas/{plan,apply,status,validate,owners}.schema.json must agree.
 
 usage: output_schemas_test.py SOURCE_DIR [VFIO_RECONCILE EXAMPLE_HOSTS_DIR]
 
 - Each schema is valid against its metaschema (draft 2020-12), and every $ref in it resolves.
-- Every golden file tests/e2e/golden/{plan,apply,status,validate}_*.json validates against its
+- Every golden file tests/e2e/golden/{plan,apply,status,validate,owners}_*.json validates against
+  its
   schema:
   each JSON document in it (the apply goldens hold one per run, each followed by a line
   "[run N: exit N, N writes]"; the "[exit N]" line at the end is stripped too). A golden JSON
@@ -32,7 +33,7 @@ import tempfile
 
 import jsonschema
 
-KINDS = ("plan", "apply", "status", "validate")
+KINDS = ("plan", "apply", "status", "validate", "owners")
 
 
 def load_schemas(source):
@@ -136,10 +137,19 @@ def check_schemas(schemas):
         for p in problems:
             print(f"       {p}")
         failures += bool(problems)
-    # status.schema.json stands alone; what it shares with plan.schema.json must not drift.
-    for name in ("pciAddress", "pciId", "classCode", "name", "holder"):
-        if schemas["status"]["$defs"][name] != schemas["plan"]["$defs"][name]:
-            print(f"FAIL schema  $defs/{name} differs between status and plan schemas")
+    # status.schema.json and owners.schema.json stand alone; what they share with
+    # plan.schema.json must not drift.
+    for kind, names in (("status", ("pciAddress", "pciId", "classCode", "name", "holder")),
+                        ("owners", ("pciAddress", "name"))):
+        for name in names:
+            if schemas[kind]["$defs"][name] != schemas["plan"]["$defs"][name]:
+                print(f"FAIL schema  $defs/{name} differs between {kind} and plan schemas")
+                failures += 1
+    # An owners group says how and in_flight as a holder does.
+    owners_group = schemas["owners"]["$defs"]["group"]["properties"]
+    for key in ("how", "in_flight"):
+        if owners_group[key] != schemas["plan"]["$defs"]["holder"]["properties"][key]:
+            print(f"FAIL schema  owners group {key} differs from plan's holder {key}")
             failures += 1
     return failures
 
@@ -198,6 +208,9 @@ def check_words(source, schemas):
             ("validate format_version",
              [schemas["validate"]["properties"]["format_version"]["const"]],
              [cxx_constant(source, "src/cli/validate_command.h", "kValidateFormatVersion")]),
+            ("owners format_version",
+             [schemas["owners"]["properties"]["format_version"]["const"]],
+             [cxx_constant(source, "src/cli/owners_command.h", "kOwnersFormatVersion")]),
         ]
     except (LookupError, OSError) as e:
         print(f"FAIL words   cannot read the code's words: {e}")
@@ -228,6 +241,7 @@ def strictness_cases(goldens):
     plan = ("plan", goldens["plan"])
     apply = ("apply", goldens["apply"])
     status = ("status", goldens["status"])
+    owners = ("owners", goldens["owners"])
     holder = {"owner": "boot", "assignment": "gpu0", "how": "adopted", "in_flight": False}
     holder_1x = {k: v for k, v in holder.items() if k != "in_flight"}  # plan 1.x/2.0's shape
     failure = {"device": "0000:01:00.0", "step": "wait for vfio-pci",
@@ -290,6 +304,15 @@ def strictness_cases(goldens):
         (*status, "no hints", lambda d: d.pop("hints"), False),
         (*status, "held_by without in_flight",
          lambda d: d["groups"][0].update(held_by=holder_1x), False),
+        (*owners, "an unknown key in a group",
+         lambda d: d["owners"][0]["groups"][0].update(bogus=1), False),
+        (*owners, "an owner holding no group",
+         lambda d: d["owners"][0].update(groups=[]), False),
+        (*owners, "how 'taken'", lambda d: d["owners"][0]["groups"][0].update(how="taken"),
+         False),
+        (*owners, "no in_flight", lambda d: d["owners"][0]["groups"][0].pop("in_flight"), False),
+        (*owners, "an owner name with a capital",
+         lambda d: d["owners"][0].update(owner="Boot"), False),
         # Accepted: shapes no golden shows.
         (*plan, "a deferred change",
          lambda d: d.update(deferred=[dict(change_base(d), deferred="left for the boot run")]),
@@ -312,6 +335,9 @@ def strictness_cases(goldens):
          lambda d: d["groups"][0].update(held_by=dict(holder, in_flight=True)), True),
         (*plan, "a held group without in_flight (one holder shape in plan and status)",
          lambda d: d["changes"][0].update(held_by=holder_1x, owner="boot"), False),
+        (*owners, "a group gone from the host (no devices)",
+         lambda d: d["owners"][0]["groups"][0].update(devices=[]), True),
+        (*owners, "no owners at all", lambda d: d.update(owners=[]), True),
         (*status, "a device pci.ids does not name",
          lambda d: d["devices"][0]["names"].update(vendor=None, device=None, **{"class": None}),
          True),
@@ -370,6 +396,8 @@ def check_goldens(source, validators):
                     weight = sum(len(d["hazards"]) for d in document["devices"])
                 if kind == "validate":
                     weight = len(document["problems"])
+                if kind == "owners":
+                    weight = len(document["owners"])
                 if weight and (kind not in samples or weight > samples[kind][2]):
                     samples[kind] = (path.name, document, weight)
     for kind in KINDS:

@@ -1,11 +1,13 @@
-// The ownership journal's file format, version 2, apart from where the file lives:
+// The ownership journal's file format, version 3, apart from where the file lives:
 //
-//   {"format_version": 2, "boot_id": "...", "groups": [{"group": 12, "how": "bound",
+//   {"format_version": 3, "boot_id": "...", "groups": [{"group": 12, "how": "bound",
 //    "owner": "boot", "assignment": "gpu0", "in_flight": false, "devices": [{"address":
-//    "0000:01:00.0", "original_driver": "nouveau", "original_override": null}]}]}
+//    "0000:01:00.0", "original_driver": "nouveau", "original_override": null}], "vfs": []}]}
 //
-// Version 1 (before owners) is the same without "owner"; it is read with every group held by the
-// default owner, and the next save writes version 2.
+// A device may also say "vfio_driver" (the vfio variant a claim gave it). Version 3 (added with
+// SR-IOV) added each group's "vfs": the PFs whose VF count this tool set, with their originals.
+// Version 2 is the same without it; version 1 (before owners) also without "owner", read with
+// every group held by the default owner. Older versions are read; the next save writes version 3.
 //
 // The file is read back by a later run as root and its names end up in sysfs paths and writes,
 // so decoding checks every field and drops what does not hold, with a problem line saying why.

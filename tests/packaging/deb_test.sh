@@ -22,7 +22,7 @@ for path in ./usr/sbin/vfio-reconcile ./lib/systemd/system/vfio-reconcile.servic
   ./usr/share/fish/vendor_completions.d/vfio-reconcile.fish \
   ./usr/share/vfio-reconcile/manifest.schema.json ./usr/share/vfio-reconcile/plan.schema.json \
   ./usr/share/vfio-reconcile/apply.schema.json ./usr/share/vfio-reconcile/status.schema.json \
-  ./usr/share/vfio-reconcile/validate.schema.json \
+  ./usr/share/vfio-reconcile/validate.schema.json ./usr/share/vfio-reconcile/owners.schema.json \
   ./usr/share/doc/vfio-reconcile/examples/workstation-gpu.yaml \
   ./usr/share/doc/vfio-reconcile/copyright ./etc/vfio-reconcile/manifest.d/ \
   ./lib/systemd/system/vfio-reconcile-hotplug@.service ./lib/udev/rules.d/70-vfio-reconcile.rules \
