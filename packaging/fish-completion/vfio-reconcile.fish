@@ -74,6 +74,8 @@ complete -c $command -s q -l quiet -d 'Errors only'
 # Each command's own options and arguments.
 complete -c $command -n '__vfio_reconcile_command_is status owners validate plan apply' -l json \
     -d 'Machine-readable output'
+complete -c $command -n '__vfio_reconcile_command_is status' -s l -l full \
+    -d 'Whole lines on a terminal'
 complete -c $command -n '__vfio_reconcile_command_is validate plan apply' \
     -a '(__vfio_reconcile_files "\.ya?ml")' -d Manifest
 complete -c $command -n '__vfio_reconcile_command_is plan' -l detailed-exitcode \

@@ -134,6 +134,8 @@ void CommandLine::add_commands() {
                          "Only the IOMMU groups of these devices (0000:01:00.0, or 01:00.0), or "
                          "these groups");
   status_cmd->add_flag("--json", status.json, "Machine-readable output");
+  status_cmd->add_flag("-l,--full", status.full,
+                       "Whole lines on a terminal (otherwise descriptions are cut to its width)");
 
   owners_cmd = app.add_subcommand(
       "owners", "List the IOMMU groups each owner holds, as the ownership record says");

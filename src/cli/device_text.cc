@@ -1,5 +1,7 @@
 #include "cli/device_text.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace vfio::cli {
@@ -19,6 +21,69 @@ std::string description_text(const PciDevice& d) {
                                ? fmt::format("Class {:04x}", d.ids.class_code >> 8)
                                : d.names.class_name;
   return fmt::format("{}: {}", class_name, name_text(d.ids, d.names));
+}
+
+std::string short_vendor_name(const std::string& vendor) {
+  const auto open = vendor.rfind('[');
+  const auto close = vendor.rfind(']');
+  if (open != std::string::npos && close != std::string::npos && close > open + 1) {
+    return vendor.substr(open + 1, close - open - 1);
+  }
+  std::string name = vendor.substr(0, vendor.find(','));
+  // Company words, dropped from the end while something is left.
+  static constexpr std::string_view kCompanyWords[] = {
+      "Corporation", "Corp.",      "Corp",         "Inc.",        "Inc",           "Co.",
+      "Co",          "Ltd.",       "Ltd",          "Limited",     "LLC",           "GmbH",
+      "AG",          "Technology", "Technologies", "Electronics", "Semiconductor", "Systems"};
+  for (bool dropped = true; dropped;) {
+    dropped = false;
+    const auto space = name.rfind(' ');
+    if (space == std::string::npos) break;
+    const std::string_view last = std::string_view(name).substr(space + 1);
+    for (std::string_view word : kCompanyWords) {
+      if (last == word) {
+        name.erase(space);
+        dropped = true;
+        break;
+      }
+    }
+  }
+  return name;
+}
+
+std::string description_fitting(const PciDevice& d, std::size_t columns) {
+  std::string full = description_text(d);
+  if (columns == 0) return full;
+  auto width = [](std::string_view text) {
+    return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+      return (static_cast<unsigned char>(c) & 0xc0) != 0x80;
+    }));
+  };
+  if (width(full) <= columns) return full;
+  const std::string named = name_text(d.ids, d.names);
+  if (width(named) <= columns) return named;
+  std::string shorter = named;
+  if (!d.names.vendor.empty()) {
+    const std::string vendor = short_vendor_name(d.names.vendor);
+    if (!vendor.empty()) shorter = vendor + named.substr(d.names.vendor.size());
+  }
+  return fit_columns(shorter, columns);
+}
+
+std::string fit_columns(std::string_view text, std::size_t columns) {
+  constexpr std::string_view kCut = "...";
+  auto is_continuation = [](char c) { return (static_cast<unsigned char>(c) & 0xc0) == 0x80; };
+  std::size_t count = 0;
+  for (char c : text) count += !is_continuation(c);
+  if (count <= columns) return std::string(text);
+  // Keep columns - 3 code points, then "..." (fewer than 4 columns: only dots).
+  const std::size_t keep = columns > kCut.size() ? columns - kCut.size() : 0;
+  std::size_t end = 0;
+  for (std::size_t kept = 0; end < text.size(); ++end) {
+    if (!is_continuation(text[end]) && kept++ == keep) break;
+  }
+  return std::string(text.substr(0, end)) +
+         std::string(kCut.substr(0, std::min(columns, kCut.size())));
 }
 
 }  // namespace vfio::cli

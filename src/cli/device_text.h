@@ -1,7 +1,9 @@
 // How a device is named to a person, shared by every human-readable printer.
 #pragma once
 
+#include <cstddef>
 #include <string>
+#include <string_view>
 
 #include "observe/host_snapshot.h"
 
@@ -16,5 +18,18 @@ std::string name_text(const PciIds& ids, const PciNames& names);
 
 // lspci's shape: "VGA compatible controller: NVIDIA Corporation AD102 [GeForce RTX 4090]".
 std::string description_text(const PciDevice& device);
+
+// The vendor as people say it: pci.ids's short form in brackets ("Advanced Micro Devices, Inc.
+// [AMD/ATI]": "AMD/ATI"), else the name up to a comma without its company words ("Samsung
+// Electronics Co Ltd": "Samsung", "NVIDIA Corporation": "NVIDIA").
+std::string short_vendor_name(const std::string& vendor);
+
+// The description in at most `columns` columns (UTF-8 code points), giving up what says least
+// first: lspci's shape; without the class ("NVIDIA Corporation GH100 [H100 PCIe]"); with the
+// short vendor ("NVIDIA GH100 [H100 PCIe]"); that, cut, ending in "...". 0: no limit.
+std::string description_fitting(const PciDevice& device, std::size_t columns);
+
+// `text` cut to `columns` columns (UTF-8 code points), ending in "..." when it was cut.
+std::string fit_columns(std::string_view text, std::size_t columns);
 
 }  // namespace vfio::cli

@@ -1,9 +1,12 @@
 #include "cli/run.h"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cctype>
+#include <charconv>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -38,6 +41,22 @@ bool use_color(ColorChoice choice, bool handed_in, int fd) {
   const char* no_color = std::getenv("NO_COLOR");
   if (no_color != nullptr && *no_color != '\0') return false;
   return !handed_in && ::isatty(fd) == 1;
+}
+
+// The columns of the terminal stdout is, as systemctl finds them: $COLUMNS when set to a number,
+// else the terminal's size; 0 when stdout is no terminal (or handed in).
+std::size_t terminal_columns(bool handed_in) {
+  if (handed_in || ::isatty(STDOUT_FILENO) != 1) return 0;
+  if (const char* columns = std::getenv("COLUMNS")) {
+    std::size_t value = 0;
+    const char* end = columns + std::strlen(columns);
+    if (auto [at, ec] = std::from_chars(columns, end, value);
+        ec == std::errc() && at == end && value > 0) {
+      return value;
+    }
+  }
+  struct winsize size {};
+  return ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 ? size.ws_col : 0;
 }
 
 }  // namespace
@@ -109,7 +128,8 @@ int run(int argc, const char* const* argv, const Context& context) {
     env.confirm = ask_at_terminal;
   }
   if (line.status_cmd->parsed()) {
-    return run_status(line.status, *sysfs, proc, read_ownership(env).record, out);
+    return run_status(line.status, *sysfs, proc, read_ownership(env).record, out,
+                      context.out_columns.value_or(terminal_columns(context.out != nullptr)));
   }
   if (line.owners_cmd->parsed()) return run_owners(line.owners, env);
   if (line.plan_cmd->parsed()) return run_plan(line.plan, env);

@@ -34,6 +34,10 @@ struct Context {
   // What `out` is: None: Journal when the process's stdout is the journal, else Plain (always
   // Plain when `out` is handed in).
   std::optional<LogStyle> out_style;
+  // How many columns `out` has, which `status` fits its device lines to; 0: no limit. None: the
+  // terminal's ($COLUMNS, else its size) when stdout is one, else no limit (always no limit when
+  // `out` is handed in).
+  std::optional<std::size_t> out_columns;
   // Overrides --proc-root when set. With `sysfs` set and neither this nor --proc-root given, no
   // /proc is read: a simulated host's devices and this machine's processes do not mix.
   KernelFiles* proc = nullptr;

@@ -14,7 +14,7 @@
 namespace vfio::cli {
 
 int run_status(const StatusOptions& options, Sysfs& sysfs, KernelFiles* proc,
-               const OwnershipRecord& owned, std::ostream& out) {
+               const OwnershipRecord& owned, std::ostream& out, std::size_t width) {
   PciIdDatabase names;
   HostSnapshot snapshot;
   try {
@@ -36,7 +36,7 @@ int run_status(const StatusOptions& options, Sysfs& sysfs, KernelFiles* proc,
   if (options.json) {
     out << status_json(snapshot, owned).dump(2) << '\n';
   } else {
-    print_status_text(snapshot, owned, out);
+    print_status_text(snapshot, owned, out, {.width = options.full ? 0 : width});
   }
   return kExitOk;
 }

@@ -62,25 +62,46 @@ void print_column_headings(const Columns& columns, std::ostream& out) {
              "DESCRIPTION");
 }
 
-void print_device(const PciDevice& d, const Columns& columns, std::ostream& out) {
+// What is left of a `width`-column line after `used` columns, for text that may be cut; 0: all.
+std::size_t room(std::size_t width, std::size_t used) {
+  if (width == 0) return 0;
+  return width > used + kMinStatusTextColumns ? width - used : kMinStatusTextColumns;
+}
+
+std::string fitted(std::string text, std::size_t columns) {
+  return columns == 0 ? text : fit_columns(text, columns);
+}
+
+void print_device(const PciDevice& d, const Columns& columns, std::size_t width,
+                  std::ostream& out) {
   std::string numa;
   if (columns.numa)
     numa = fmt::format("  node {:<2}", d.numa_node ? std::to_string(*d.numa_node) : "-");
-  fmt::print(out, "  {:<{}}  {:<{}}  {}  {:<{}}{}  {}\n", d.address.str(), columns.address,
-             to_string(d.kind), columns.kind, ids_text(d.ids), d.driver.value_or("-"),
-             columns.driver, numa, description_text(d));
+  const std::string row = fmt::format(
+      "  {:<{}}  {:<{}}  {}  {:<{}}{}  ", d.address.str(), columns.address, to_string(d.kind),
+      columns.kind, ids_text(d.ids), d.driver.value_or("-"), columns.driver, numa);
+  fmt::print(out, "{}{}\n", row, description_fitting(d, room(width, row.size())));
   auto notes = device_notes(d);
   if (!notes.empty()) {
-    fmt::print(out, "  {:<{}}  {}\n", "", columns.address, fmt::join(notes, "; "));
+    const std::string indent(2 + columns.address + 2, ' ');
+    fmt::print(out, "{}{}\n", indent,
+               fitted(fmt::format("{}", fmt::join(notes, "; ")), room(width, indent.size())));
   }
+}
+
+// The IOMMU's units, all of them while they are few: a big server's 8 or 16 (one per socket's
+// root complex) would push the line past 100 columns and say nothing more (`status --json` has
+// them all).
+std::string units_text(const std::vector<std::string>& units) {
+  constexpr std::size_t kListed = 4;
+  if (units.empty()) return "groups present";
+  if (units.size() <= kListed) return fmt::format("{}", fmt::join(units, ", "));
+  return fmt::format("{} ... {}, {} units", units.front(), units.back(), units.size());
 }
 
 void print_header(const HostSnapshot& snapshot, std::ostream& out) {
   if (snapshot.iommu_active()) {
-    fmt::print(out, "IOMMU: on ({})",
-               snapshot.iommu_units.empty()
-                   ? std::string("groups present")
-                   : fmt::format("{}", fmt::join(snapshot.iommu_units, ", ")));
+    fmt::print(out, "IOMMU: on ({})", units_text(snapshot.iommu_units));
   } else {
     fmt::print(out, "IOMMU: off");
   }
@@ -91,6 +112,21 @@ void print_header(const HostSnapshot& snapshot, std::ostream& out) {
 }
 
 constexpr std::size_t kFoldBridgeGroupsAbove = 16;
+constexpr std::size_t kFoldedLineColumns = 100;
+
+// "  2, 5, 7, ..." over as many lines as `width` columns need (a big host folds hundreds).
+void print_wrapped(const std::vector<unsigned>& numbers, std::size_t width, std::ostream& out) {
+  std::string line = " ";
+  for (std::size_t i = 0; i < numbers.size(); ++i) {
+    std::string item = fmt::format(" {}{}", numbers[i], i + 1 < numbers.size() ? "," : "");
+    if (line.size() > 1 && line.size() + item.size() > width) {
+      fmt::print(out, "{}\n", line);
+      line = " ";
+    }
+    line += item;
+  }
+  fmt::print(out, "{}\n", line);
+}
 
 // A group with no endpoint: nothing in it can be passed through.
 bool bridges_only(const HostSnapshot& snapshot, const IommuGroup& group) {
@@ -118,7 +154,7 @@ std::string holder_note(const HostSnapshot& snapshot, unsigned group,
 }  // namespace
 
 void print_status_text(const HostSnapshot& snapshot, const OwnershipRecord& owned,
-                       std::ostream& out) {
+                       std::ostream& out, const StatusTextOptions& options) {
   print_header(snapshot, out);
   const Columns columns = measure(snapshot);
   if (!snapshot.devices.empty()) print_column_headings(columns, out);
@@ -137,7 +173,7 @@ void print_status_text(const HostSnapshot& snapshot, const OwnershipRecord& owne
     fmt::print(out, "\nIOMMU group {}{}\n", id, holder_note(snapshot, id, owned));
     for (const auto& member : group.members) {
       if (const PciDevice* d = snapshot.find(member)) {
-        print_device(*d, columns, out);
+        print_device(*d, columns, options.width, out);
         shown.insert(member);
       }
     }
@@ -150,12 +186,12 @@ void print_status_text(const HostSnapshot& snapshot, const OwnershipRecord& owne
     if (shown.count(d.address)) continue;
     if (!heading) fmt::print(out, "\nNot in an IOMMU group\n");
     heading = true;
-    print_device(d, columns, out);
+    print_device(d, columns, options.width, out);
   }
 
   if (!folded.empty()) {
-    fmt::print(out, "\nIOMMU groups {}: bridges and root ports only (`status GROUP` lists one)\n",
-               fmt::join(folded, ", "));
+    fmt::print(out, "\nIOMMU groups of bridges and root ports only (`status GROUP` lists one):\n");
+    print_wrapped(folded, options.width == 0 ? kFoldedLineColumns : options.width, out);
   }
 
   if (!snapshot.findings.empty()) {

@@ -83,7 +83,7 @@ expect "vfio-reconcile apply --boot --config-dir " "hosts|manifest.d"
 expect "vfio-reconcile apply --jobs " ""
 expect "vfio-reconcile apply --early --d" "--dry-run" # --device excludes --early
 expect "vfio-reconcile plan --d" "--detailed-exitcode"
-expect "vfio-reconcile status --" "--color|--help|--json|--modules-dir|--proc-root|--quiet|--state-dir|--sysfs-root|--timeout|--verbose"
+expect "vfio-reconcile status --" "--color|--full|--help|--json|--modules-dir|--proc-root|--quiet|--state-dir|--sysfs-root|--timeout|--verbose"
 expect "vfio-reconcile status " ""
 expect "vfio-reconcile o" "owners"
 expect "vfio-reconcile owners " ""

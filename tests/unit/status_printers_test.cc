@@ -3,6 +3,7 @@
 
 #include <sstream>
 
+#include "cli/device_text.h"
 #include "cli/status_json.h"
 #include "cli/status_text.h"
 #include "test_support.h"
@@ -168,4 +169,53 @@ BOOST_AUTO_TEST_CASE(text_and_json_name_the_owner_holding_each_group) {
   BOOST_TEST(j["groups"][0]["held_by"]["how"] == "bound");
   BOOST_TEST(j["groups"][0]["held_by"]["in_flight"] == false);
   BOOST_TEST(cli::status_json(s)["groups"][0]["held_by"].is_null());
+}
+
+BOOST_AUTO_TEST_CASE(text_is_cut_by_code_points_and_says_so) {
+  BOOST_TEST(cli::fit_columns("GH100 [H100 PCIe]", 17) == "GH100 [H100 PCIe]");
+  BOOST_TEST(cli::fit_columns("GH100 [H100 PCIe]", 16) == "GH100 [H100 P...");
+  BOOST_TEST(cli::fit_columns("abcdef", 3) == "...");
+  BOOST_TEST(cli::fit_columns("abcdef", 2) == "..");
+  BOOST_TEST(cli::fit_columns("abcdef", 0) == "");
+  // A multi-byte character is one column and is never split.
+  BOOST_TEST(cli::fit_columns("Ger\xc3\xa4t X", 7) == "Ger\xc3\xa4t X");
+  BOOST_TEST(cli::fit_columns("Ger\xc3\xa4t XYZ", 7) == "Ger\xc3\xa4...");
+}
+
+BOOST_AUTO_TEST_CASE(vendors_are_shortened_the_way_people_say_them) {
+  BOOST_TEST(cli::short_vendor_name("NVIDIA Corporation") == "NVIDIA");
+  BOOST_TEST(cli::short_vendor_name("Samsung Electronics Co Ltd") == "Samsung");
+  BOOST_TEST(cli::short_vendor_name("ASPEED Technology, Inc.") == "ASPEED");
+  BOOST_TEST(cli::short_vendor_name("Advanced Micro Devices, Inc. [AMD/ATI]") == "AMD/ATI");
+  BOOST_TEST(cli::short_vendor_name("Red Hat, Inc.") == "Red Hat");
+  BOOST_TEST(cli::short_vendor_name("Mellanox Technologies") == "Mellanox");
+  BOOST_TEST(cli::short_vendor_name("Corporation") == "Corporation");  // never to nothing
+}
+
+BOOST_AUTO_TEST_CASE(a_description_gives_up_the_class_then_company_words_then_its_end) {
+  PciDevice gpu = device("0000:01:00.0", 0x10de, 0x2684, 0x030000, "nvidia", 1);
+  gpu.names = {"NVIDIA Corporation", "AD102 [GeForce RTX 4090]", "VGA compatible controller"};
+  const std::string whole =
+      "VGA compatible controller: NVIDIA Corporation AD102 [GeForce RTX 4090]";
+  BOOST_TEST(cli::description_fitting(gpu, 0) == whole);
+  BOOST_TEST(cli::description_fitting(gpu, whole.size()) == whole);
+  BOOST_TEST(cli::description_fitting(gpu, 60) == "NVIDIA Corporation AD102 [GeForce RTX 4090]");
+  BOOST_TEST(cli::description_fitting(gpu, 40) == "NVIDIA AD102 [GeForce RTX 4090]");
+  BOOST_TEST(cli::description_fitting(gpu, 20) == "NVIDIA AD102 [GeF...");
+  PciDevice unknown = device("0000:05:00.0", 0x1b21, 0x1242, 0x0c0330, std::nullopt, 1);
+  BOOST_TEST(cli::description_fitting(unknown, 16) == "Vendor 1b21 D...");
+}
+
+BOOST_AUTO_TEST_CASE(device_lines_fit_the_width_given_and_notes_too) {
+  HostSnapshot s = workstation();
+  s.devices[1].label = std::string(80, 'x');
+  std::ostringstream out;
+  cli::print_status_text(s, {}, out, {.width = 80});
+  std::istringstream lines(out.str());
+  for (std::string line; std::getline(lines, line);) {
+    if (line.starts_with("  0000:") || line.starts_with("        ")) {
+      BOOST_TEST(line.size() <= 80u, line);
+    }
+  }
+  BOOST_TEST(contains(out.str(), "...\n"), out.str());
 }

@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE status_selection
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -70,8 +71,9 @@ BOOST_AUTO_TEST_CASE(columns_have_headings_and_bridge_groups_fold_on_a_big_host)
   BOOST_TEST(contains(small.out, "  ADDRESS       KIND      IDS          DRIVER"), small.out);
   BOOST_TEST(!contains(small.out, "bridges and root ports only"), small.out);
   Ran big = status_of("gpu-server", {});  // 38 groups
-  BOOST_TEST(contains(big.out, "\nIOMMU groups 2, 5, 7, "), big.out);
-  BOOST_TEST(contains(big.out, ": bridges and root ports only (`status GROUP` lists one)"),
+  BOOST_TEST(contains(big.out,
+                      "\nIOMMU groups of bridges and root ports only (`status GROUP` "
+                      "lists one):\n  2, 5, 7, 9, 11, "),
              big.out);
   BOOST_TEST(!contains(big.out, "\nIOMMU group 2\n"), big.out);
   // Asked for by number, a folded group is shown.
@@ -98,4 +100,62 @@ BOOST_AUTO_TEST_CASE(findings_are_kept_for_the_devices_shown) {
   BOOST_TEST(shown.devices.size() == 1u);
   BOOST_TEST(shown.findings.size() == 2u);
   BOOST_TEST(shown.findings.front().message == "of b");
+}
+
+namespace {
+
+Ran status_at_width(const std::string& host, std::size_t columns,
+                    const std::vector<std::string>& args = {}) {
+  sim::KernelSimulator kernel(test::example_host(host));
+  sim::SimulatedModules modules(kernel, true);
+  ScratchDir state;
+  std::vector<std::string> all{"--state-dir", (state.path() / "state").string(), "status"};
+  all.insert(all.end(), args.begin(), args.end());
+  cli::Context context;
+  context.sysfs = &kernel;
+  context.modules = &modules;
+  context.boot_id = "cli-test";
+  context.out_columns = columns;
+  return test::run_cli(all, context);
+}
+
+std::size_t widest_line(const std::string& text) {
+  std::size_t widest = 0;
+  std::size_t start = 0;
+  for (std::size_t end; (end = text.find('\n', start)) != std::string::npos; start = end + 1) {
+    widest = std::max(widest, end - start);
+  }
+  return widest;
+}
+
+}  // namespace
+
+// On a 100-column terminal every line of the big server's status fits (the device name kept,
+// the class and the vendor's company words given up first); through a pipe, or with --full,
+// lines are whole, as lspci prints them.
+BOOST_AUTO_TEST_CASE(status_lines_fit_a_terminal_of_100_columns) {
+  Ran fitted = status_at_width("gpu-server", 100);
+  BOOST_TEST(fitted.code == cli::kExitOk, fitted.err);
+  BOOST_TEST(widest_line(fitted.out) <= 100u, fitted.out);
+  BOOST_TEST(contains(fitted.out, "IOMMU: on (dmar0 ... dmar7, 8 units)"), fitted.out);
+  // A host folding hundreds of bridge groups wraps their numbers to the width too.
+  BOOST_TEST(contains(fitted.out, "one):\n  2, 5, 7, "), fitted.out);
+  BOOST_TEST(contains(fitted.out, "node 0   NVIDIA Corporation GH100 [H100 PCIe]\n"), fitted.out);
+  BOOST_TEST(contains(fitted.out, "node 0   Samsung NVMe SSD Controller PM173X\n"), fitted.out);
+  BOOST_TEST(contains(fitted.out, "node 0   Intel C620 Series Chipset Family USB...\n"),
+             fitted.out);
+
+  Ran piped = status_at_width("gpu-server", 0);
+  BOOST_TEST(widest_line(piped.out) > 100u);
+  BOOST_TEST(contains(piped.out,
+                      "USB controller: Intel Corporation C620 Series Chipset Family "
+                      "USB 3.0 xHCI Controller\n"),
+             piped.out);
+  Ran full = status_at_width("gpu-server", 100, {"--full"});
+  BOOST_TEST(full.out == piped.out);
+  BOOST_TEST(status_at_width("gpu-server", 100, {"-l"}).out == piped.out);
+
+  // A narrow terminal: the description keeps its floor of columns rather than vanish.
+  Ran narrow = status_at_width("workstation", 40);
+  BOOST_TEST(contains(narrow.out, "nvidia         NVIDIA AD102 [GeForce...\n"), narrow.out);
 }
