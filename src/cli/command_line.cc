@@ -41,6 +41,17 @@ void collect_option_names(const CLI::App& app, std::vector<std::string>& names) 
   }
 }
 
+// Whether `app` itself has the option `typed` ("--json", "-l").
+bool has_option(const CLI::App& app, std::string_view typed) {
+  for (const CLI::Option* option : app.get_options()) {
+    for (const auto& name : option->get_lnames())
+      if (typed == "--" + name) return true;
+    for (const auto& name : option->get_snames())
+      if (typed == "-" + name) return true;
+  }
+  return false;
+}
+
 std::string suggestion(std::string_view typed, const std::vector<std::string>& known) {
   std::vector<std::string_view> candidates(known.begin(), known.end());
   const auto closest = closest_name(typed, candidates);
@@ -272,6 +283,25 @@ void CommandLine::check_leftovers() const {
       collect_option_names(app, options);
       if (command) collect_option_names(*command, options);
       const std::string typed = first.substr(0, first.find('='));
+      // A command's own option written before the command's name: say where it goes rather than
+      // suggest the very name typed.
+      std::vector<std::string> takers;
+      for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+        if (has_option(*sub, typed)) takers.push_back(sub->get_name());
+      }
+      if (command && has_option(*command, typed)) {
+        throw CLI::ParseError(
+            fmt::format("'{}' is an option of {}: write it after the command's name "
+                        "(vfio-reconcile {} {}); only global options may come before it.",
+                        typed, command->get_name(), command->get_name(), first),
+            CLI::ExitCodes::ExtrasError);
+      }
+      if (!command && !takers.empty()) {
+        throw CLI::ParseError(
+            fmt::format("'{}' is an option of {}: name the command first (vfio-reconcile {} {}).",
+                        typed, fmt::join(takers, ", "), takers.front(), first),
+            CLI::ExitCodes::ExtrasError);
+      }
       const std::string where = command ? " for " + command->get_name() : "";
       throw CLI::ParseError(
           fmt::format("unknown option '{}'{}.{}", typed, where, suggestion(typed, options)),

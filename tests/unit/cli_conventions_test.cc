@@ -106,11 +106,21 @@ BOOST_AUTO_TEST_CASE(a_mistyped_command_or_option_gets_the_closest_name) {
            {{"status", "--jsn"}, "Did you mean '--json'?"},
            {{"help", "stat"}, "help: unknown command 'stat'. Did you mean 'status'?"},
            {{"frobnicate"}, "unknown command 'frobnicate'. The commands: status, owners"},
-           {{"version", "extra"}, "unexpected argument 'extra' for version"}}) {
+           {{"version", "extra"}, "unexpected argument 'extra' for version"},
+           // A command's own option before its name: where it goes, not "did you mean" itself.
+           {{"--json", "status"},
+            "'--json' is an option of status: write it after the command's name "
+            "(vfio-reconcile status --json); only global options may come before it."},
+           {{"-l", "status"}, "'-l' is an option of status: write it after"},
+           {{"--detailed-exitcode"},
+            "'--detailed-exitcode' is an option of plan: name the command first "
+            "(vfio-reconcile plan --detailed-exitcode)."},
+           {{"--json"}, "'--json' is an option of status, owners, validate, plan, apply"}}) {
     BOOST_TEST_CONTEXT(c.args[0]) {
       Ran ran = run(c.args);
       BOOST_TEST(ran.code == cli::kExitUsage);
       BOOST_TEST(contains(ran.err, c.says), ran.err);
+      BOOST_TEST(!contains(ran.err, "Did you mean '" + c.args[0] + "'"), ran.err);
       BOOST_TEST(ran.out.empty());
     }
   }
