@@ -245,6 +245,7 @@ std::optional<int> CommandLine::parse(int argc, const char* const* argv, std::os
       throw;
     }
     check_leftovers();
+    apply.boot = apply.boot || apply.early;  // the early run is a boot run, narrowed
     check_combinations();
   } catch (const CLI::ParseError& e) {
     return app.exit(e, out, err) == 0 ? kExitOk : kExitUsage;
@@ -260,7 +261,6 @@ std::optional<int> CommandLine::parse(int argc, const char* const* argv, std::os
                 : app.get_subcommand(help_topic_)->help(app.get_name()));
     return kExitOk;
   }
-  apply.boot = apply.boot || apply.early;  // the early run is a boot run, narrowed
   return std::nullopt;
 }
 
@@ -325,8 +325,9 @@ void CommandLine::check_leftovers() const {
   }
 }
 
+// After --early has set apply.boot (an early run is a boot run).
 void CommandLine::check_combinations() const {
-  const bool boot = apply.boot || apply.early;
+  const bool boot = apply.boot;
   if (apply_cmd->get_option("--config-dir")->count() > 0 && !boot) {
     throw CLI::RequiresError("--config-dir", "--boot");
   }

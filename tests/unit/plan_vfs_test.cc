@@ -136,7 +136,12 @@ BOOST_AUTO_TEST_CASE(a_pf_no_manifest_sets_is_given_back_and_its_vfs_are_that_ch
   BOOST_TEST(c.vf_counts[0].to == 2u);
   BOOST_TEST(c.vf_counts[0].autoprobe_to);
   BOOST_TEST(!has_group(p, 100));
+  // No manifest names it: a prune, which apply asks about on a terminal (and JSON says).
+  BOOST_TEST(c.pruned);
   // --no-prune keeps it.
   Plan kept = host.plan(desired({}), owned, PlanOptions{false});
   BOOST_TEST((change_for(kept, 22).action == GroupAction::Noop));
+  // Named by its manifest (a count set again), it is no prune.
+  Plan named = host.plan(desired({A("e810").address("0000:5e:00.0").vfs(2)}), owned);
+  BOOST_TEST(!change_for(named, 22).pruned);
 }

@@ -201,6 +201,7 @@ BOOST_AUTO_TEST_CASE(the_command_line_keeps_a_saved_plan_whole) {
   for (const std::vector<std::string>& extra : {std::vector<std::string>{manifest},
                                                 {"--no-prune"},
                                                 {"--boot"},
+                                                {"--early"},
                                                 {"--device", "0000:01:00.0"}}) {
     std::vector<std::string> args{"apply", "--plan", saved};
     args.insert(args.end(), extra.begin(), extra.end());
