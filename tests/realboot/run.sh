@@ -23,6 +23,7 @@
 # Without DEB (or $VFIO_RB_DEB, as CI hands in the package it built), the package is built first
 # (tools/build-deb --no-lintian, ~4 min). Needs root.
 set -euo pipefail
+. "$(dirname "$0")/../qemu/boot-once-more.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 build=$(realpath -m "${1:-$repo/build}")
@@ -209,28 +210,19 @@ boot() { # boot PHASE [KERNEL ARGUMENTS...]
   # ticks and panic ("timer doesn't work through Interrupt-remapped IO-APIC"); VMs skip it.
   cmdline+=" no_timer_check"
   start=$EPOCHREALTIME
-  # A boot whose QEMU process itself died by a signal (134, 135, 139: not the guest, not
-  # timeout's 124/137) runs once more, as in the real-kernel suite (its README, "How a run goes").
-  # The disk is the same: a crashed boot may have left it half-written, which the retry's checks
-  # then report.
-  local attempt
-  for attempt in 1 2; do
-    set +e
+  # Once more when QEMU itself died, or the guest kernel panicked before the initramfs's hook or
+  # the checker printed a line (../qemu/boot-once-more.sh says when that was met). The disk is
+  # the same: a crashed boot may have left it half-written, which the retry's checks then report.
+  boot_once_more "realboot: the $phase boot" "$console" '^(VFIO-RB|vfio-reconcile: )' \
     timeout --kill-after=5 "$timeout_s" qemu-system-x86_64 "${accel[@]}" -cpu max \
-      -machine q35,kernel-irqchip=split -smp 2 -m 1G \
-      -nodefaults -no-user-config -display none -serial stdio -no-reboot \
-      -kernel "$kdir/vmlinux" -initrd "$initrd" \
-      -append "console=ttyS0 intel_iommu=on iommu=pt root=/dev/vda rw quiet panic=-1 $cmdline" \
-      -drive "file=$out/disk.img,format=raw,if=none,id=root" \
-      -device virtio-blk-pci,drive=root,bus=pcie.0,addr=0x6 \
-      "${devices[@]}" < /dev/null 2>&1 | tr -d '\r' > "$console"
-    code=${PIPESTATUS[0]}
-    set -e
-    case $code in 134 | 135 | 139) ;; *) break ;; esac
-    [ "$attempt" = 2 ] && break
-    mv "$console" "$console.qemu-crash"
-    echo "realboot: QEMU itself died in the $phase boot (exit $code); its console: $console.qemu-crash; booting once more"
-  done
+    -machine q35,kernel-irqchip=split -smp 2 -m 1G \
+    -nodefaults -no-user-config -display none -serial stdio -no-reboot \
+    -kernel "$kdir/vmlinux" -initrd "$initrd" \
+    -append "console=ttyS0 intel_iommu=on iommu=pt root=/dev/vda rw quiet panic=-1 $cmdline" \
+    -drive "file=$out/disk.img,format=raw,if=none,id=root" \
+    -device virtio-blk-pci,drive=root,bus=pcie.0,addr=0x6 \
+    "${devices[@]}"
+  code=$BOOT_EXIT
   local secs
   secs=$(since "$start")
   missing=""

@@ -9,6 +9,7 @@
 # VFIO_RK_SIM is given, the same steps run on the kernel simulator and every state dump the
 # guest printed must equal the simulator's (the differential check).
 set -euo pipefail
+. "$(dirname "$0")/../qemu/boot-once-more.sh"
 scenario=$(cd "${1:?usage: run-boot.sh SCENARIO_DIR KERNEL_DIR BASE.cpio OUT_DIR [VFIO_RK_SIM]}" && pwd)
 kdir=${2:?} base=${3:?} out=${4:?} sim=${5:-}
 name=$(basename "$scenario")
@@ -48,44 +49,24 @@ counts="vfio_rk.soak=$cycles vfio_rk.kills=$kills"
 # no_timer_check: under TCG on a busy host the kernel's early IO-APIC timer check can miss its
 # ticks and panic ("timer doesn't work through Interrupt-remapped IO-APIC"); VMs skip it.
 start=$EPOCHREALTIME
-# QEMU 7.2 itself (the host's emulator, not the guest) has died by SIGSEGV under multi-threaded
-# TCG on a loaded host (the fresh-clone CI of 2026-12-01, rootports at `let-go`; the guest had
-# printed no failure; six reruns did not repeat it). A boot whose QEMU died by a signal of its
-# own (not timeout's 124/137) is run once more, saying so; the crashed boot's console is kept.
-for attempt in 1 2; do
-  set +e
+# Once more when QEMU itself died or the guest kernel panicked before /init printed its first
+# line (../qemu/boot-once-more.sh says when that was met).
+boot_once_more "realkernel $name" "$console" '^VFIO-RK: kernel' \
   timeout --kill-after=5 "$timeout_s" qemu-system-x86_64 "${accel[@]}" -cpu max \
-    -machine q35,kernel-irqchip=split -smp 2 -m 1G \
-    -nodefaults -no-user-config -display none -serial stdio -no-reboot \
-    -kernel "$kdir/vmlinux" -initrd "$out/initrd.cpio" \
-    -append "console=ttyS0 intel_iommu=on iommu=pt no_timer_check quiet panic=-1 rdinit=/init $counts" \
-    "${devices[@]}" < /dev/null 2>&1 | tr -d '\r' > "$console"
-  codes=("${PIPESTATUS[@]}")
-  set -e
-  # Likewise a guest kernel that panicked before /init printed its first line: nothing of the
-  # scenario or the tool had run (CI of 2026-12-01: "Oops: int3" in run_timer_softirq at 2.7 s
-  # of a 6.12 boot, TCG's cross-modifying code under MTTCG).
-  why=""
-  case ${codes[0]} in
-    134 | 135 | 139) why="QEMU itself died (exit ${codes[0]}: signal $((codes[0] - 128)))" ;;
-    *)
-      if grep -q 'Kernel panic' "$console" && ! grep -q '^VFIO-RK: kernel' "$console"; then
-        why="the guest kernel panicked before /init ran"
-      fi
-      ;;
-  esac
-  [ -n "$why" ] && [ "$attempt" = 1 ] || break
-  mv "$console" "$console.qemu-crash"
-  echo "realkernel $name: $why; its console: $console.qemu-crash; booting once more"
-done
+  -machine q35,kernel-irqchip=split -smp 2 -m 1G \
+  -nodefaults -no-user-config -display none -serial stdio -no-reboot \
+  -kernel "$kdir/vmlinux" -initrd "$out/initrd.cpio" \
+  -append "console=ttyS0 intel_iommu=on iommu=pt no_timer_check quiet panic=-1 rdinit=/init $counts" \
+  "${devices[@]}"
+
 secs=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
 if ! grep -q '^VFIO-RK RESULT: PASS' "$console"; then
   echo "----- guest console ($console) -----"
   cat "$console"
   echo "-----"
-  [ "${codes[0]}" = 124 ] && fail "the guest did not finish within ${timeout_s} s"
+  [ "${BOOT_EXIT}" = 124 ] && fail "the guest did not finish within ${timeout_s} s"
   grep -q '^VFIO-RK RESULT: FAIL' "$console" && fail "a step failed in the guest (see STEP FAILED above)"
-  fail "the guest ended without a result (QEMU exit ${codes[0]}: panic or a dying /init)"
+  fail "the guest ended without a result (QEMU exit ${BOOT_EXIT}: panic or a dying /init)"
 fi
 echo "realkernel $name: guest PASS in $secs s (${accel[1]%%,*})"
 grep -E '^(--- step|STEP|VFIO-RK)' "$console" | sed 's/^/  guest| /' | head -n 200
