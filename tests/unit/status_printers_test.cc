@@ -3,6 +3,8 @@
 
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "cli/device_text.h"
 #include "cli/status_json.h"
 #include "cli/status_text.h"
@@ -218,4 +220,34 @@ BOOST_AUTO_TEST_CASE(device_lines_fit_the_width_given_and_notes_too) {
     }
   }
   BOOST_TEST(contains(out.str(), "...\n"), out.str());
+}
+
+// A big host's bridge-only groups are folded into a list wrapped at 100 columns, every number
+// in it once.
+BOOST_AUTO_TEST_CASE(folded_bridge_groups_wrap_at_100_columns) {
+  HostSnapshot s;
+  for (unsigned g = 0; g < 60; ++g) {
+    auto port = device(fmt::format("0000:{:02x}:00.0", g).c_str(), 0x8086, 0x1901, 0x060400,
+                       "pcieport", 1000 + g);
+    port.kind = DeviceKind::Bridge;
+    s.devices.push_back(port);
+    s.groups[1000 + g] = IommuGroup{1000 + g, {port.address}};
+  }
+  std::ostringstream out;
+  cli::print_status_text(s, {}, out);
+  const std::string text = out.str();
+  const auto list = text.find("lists one):\n");
+  BOOST_TEST_REQUIRE(list != std::string::npos, text);
+  std::istringstream lines(text.substr(list + 12));
+  std::string all;
+  int count = 0;
+  for (std::string line; std::getline(lines, line); ++count) {
+    BOOST_TEST(line.size() <= 100u, line);
+    BOOST_TEST(line.starts_with("  1"), line);
+    all += line;
+  }
+  BOOST_TEST(count == 4);  // 16 numbers of 6 columns (" 1000,") to a line of 100
+  for (unsigned g = 1000; g < 1060; ++g) {
+    BOOST_TEST(contains(all, fmt::format(" {}{}", g, g < 1059 ? "," : "")), g);
+  }
 }
