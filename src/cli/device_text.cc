@@ -5,6 +5,20 @@
 #include <fmt/format.h>
 
 namespace vfio::cli {
+namespace {
+
+// A UTF-8 continuation byte: not the start of a code point.
+bool is_continuation(char c) {
+  return (static_cast<unsigned char>(c) & 0xc0) == 0x80;
+}
+
+// Columns of `text`, a column per code point.
+std::size_t width(std::string_view text) {
+  return static_cast<std::size_t>(
+      std::count_if(text.begin(), text.end(), [](char c) { return !is_continuation(c); }));
+}
+
+}  // namespace
 
 std::string ids_text(const PciIds& ids) {
   return fmt::format("[{:04x}:{:04x}]", ids.vendor, ids.device);
@@ -54,11 +68,6 @@ std::string short_vendor_name(const std::string& vendor) {
 std::string description_fitting(const PciDevice& d, std::size_t columns) {
   std::string full = description_text(d);
   if (columns == 0) return full;
-  auto width = [](std::string_view text) {
-    return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
-      return (static_cast<unsigned char>(c) & 0xc0) != 0x80;
-    }));
-  };
   if (width(full) <= columns) return full;
   const std::string named = name_text(d.ids, d.names);
   if (width(named) <= columns) return named;
@@ -72,10 +81,7 @@ std::string description_fitting(const PciDevice& d, std::size_t columns) {
 
 std::string fit_columns(std::string_view text, std::size_t columns) {
   constexpr std::string_view kCut = "...";
-  auto is_continuation = [](char c) { return (static_cast<unsigned char>(c) & 0xc0) == 0x80; };
-  std::size_t count = 0;
-  for (char c : text) count += !is_continuation(c);
-  if (count <= columns) return std::string(text);
+  if (width(text) <= columns) return std::string(text);
   // Keep columns - 3 code points, then "..." (fewer than 4 columns: only dots).
   const std::size_t keep = columns > kCut.size() ? columns - kCut.size() : 0;
   std::size_t end = 0;

@@ -27,11 +27,12 @@ inline Ran run_cli(const std::vector<std::string>& args, cli::Context context = 
   return {code, out.str(), err.str()};
 }
 
-// `vfio-reconcile --state-dir STATE_DIR ARGS...` on a simulated kernel and its module loader.
+// `vfio-reconcile --state-dir STATE_DIR ARGS...` on a simulated kernel and its module loader;
+// `context` may set the rest (a terminal's width, say).
 inline Ran run_cli_on(Sysfs& kernel, KernelModules& modules, const std::string& state_dir,
-                      std::vector<std::string> args, const std::string& boot_id = "cli-test") {
+                      std::vector<std::string> args, const std::string& boot_id = "cli-test",
+                      cli::Context context = {}) {
   args.insert(args.begin(), {"--state-dir", state_dir});
-  cli::Context context;
   context.sysfs = &kernel;
   context.modules = &modules;
   context.boot_id = boot_id;

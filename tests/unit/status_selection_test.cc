@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,13 +23,18 @@ using test::ScratchDir;
 
 namespace {
 
-Ran status_of(const std::string& host, const std::vector<std::string>& args) {
+// `columns`: the terminal's width `status` sees (none: not a terminal, as a handed-in stream).
+Ran status_of(const std::string& host, const std::vector<std::string>& args,
+              std::optional<std::size_t> columns = std::nullopt) {
   sim::KernelSimulator kernel(test::example_host(host));
   sim::SimulatedModules modules(kernel, true);
   ScratchDir state;
   std::vector<std::string> all{"status"};
   all.insert(all.end(), args.begin(), args.end());
-  return test::run_cli_on(kernel, modules, (state.path() / "state").string(), all);
+  cli::Context context;
+  context.out_columns = columns;
+  return test::run_cli_on(kernel, modules, (state.path() / "state").string(), all, "cli-test",
+                          context);
 }
 
 }  // namespace
@@ -106,17 +112,7 @@ namespace {
 
 Ran status_at_width(const std::string& host, std::size_t columns,
                     const std::vector<std::string>& args = {}) {
-  sim::KernelSimulator kernel(test::example_host(host));
-  sim::SimulatedModules modules(kernel, true);
-  ScratchDir state;
-  std::vector<std::string> all{"--state-dir", (state.path() / "state").string(), "status"};
-  all.insert(all.end(), args.begin(), args.end());
-  cli::Context context;
-  context.sysfs = &kernel;
-  context.modules = &modules;
-  context.boot_id = "cli-test";
-  context.out_columns = columns;
-  return test::run_cli(all, context);
+  return status_of(host, args, columns);
 }
 
 std::size_t widest_line(const std::string& text) {
