@@ -111,7 +111,7 @@ int measure(const std::string& dir, unsigned reps) {
 
   // The planning level: what `plan` reads before planning (status reads the full level).
   constexpr auto kDetail = vfio::ObserveDetail::Planning;
-  vfio::HostSnapshot warm = vfio::observe(sysfs, nullptr, kDetail, &proc);
+  vfio::HostSnapshot warm = vfio::observe(sysfs, kDetail, &proc);
   const std::size_t devices = warm.devices.size();
   const std::size_t findings = warm.findings.size();
   const std::size_t planned_changes = vfio::bench::plan_step(warm);
@@ -121,7 +121,7 @@ int measure(const std::string& dir, unsigned reps) {
   std::size_t sink = 0;
   for (unsigned r = 0; r < reps; ++r) {
     const auto start = Clock::now();
-    vfio::HostSnapshot snapshot = vfio::observe(sysfs, nullptr, kDetail, &proc);
+    vfio::HostSnapshot snapshot = vfio::observe(sysfs, kDetail, &proc);
     observe_ms.push_back(ms_since(start));
     sink += snapshot.devices.size();
     const auto plan_start = Clock::now();

@@ -25,6 +25,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   }
   const vfio::HostSnapshot empty_host;
   const vfio::Plan empty_plan;
-  (void)vfio::cli::saved_plan_differences(*saved, empty_host, empty_plan);
+  (void)vfio::cli::saved_plan_differences(*saved, empty_host, empty_plan, vfio::NoDeviceNames{});
   return 0;
 }

@@ -91,8 +91,8 @@ HostSnapshot Reconciler::observe_host(const DesiredState& desired,
                                       const OwnershipRecord& owned) const {
   // SR-IOV is read only when it is in play: two more reads per device.
   HostSnapshot host = observe(
-      sysfs_, names_,
-      wants_sriov(desired, owned) ? ObserveDetail::PlanningSriov : ObserveDetail::Planning, proc_);
+      sysfs_, wants_sriov(desired, owned) ? ObserveDetail::PlanningSriov : ObserveDetail::Planning,
+      proc_);
   for (const auto& f : host.findings) spdlog::warn("{}: {}", f.path, f.message);
   // Asked by the alias the driver's name is, as modprobe vfio-pci would be.
   if (!host.vfio_pci_loaded) host.vfio_pci_loadable = modules_.available(kVfioPciDriver);

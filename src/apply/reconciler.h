@@ -1,6 +1,6 @@
 // The reconcile pipeline as one object: observe, fill in what the plan needs (can vfio-pci be
 // loaded), plan, execute, record. It is given what it works through - the sysfs gateway, /proc,
-// the module loader, the names database - as ninja's Builder is given its disk interface, so
+// the module loader - as ninja's Builder is given its disk interface, so
 // `plan`, `apply`, the engine's tests and the benchmarks all run these steps in this one order
 // instead of re-assembling them. Printing, exit codes and the state directory stay with the
 // caller.
@@ -16,7 +16,6 @@
 #include "apply/kernel_modules.h"
 #include "apply/ownership_ledger.h"
 #include "observe/host_snapshot.h"
-#include "observe/pci_id_database.h"
 #include "plan/plan.h"
 #include "sysfs/sysfs.h"
 
@@ -53,11 +52,9 @@ struct ExecutedPlan {
 
 class Reconciler {
  public:
-  // `proc` (/proc, may be null: unknown) tells who holds VFIO groups and what the host uses;
-  // `names` (may be null) names devices from pci.ids.
-  Reconciler(Sysfs& sysfs, KernelFiles* proc, KernelModules& modules,
-             const PciIdDatabase* names = nullptr)
-      : sysfs_(sysfs), proc_(proc), modules_(modules), names_(names) {}
+  // `proc` (/proc, may be null: unknown) tells who holds VFIO groups and what the host uses.
+  Reconciler(Sysfs& sysfs, KernelFiles* proc, KernelModules& modules)
+      : sysfs_(sysfs), proc_(proc), modules_(modules) {}
 
   // Observes the host as planning `desired` needs it: whether vfio-pci could be loaded if it is
   // not, and which devices are on a vfio variant driver where that matters. Reads only.
@@ -95,7 +92,6 @@ class Reconciler {
   Sysfs& sysfs_;
   KernelFiles* proc_;
   KernelModules& modules_;
-  const PciIdDatabase* names_;
 };
 
 }  // namespace vfio

@@ -70,10 +70,12 @@ int journal_priority_of(const GroupChange& change, const GroupOutcome& outcome) 
 void print(const ApplyCommandOptions& options, const Plan& plan, const ApplyOutcome& outcome,
            const CommandEnv& env) {
   std::ostream& out = env.out;
+  // pci.ids is read on the first name printed, if any (observe/device_names.h).
+  const PciIdDatabase names;
   if (options.json) {
-    out << apply_json(plan, outcome, options.dry_run).dump(2) << '\n';
+    out << apply_json(plan, outcome, names, options.dry_run).dump(2) << '\n';
   } else if (options.dry_run) {
-    print_plan_text(plan, text_options(options, env.color), out);
+    print_plan_text(plan, names, text_options(options, env.color), out);
     if (!plan.unusable) out << "Dry run: nothing was written.\n";
   } else if (env.out_style == LogStyle::Journal && outcome.groups.size() == plan.changes.size()) {
     JournalLineStream journal(out);
@@ -82,10 +84,10 @@ void print(const ApplyCommandOptions& options, const Plan& plan, const ApplyOutc
       journal.set_priority(journal_priority_of(plan.changes[i], outcome.groups[i]));
     };
     text.end_groups = [&] { journal.set_priority(6); };
-    print_apply_text(plan, outcome, text, journal);
+    print_apply_text(plan, outcome, names, text, journal);
     journal.flush();
   } else {
-    print_apply_text(plan, outcome, text_options(options, env.color), out);
+    print_apply_text(plan, outcome, names, text_options(options, env.color), out);
   }
 }
 
@@ -294,7 +296,9 @@ std::variant<DesiredState, int> saved_plan_desired(const ApplyCommandOptions& op
 // With --plan: 0 when the plan made now is the one saved, else 3 after naming what changed.
 int saved_plan_stale(const ApplyCommandOptions& options, const SavedPlan& saved,
                      const Planned& now) {
-  const auto differences = saved_plan_differences(saved, now.host, now.plan);
+  // Named as the saved plan was (its JSON is compared whole).
+  const PciIdDatabase names;
+  const auto differences = saved_plan_differences(saved, now.host, now.plan, names);
   if (differences.empty()) return 0;
   spdlog::error(
       "{} is not the plan for this host any more, so nothing was written; make a new one "
@@ -328,8 +332,7 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
     owned = std::move(state->owned);
   }
 
-  const PciIdDatabase names;
-  Reconciler reconciler(env.sysfs, env.proc, env.modules, &names);
+  Reconciler reconciler(env.sysfs, env.proc, env.modules);
   const PlanOptions plan_options{.prune = saved ? saved->prune : !options.no_prune,
                                  .scope = scope_of(options)};
   auto planned = observe_and_plan(reconciler, desired, owned.record, plan_options, env);

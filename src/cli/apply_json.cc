@@ -43,8 +43,9 @@ nlohmann::ordered_json outcome_json(const GroupOutcome& g) {
 
 }  // namespace
 
-nlohmann::ordered_json apply_json(const Plan& plan, const ApplyOutcome& outcome, bool dry_run) {
-  nlohmann::ordered_json j = plan_json(plan);
+nlohmann::ordered_json apply_json(const Plan& plan, const ApplyOutcome& outcome,
+                                  const DeviceNames& names, bool dry_run) {
+  nlohmann::ordered_json j = plan_json(plan, names);
   j["dry_run"] = dry_run;
   auto& changes = j["changes"];
   for (std::size_t i = 0; i < outcome.groups.size() && i < changes.size(); ++i) {

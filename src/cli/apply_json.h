@@ -5,10 +5,12 @@
 #include <nlohmann/json.hpp>
 
 #include "apply/apply_outcome.h"
+#include "observe/device_names.h"
 #include "plan/plan.h"
 
 namespace vfio::cli {
 
-nlohmann::ordered_json apply_json(const Plan& plan, const ApplyOutcome& outcome, bool dry_run);
+nlohmann::ordered_json apply_json(const Plan& plan, const ApplyOutcome& outcome,
+                                  const DeviceNames& names, bool dry_run);
 
 }  // namespace vfio::cli

@@ -83,11 +83,11 @@ void print_outcome(const GroupOutcome& g, std::ostream& out) {
 
 }  // namespace
 
-void print_apply_text(const Plan& plan, const ApplyOutcome& outcome, PlanTextOptions options,
-                      std::ostream& out) {
+void print_apply_text(const Plan& plan, const ApplyOutcome& outcome, const DeviceNames& names,
+                      PlanTextOptions options, std::ostream& out) {
   options.summary_line = false;
   options.annotate = [&](std::size_t i, std::ostream& o) { print_outcome(outcome.groups[i], o); };
-  print_plan_text(plan, options, out);
+  print_plan_text(plan, names, options, out);
   if (plan.unusable) return;
   const PlanSummary summary = plan.summary();
   if (!plan.has_changes() && summary.blocked == 0 && summary.adopt == 0 && summary.forget == 0) {

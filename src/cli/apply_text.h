@@ -10,7 +10,7 @@
 
 namespace vfio::cli {
 
-void print_apply_text(const Plan& plan, const ApplyOutcome& outcome, PlanTextOptions options,
-                      std::ostream& out);
+void print_apply_text(const Plan& plan, const ApplyOutcome& outcome, const DeviceNames& names,
+                      PlanTextOptions options, std::ostream& out);
 
 }  // namespace vfio::cli

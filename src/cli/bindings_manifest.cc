@@ -24,8 +24,8 @@ struct BoundGroup {
 };
 
 // "0000:86:00.0 [10de:2331] NVIDIA Corporation GH100 [H100 PCIe] (vfio-pci)"
-std::string device_line(const PciDevice& d) {
-  return fmt::format("{} {} {} ({})", d.address.str(), ids_text(d.ids), name_text(d.ids, d.names),
+std::string device_line(const PciDevice& d, const DeviceNames& names) {
+  return fmt::format("{} {} {} ({})", d.address.str(), ids_text(d.ids), name_text(d.ids, names),
                      d.driver.value_or("no driver"));
 }
 
@@ -83,7 +83,7 @@ void print_assignment(std::string& out, const std::string& name, const std::stri
 }  // namespace
 
 std::string bindings_manifest(const HostSnapshot& host, const OwnershipRecord& owned,
-                              BindingsForm form) {
+                              const DeviceNames& names, BindingsForm form) {
   std::vector<BoundGroup> bound;
   std::vector<std::string> left_out;
   sort_groups(host, owned, bound, left_out);
@@ -111,7 +111,8 @@ std::string bindings_manifest(const HostSnapshot& host, const OwnershipRecord& o
   if (form == BindingsForm::ByAddress) {
     for (const BoundGroup& g : bound) {
       out += fmt::format("  # IOMMU group {}:\n", g.id);
-      for (const PciDevice* d : g.endpoints) out += fmt::format("  #   {}\n", device_line(*d));
+      for (const PciDevice* d : g.endpoints)
+        out += fmt::format("  #   {}\n", device_line(*d, names));
       const PciAddress& first = g.endpoints.front()->address;
       std::string name = "pci-" + first.str();  // "pci-0000-86-00-0": a valid assignment name
       std::replace_if(
@@ -140,7 +141,7 @@ std::string bindings_manifest(const HostSnapshot& host, const OwnershipRecord& o
       const PciDevice& d = *first->endpoints.front();
       std::vector<std::string> addresses;
       for (const BoundGroup* g : groups) addresses.push_back(g->endpoints.front()->address.str());
-      out += fmt::format("  # {} {}: {} here ({})\n", ids_text(d.ids), name_text(d.ids, d.names),
+      out += fmt::format("  # {} {}: {} here ({})\n", ids_text(d.ids), name_text(d.ids, names),
                          groups.size(), fmt::join(addresses, ", "));
       const bool same_variant = std::all_of(groups.begin(), groups.end(), [&](const auto* g) {
         return g->variant == first->variant;

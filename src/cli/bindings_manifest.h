@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "observe/device_names.h"
 #include "observe/host_snapshot.h"
 #include "plan/ownership.h"
 
@@ -22,8 +23,9 @@ enum class BindingsForm {
 
 // The manifest, with the schema modeline and a comment naming each group's devices. Groups it
 // leaves out are named in comments with the reason: only partly on vfio, held by another owner
-// (whose own manifest keeps them), or outside any IOMMU group.
+// (whose own manifest keeps them), or outside any IOMMU group. The comments name devices from
+// `names`.
 std::string bindings_manifest(const HostSnapshot& host, const OwnershipRecord& owned,
-                              BindingsForm form);
+                              const DeviceNames& names, BindingsForm form);
 
 }  // namespace vfio::cli

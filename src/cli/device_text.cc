@@ -30,11 +30,18 @@ std::string name_text(const PciIds& ids, const PciNames& n) {
   return fmt::format("{} {}", vendor, device);
 }
 
-std::string description_text(const PciDevice& d) {
-  std::string class_name = d.names.class_name.empty()
-                               ? fmt::format("Class {:04x}", d.ids.class_code >> 8)
-                               : d.names.class_name;
-  return fmt::format("{}: {}", class_name, name_text(d.ids, d.names));
+std::string name_text(const PciIds& ids, const DeviceNames& names) {
+  return name_text(ids, names.lookup(ids));
+}
+
+std::string description_text(const PciIds& ids, const PciNames& n) {
+  std::string class_name =
+      n.class_name.empty() ? fmt::format("Class {:04x}", ids.class_code >> 8) : n.class_name;
+  return fmt::format("{}: {}", class_name, name_text(ids, n));
+}
+
+std::string description_text(const PciDevice& d, const DeviceNames& names) {
+  return description_text(d.ids, names.lookup(d.ids));
 }
 
 std::string short_vendor_name(const std::string& vendor) {
@@ -65,16 +72,17 @@ std::string short_vendor_name(const std::string& vendor) {
   return name;
 }
 
-std::string description_fitting(const PciDevice& d, std::size_t columns) {
-  std::string full = description_text(d);
+std::string description_fitting(const PciDevice& d, const DeviceNames& names, std::size_t columns) {
+  const PciNames n = names.lookup(d.ids);
+  std::string full = description_text(d.ids, n);
   if (columns == 0) return full;
   if (width(full) <= columns) return full;
-  const std::string named = name_text(d.ids, d.names);
+  const std::string named = name_text(d.ids, n);
   if (width(named) <= columns) return named;
   std::string shorter = named;
-  if (!d.names.vendor.empty()) {
-    const std::string vendor = short_vendor_name(d.names.vendor);
-    if (!vendor.empty()) shorter = vendor + named.substr(d.names.vendor.size());
+  if (!n.vendor.empty()) {
+    const std::string vendor = short_vendor_name(n.vendor);
+    if (!vendor.empty()) shorter = vendor + named.substr(n.vendor.size());
   }
   return fit_columns(shorter, columns);
 }

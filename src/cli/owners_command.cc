@@ -47,7 +47,7 @@ std::vector<const PciDevice*> members(const HostSnapshot& host, unsigned group) 
 }
 
 void print_text(const std::map<std::string, std::vector<const OwnedGroup*>>& owners,
-                const HostSnapshot& host, std::ostream& out) {
+                const HostSnapshot& host, const DeviceNames& names, std::ostream& out) {
   if (owners.empty()) {
     fmt::print(out, "No owner holds any IOMMU group.\n");
     return;
@@ -63,7 +63,7 @@ void print_text(const std::map<std::string, std::vector<const OwnedGroup*>>& own
       if (found.empty()) fmt::print(out, "    no device is in this group now\n");
       for (const PciDevice* d : found) {
         fmt::print(out, "    {}  {}  {}  {}\n", d->address.str(), ids_text(d->ids),
-                   d->driver.value_or("no driver"), description_text(*d));
+                   d->driver.value_or("no driver"), description_text(*d, names));
       }
     }
   }
@@ -113,9 +113,8 @@ int run_owners(const OwnersOptions& options, const CommandEnv& env) {
   }
   // The members are shown as they are now; without a PCI bus to read, the record alone is.
   HostSnapshot host;
-  const PciIdDatabase names;
   try {
-    host = observe(env.sysfs, &names, ObserveDetail::Planning);
+    host = observe(env.sysfs, ObserveDetail::Planning);
   } catch (const ObserveError& e) {
     spdlog::warn("{}; the groups' devices are not shown", e.what());
   }
@@ -123,7 +122,7 @@ int run_owners(const OwnersOptions& options, const CommandEnv& env) {
   if (options.json) {
     env.out << owners_json(owners, host).dump(2) << '\n';
   } else {
-    print_text(owners, host, env.out);
+    print_text(owners, host, PciIdDatabase{}, env.out);
   }
   return kExitOk;
 }

@@ -51,8 +51,7 @@ int run_plan(const PlanCommandOptions& options, const CommandEnv& env) {
   if (const int* code = std::get_if<int>(&desired)) return *code;
 
   const LoadedRecord owned = read_ownership(env);
-  const PciIdDatabase names;
-  const Reconciler reconciler(env.sysfs, env.proc, env.modules, &names);
+  const Reconciler reconciler(env.sysfs, env.proc, env.modules);
   const PlanOptions plan_options{.prune = !options.no_prune, .scope = {}};
   auto planned = observe_and_plan(reconciler, std::get<DesiredState>(desired), owned.record,
                                   plan_options, env);
@@ -60,19 +59,22 @@ int run_plan(const PlanCommandOptions& options, const CommandEnv& env) {
   const Planned& made = std::get<Planned>(planned);
   const Plan& plan = made.plan;
   // An unusable host has no plan worth keeping (apply would refuse it the same way).
+  // pci.ids is read on the first name printed or saved, if any (observe/device_names.h).
+  const PciIdDatabase names;
   if (!options.out.empty() && !plan.unusable) {
-    if (!save_plan(options.out, encode_saved_plan(read, !options.no_prune, made.host, plan), env)) {
+    if (!save_plan(options.out, encode_saved_plan(read, !options.no_prune, made.host, plan, names),
+                   env)) {
       return kExitCannotCreate;
     }
   }
 
   if (options.json) {
-    env.out << plan_json(plan).dump(2) << '\n';
+    env.out << plan_json(plan, names).dump(2) << '\n';
   } else {
     PlanTextOptions text;
     text.explain = options.explain;
     text.color = env.color;
-    print_plan_text(plan, text, env.out);
+    print_plan_text(plan, names, text, env.out);
   }
   if (plan.unusable) spdlog::error("nothing can be planned: {}", *plan.unusable);
   if (!options.out.empty() && !plan.unusable && !options.json) {

@@ -17,7 +17,8 @@ json binding_json(const Binding& b) {
   return {{"driver", nullable(b.driver)}, {"override", nullable(b.override)}};
 }
 
-json device_json(const PlannedDevice& d) {
+json device_json(const PlannedDevice& d, const DeviceNames& names) {
+  const PciNames n = names.lookup(d.ids);
   json after = binding_json(d.after);
   if (d.any_host_driver) after["any_host_driver"] = true;
   if (!d.driver_reason.empty()) after["driver_reason"] = d.driver_reason;
@@ -28,17 +29,16 @@ json device_json(const PlannedDevice& d) {
       {"class", fmt::format("0x{:06x}", d.ids.class_code)},
       // As the text names it (lspci's hex stand-in for a half pci.ids knows); null when it
       // knows neither.
-      {"name", d.names.vendor.empty() && d.names.device.empty() ? json(nullptr)
-                                                                : json(name_text(d.ids, d.names))},
+      {"name", n.vendor.empty() && n.device.empty() ? json(nullptr) : json(name_text(d.ids, n))},
       {"role", d.role == DeviceRole::Selected ? "selected" : "companion"},
       {"before", binding_json(d.before)},
       {"after", std::move(after)},
   };
 }
 
-json change_json(const GroupChange& c) {
+json change_json(const GroupChange& c, const DeviceNames& names) {
   json devices = json::array();
-  for (const auto& d : c.devices) devices.push_back(device_json(d));
+  for (const auto& d : c.devices) devices.push_back(device_json(d, names));
   json bridges = json::array();
   for (const auto& b : c.bridges) bridges.push_back(b.str());
   json blocks = json::array();
@@ -84,12 +84,12 @@ json holder_json(const Holder& h) {
           {"in_flight", h.in_flight}};
 }
 
-json plan_json(const Plan& plan) {
+json plan_json(const Plan& plan, const DeviceNames& names) {
   json changes = json::array();
-  for (const auto& c : plan.changes) changes.push_back(change_json(c));
+  for (const auto& c : plan.changes) changes.push_back(change_json(c, names));
   json deferred = json::array();
   for (const auto& d : plan.deferred) {
-    json entry = change_json(d.change);
+    json entry = change_json(d.change, names);
     entry["deferred"] = d.why;
     deferred.push_back(std::move(entry));
   }

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "observe/device_names.h"
 #include "plan/plan.h"
 
 namespace vfio::cli {
@@ -18,6 +19,7 @@ inline constexpr const char* kPlanFormatVersion = "2.1";
 // it: {owner, assignment, how, in_flight}.
 nlohmann::ordered_json holder_json(const Holder& holder);
 
-nlohmann::ordered_json plan_json(const Plan& plan);
+// Each device's `name` is looked up in `names`.
+nlohmann::ordered_json plan_json(const Plan& plan, const DeviceNames& names);
 
 }  // namespace vfio::cli

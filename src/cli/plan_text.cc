@@ -140,7 +140,8 @@ std::string plan_summary_line(const Plan& plan) {
                      s.release, s.adopt, forget, vfs, s.blocked);
 }
 
-void print_plan_text(const Plan& plan, const PlanTextOptions& options, std::ostream& out) {
+void print_plan_text(const Plan& plan, const DeviceNames& names, const PlanTextOptions& options,
+                     std::ostream& out) {
   // Said once, by the command, as the error it is (on stderr).
   if (plan.unusable) return;
   std::size_t transition_width = 0;
@@ -166,7 +167,7 @@ void print_plan_text(const Plan& plan, const PlanTextOptions& options, std::ostr
       for (const auto& d : c.devices) {
         fmt::print(out, "    {} {}  {}  {:<{}}  {}{}\n",
                    marker_text(device_marker(c, d), options.color), d.address.str(),
-                   ids_text(d.ids), transition(d), transition_width, name_text(d.ids, d.names),
+                   ids_text(d.ids), transition(d), transition_width, name_text(d.ids, names),
                    d.role == DeviceRole::Companion ? " (companion)" : "");
         // Which vfio driver and why, when it is not plain vfio-pci's default.
         if (!d.driver_reason.empty()) fmt::print(out, "        {}\n", d.driver_reason);

@@ -5,6 +5,7 @@
 #include <functional>
 #include <iosfwd>
 
+#include "observe/device_names.h"
 #include "plan/plan.h"
 
 namespace vfio::cli {
@@ -21,7 +22,9 @@ struct PlanTextOptions {
   bool color = false;        // markers coloured: `+` green, `-` red, `!` yellow (a terminal's)
 };
 
-void print_plan_text(const Plan& plan, const PlanTextOptions& options, std::ostream& out);
+// A device is named (`names`) only where its group's block lists it.
+void print_plan_text(const Plan& plan, const DeviceNames& names, const PlanTextOptions& options,
+                     std::ostream& out);
 
 // The first line of a group's block, without its marker: "IOMMU group 1: claim for gpu0 (...)",
 // "IOMMU group 0: blocked (boot-display) for igpu".

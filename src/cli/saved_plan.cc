@@ -231,7 +231,8 @@ std::vector<std::string> plan_differences(const json& saved, const json& now) {
 }  // namespace
 
 std::string encode_saved_plan(const std::vector<ManifestSource>& manifests, bool prune,
-                              const HostSnapshot& host, const Plan& plan) {
+                              const HostSnapshot& host, const Plan& plan,
+                              const DeviceNames& names) {
   nlohmann::ordered_json files = nlohmann::ordered_json::array();
   for (const auto& m : manifests) files.push_back({{"file", m.file}, {"text", m.text}});
   const FingerprintFacts facts = fingerprint_facts(host);
@@ -255,7 +256,7 @@ std::string encode_saved_plan(const std::vector<ManifestSource>& manifests, bool
         {"iommu_active", facts.iommu_active},
         {"vfio_pci_loaded", facts.vfio_pci_loaded},
         {"devices", std::move(devices)}}},
-      {"plan", plan_json(plan)},
+      {"plan", plan_json(plan, names)},
   };
   // Bytes a manifest could hold that are not UTF-8 are replaced, never a throw: such a manifest
   // does not decode anyway.
@@ -275,7 +276,7 @@ std::variant<SavedPlan, std::string> decode_saved_plan(std::string_view text) {
 }
 
 std::vector<std::string> saved_plan_differences(const SavedPlan& saved, const HostSnapshot& host,
-                                                const Plan& plan) {
+                                                const Plan& plan, const DeviceNames& names) {
   if (saved.tool_version != VFIO_RECONCILE_VERSION) {
     return {fmt::format("it was made by vfio-reconcile {}, this is {}", saved.tool_version,
                         VFIO_RECONCILE_VERSION)};
@@ -289,8 +290,9 @@ std::vector<std::string> saved_plan_differences(const SavedPlan& saved, const Ho
     return lines;
   }
   // plan_json() is ordered; the file's JSON is not: compare as the same kind of value.
-  return plan_differences(saved.plan, json::parse(plan_json(plan).dump(
-                                          -1, ' ', false, json::error_handler_t::replace)));
+  return plan_differences(
+      saved.plan,
+      json::parse(plan_json(plan, names).dump(-1, ' ', false, json::error_handler_t::replace)));
 }
 
 }  // namespace vfio::cli

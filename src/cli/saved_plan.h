@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "manifest/load_manifests.h"
+#include "observe/device_names.h"
 #include "plan/fingerprint.h"
 #include "plan/plan.h"
 
@@ -31,8 +32,9 @@ struct SavedPlan {
   nlohmann::json plan;      // plan_json() of the plan as shown
 };
 
+// The plan is saved as `plan --json` shows it, its devices named from `names`.
 std::string encode_saved_plan(const std::vector<ManifestSource>& manifests, bool prune,
-                              const HostSnapshot& host, const Plan& plan);
+                              const HostSnapshot& host, const Plan& plan, const DeviceNames& names);
 
 // The saved plan, or why `text` is not one ("observed.devices[2].driver is not a name"). Never
 // throws.
@@ -42,6 +44,6 @@ std::variant<SavedPlan, std::string> decode_saved_plan(std::string_view text);
 // the tool's version, each change of the host the fingerprint covers, or else each IOMMU
 // group whose change differs. Empty: the same plan, safe to carry out.
 std::vector<std::string> saved_plan_differences(const SavedPlan& saved, const HostSnapshot& host,
-                                                const Plan& plan);
+                                                const Plan& plan, const DeviceNames& names);
 
 }  // namespace vfio::cli

@@ -15,10 +15,9 @@ namespace vfio::cli {
 
 int run_show(const ShowOptions& options, const CommandEnv& env) {
   const LoadedRecord owned = read_ownership(env);
-  const PciIdDatabase names;
   // Observed as a plan of no assignment would: drivers, overrides, groups, and which drivers
   // are vfio variants (modules.alias, read when a device is on one that may be).
-  const Reconciler reconciler(env.sysfs, env.proc, env.modules, &names);
+  const Reconciler reconciler(env.sysfs, env.proc, env.modules);
   HostSnapshot host;
   try {
     host = reconciler.observe_host(DesiredState{}, owned.record);
@@ -26,7 +25,8 @@ int run_show(const ShowOptions& options, const CommandEnv& env) {
     spdlog::error("{}", e.what());
     return kExitUnavailable;
   }
-  env.out << bindings_manifest(host, owned.record,
+  const PciIdDatabase names;
+  env.out << bindings_manifest(host, owned.record, names,
                                options.match_ids ? BindingsForm::ByIds : BindingsForm::ByAddress);
   return kExitOk;
 }

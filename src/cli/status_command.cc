@@ -15,10 +15,9 @@ namespace vfio::cli {
 
 int run_status(const StatusOptions& options, Sysfs& sysfs, KernelFiles* proc,
                const OwnershipRecord& owned, std::ostream& out, std::size_t width) {
-  PciIdDatabase names;
   HostSnapshot snapshot;
   try {
-    snapshot = observe(sysfs, &names, ObserveDetail::Full, proc);
+    snapshot = observe(sysfs, ObserveDetail::Full, proc);
   } catch (const ObserveError& e) {
     spdlog::error("{}", e.what());
     return kExitUnavailable;
@@ -33,10 +32,11 @@ int run_status(const StatusOptions& options, Sysfs& sysfs, KernelFiles* proc,
   }
   for (const auto& finding : snapshot.findings)
     spdlog::info("{}: {}", finding.path, finding.message);
+  const PciIdDatabase names;
   if (options.json) {
-    out << status_json(snapshot, owned).dump(2) << '\n';
+    out << status_json(snapshot, names, owned).dump(2) << '\n';
   } else {
-    print_status_text(snapshot, owned, out, {.width = options.full ? 0 : width});
+    print_status_text(snapshot, owned, names, out, {.width = options.full ? 0 : width});
   }
   return kExitOk;
 }

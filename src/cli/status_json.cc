@@ -26,7 +26,8 @@ std::string hex4(uint16_t value) {
 
 }  // namespace
 
-json device_json(const PciDevice& d) {
+json device_json(const PciDevice& d, const DeviceNames& names) {
+  const PciNames n = names.lookup(d.ids);
   auto identity = [](const auto& v) { return v; };
   auto address = [](const PciAddress& a) { return a.str(); };
   json sriov = nullptr;
@@ -52,9 +53,9 @@ json device_json(const PciDevice& d) {
       {"kind", std::string(to_string(d.kind))},
       {"kind_from", d.kind_source == KindSource::ConfigHeader ? "config" : "class"},
       {"names",
-       {{"vendor", known_name(d.names.vendor)},
-        {"device", known_name(d.names.device)},
-        {"class", known_name(d.names.class_name)}}},
+       {{"vendor", known_name(n.vendor)},
+        {"device", known_name(n.device)},
+        {"class", known_name(n.class_name)}}},
       {"driver", optional_json(d.driver, identity)},
       {"driver_override", optional_json(d.driver_override, identity)},
       {"driver_override_unread", d.driver_override_unread},
@@ -68,7 +69,8 @@ json device_json(const PciDevice& d) {
   };
 }
 
-json status_json(const HostSnapshot& snapshot, const OwnershipRecord& owned) {
+json status_json(const HostSnapshot& snapshot, const DeviceNames& names,
+                 const OwnershipRecord& owned) {
   json groups = json::array();
   for (const auto& [id, group] : snapshot.groups) {
     json members = json::array();
@@ -78,7 +80,7 @@ json status_json(const HostSnapshot& snapshot, const OwnershipRecord& owned) {
     groups.push_back({{"group", id}, {"devices", std::move(members)}, {"held_by", held_by}});
   }
   json devices = json::array();
-  for (const auto& d : snapshot.devices) devices.push_back(device_json(d));
+  for (const auto& d : snapshot.devices) devices.push_back(device_json(d, names));
   json findings = json::array();
   for (const auto& f : snapshot.findings) {
     findings.push_back({{"kind", std::string(to_string(f.kind))},

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "observe/device_names.h"
 #include "observe/host_snapshot.h"
 #include "plan/ownership.h"
 
@@ -14,8 +15,9 @@ namespace vfio::cli {
 inline constexpr const char* kStatusFormatVersion = "1.4";
 
 // One device as scripts see it; the plan's JSON reuses the id fields.
-nlohmann::ordered_json device_json(const PciDevice& device);
+nlohmann::ordered_json device_json(const PciDevice& device, const DeviceNames& names);
 // `owned`: each group's "held_by" (null when the record does not hold it).
-nlohmann::ordered_json status_json(const HostSnapshot& snapshot, const OwnershipRecord& owned = {});
+nlohmann::ordered_json status_json(const HostSnapshot& snapshot, const DeviceNames& names,
+                                   const OwnershipRecord& owned = {});
 
 }  // namespace vfio::cli

@@ -72,15 +72,15 @@ std::string fitted(std::string text, std::size_t columns) {
   return columns == 0 ? text : fit_columns(text, columns);
 }
 
-void print_device(const PciDevice& d, const Columns& columns, std::size_t width,
-                  std::ostream& out) {
+void print_device(const PciDevice& d, const DeviceNames& names, const Columns& columns,
+                  std::size_t width, std::ostream& out) {
   std::string numa;
   if (columns.numa)
     numa = fmt::format("  node {:<2}", d.numa_node ? std::to_string(*d.numa_node) : "-");
   const std::string row = fmt::format(
       "  {:<{}}  {:<{}}  {}  {:<{}}{}  ", d.address.str(), columns.address, to_string(d.kind),
       columns.kind, ids_text(d.ids), d.driver.value_or("-"), columns.driver, numa);
-  fmt::print(out, "{}{}\n", row, description_fitting(d, room(width, row.size())));
+  fmt::print(out, "{}{}\n", row, description_fitting(d, names, room(width, row.size())));
   auto notes = device_notes(d);
   if (!notes.empty()) {
     const std::string indent(2 + columns.address + 2, ' ');
@@ -157,7 +157,8 @@ std::string holder_note(const HostSnapshot& snapshot, unsigned group,
 }  // namespace
 
 void print_status_text(const HostSnapshot& snapshot, const OwnershipRecord& owned,
-                       std::ostream& out, const StatusTextOptions& options) {
+                       const DeviceNames& names, std::ostream& out,
+                       const StatusTextOptions& options) {
   print_header(snapshot, out);
   const Columns columns = measure(snapshot);
   if (!snapshot.devices.empty()) print_column_headings(columns, out);
@@ -176,7 +177,7 @@ void print_status_text(const HostSnapshot& snapshot, const OwnershipRecord& owne
     fmt::print(out, "\nIOMMU group {}{}\n", id, holder_note(snapshot, id, owned));
     for (const auto& member : group.members) {
       if (const PciDevice* d = snapshot.find(member)) {
-        print_device(*d, columns, options.width, out);
+        print_device(*d, names, columns, options.width, out);
         shown.insert(member);
       }
     }
@@ -189,7 +190,7 @@ void print_status_text(const HostSnapshot& snapshot, const OwnershipRecord& owne
     if (shown.count(d.address)) continue;
     if (!heading) fmt::print(out, "\nNot in an IOMMU group\n");
     heading = true;
-    print_device(d, columns, options.width, out);
+    print_device(d, names, columns, options.width, out);
   }
 
   if (!folded.empty()) {

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <iosfwd>
 
+#include "observe/device_names.h"
 #include "observe/host_snapshot.h"
 #include "plan/ownership.h"
 
@@ -21,6 +22,7 @@ inline constexpr std::size_t kMinStatusTextColumns = 24;
 
 // `owned`: who holds each group on vfio-pci, said beside the group's heading.
 void print_status_text(const HostSnapshot& snapshot, const OwnershipRecord& owned,
-                       std::ostream& out, const StatusTextOptions& options = {});
+                       const DeviceNames& names, std::ostream& out,
+                       const StatusTextOptions& options = {});
 
 }  // namespace vfio::cli

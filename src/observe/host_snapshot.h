@@ -31,13 +31,6 @@ struct PciIds {
   uint32_t class_code = 0;  // 0xBBSSPP
 };
 
-// Human names from pci.ids; empty when unknown (printers fall back to the hex ids).
-struct PciNames {
-  std::string vendor;
-  std::string device;
-  std::string class_name;  // subclass name ("VGA compatible controller"), else base class name
-};
-
 struct SriovInfo {
   unsigned total_vfs = 0;
   unsigned enabled_vfs = 0;
@@ -79,8 +72,7 @@ std::string_view to_string(Hazard::Kind kind);  // "held-open", "network-in-use"
 
 struct PciDevice {
   PciAddress address{0, 0, 0, 0};
-  PciIds ids;
-  PciNames names;
+  PciIds ids;  // names are looked up when printed (observe/device_names.h)
   DeviceKind kind = DeviceKind::Endpoint;
   KindSource kind_source = KindSource::ConfigHeader;
   std::optional<std::string> driver;           // none: no driver bound

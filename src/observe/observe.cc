@@ -94,8 +94,7 @@ void cross_check_groups(Sysfs& sysfs, HostSnapshot& snapshot) {
 
 }  // namespace
 
-HostSnapshot observe(Sysfs& sysfs, const PciIdDatabase* names, ObserveDetail detail,
-                     KernelFiles* proc) {
+HostSnapshot observe(Sysfs& sysfs, ObserveDetail detail, KernelFiles* proc) {
   HostSnapshot snapshot;
   // Groups first: a member that vanishes while the devices are read is then still listed by its
   // group, and the planner can refuse to claim the rest of a group it cannot see whole.
@@ -142,9 +141,7 @@ HostSnapshot observe(Sysfs& sysfs, const PciIdDatabase* names, ObserveDetail det
           fmt::format("{} vanished while being read; left out", address->str()), *address);
       continue;
     }
-    PciDevice device = std::move(r.device);
-    if (names) device.names = names->lookup(device.ids);
-    snapshot.devices.push_back(std::move(device));
+    snapshot.devices.push_back(std::move(r.device));
   }
   std::sort(snapshot.devices.begin(), snapshot.devices.end(),
             [](const PciDevice& a, const PciDevice& b) { return a.address < b.address; });

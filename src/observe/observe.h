@@ -9,7 +9,6 @@ namespace vfio {
 
 class KernelFiles;
 class Sysfs;
-class PciIdDatabase;
 
 // The one fatal case: the root holds no PCI bus at all (wrong --sysfs-root, no sysfs mounted).
 class ObserveError : public std::runtime_error {
@@ -25,10 +24,11 @@ enum class ObserveDetail { Full, Planning, PlanningSriov };
 
 // Reads every device under bus/pci/devices. A device that vanishes while being read is left out
 // and a missing or malformed attribute leaves its field unset; both are recorded as findings.
-// `names` may be null (no pci.ids names). With `proc` (a gateway rooted at /proc), the wider host
-// is read too and each device's hazards filled in (host_context.h); without it, only what sysfs
-// alone shows (network interfaces that are up or enslaved, framebuffer consoles).
-HostSnapshot observe(Sysfs& sysfs, const PciIdDatabase* names,
-                     ObserveDetail detail = ObserveDetail::Full, KernelFiles* proc = nullptr);
+// Names are not read here (observe/device_names.h: printers look them up). With `proc` (a gateway
+// rooted at /proc), the wider host is read too and each device's hazards filled in
+// (host_context.h); without it, only what sysfs alone shows (network interfaces that are up or
+// enslaved, framebuffer consoles).
+HostSnapshot observe(Sysfs& sysfs, ObserveDetail detail = ObserveDetail::Full,
+                     KernelFiles* proc = nullptr);
 
 }  // namespace vfio

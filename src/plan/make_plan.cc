@@ -60,7 +60,6 @@ PlannedDevice unchanged(const PciDevice& d, DeviceRole role) {
   PlannedDevice p;
   p.address = d.address;
   p.ids = d.ids;
-  p.names = d.names;
   p.role = role;
   p.before = Binding{d.driver, d.driver_override};
   p.after = p.before;

@@ -68,7 +68,6 @@ struct Binding {
 struct PlannedDevice {
   PciAddress address{0, 0, 0, 0};
   PciIds ids;
-  PciNames names;
   DeviceRole role = DeviceRole::Selected;
   Binding before;
   Binding after;

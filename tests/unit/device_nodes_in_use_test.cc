@@ -109,7 +109,7 @@ BOOST_AUTO_TEST_CASE(the_nodes_of_each_device_with_their_dev_paths) {
 
 BOOST_AUTO_TEST_CASE(holders_of_a_gpus_nodes_and_of_other_nodes_are_hazards_of_their_device) {
   test::DiskHost disk(desktop());
-  const HostSnapshot s = observe(disk.sys, nullptr, ObserveDetail::Full, &disk.proc);
+  const HostSnapshot s = observe(disk.sys, ObserveDetail::Full, &disk.proc);
   BOOST_TEST(
       hazard_lines(s, kGpu) ==
           std::vector<std::string>{"gpu-in-use: pid 812 (Xorg) holds /dev/dri/renderD128 open"},
@@ -126,13 +126,13 @@ BOOST_AUTO_TEST_CASE(holders_of_a_gpus_nodes_and_of_other_nodes_are_hazards_of_t
 
   // Nobody holding anything: no hazard.
   test::DiskHost idle(desktop(false));
-  const HostSnapshot quiet = observe(idle.sys, nullptr, ObserveDetail::Full, &idle.proc);
+  const HostSnapshot quiet = observe(idle.sys, ObserveDetail::Full, &idle.proc);
   for (const auto& d : quiet.devices) BOOST_TEST(d.hazards.empty(), d.address.str());
 }
 
 BOOST_AUTO_TEST_CASE(a_gpu_in_use_is_refused_unless_forced_and_an_open_sound_node_is_a_warning) {
   test::DiskHost disk(desktop());
-  const HostSnapshot s = observe(disk.sys, nullptr, ObserveDetail::Planning, &disk.proc);
+  const HostSnapshot s = observe(disk.sys, ObserveDetail::Planning, &disk.proc);
 
   const Plan refused = plan_of(s, test::A("gpu").address("0000:01:00.0"));
   const GroupChange& c = test::change_for(refused, 1);
@@ -177,7 +177,7 @@ BOOST_AUTO_TEST_CASE(a_sound_cards_unbind_waits_for_its_holders_a_gpus_does_not)
   BOOST_TEST(files.proc.at("812/fd/3").text == "/dev/dri/renderD128 (deleted)");
   BOOST_TEST(!files.sysfs.count("class/drm/card1"));
   test::DiskHost after(kernel.topology());
-  const HostSnapshot s = observe(after.sys, nullptr, ObserveDetail::Full, &after.proc);
+  const HostSnapshot s = observe(after.sys, ObserveDetail::Full, &after.proc);
   BOOST_TEST(hazard_lines(s, kGpu).empty());
 }
 

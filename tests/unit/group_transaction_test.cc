@@ -275,7 +275,7 @@ BOOST_AUTO_TEST_CASE(a_device_removed_mid_claim_fails_the_group_and_leaves_no_ov
   for (unsigned operations = 0; operations <= 4; ++operations) {
     BOOST_TEST_CONTEXT("the audio function goes after " << operations << " more operations") {
       sim::KernelSimulator kernel(test::example_host("workstation"));
-      HostSnapshot host = observe(kernel, nullptr, ObserveDetail::Planning);
+      HostSnapshot host = observe(kernel, ObserveDetail::Planning);
       Plan plan =
           make_plan(load_manifests(test::disk(), {example_manifest("workstation-gpu")}), host, {});
       kernel.vanish_after(kGpuAudio, operations);
@@ -328,7 +328,7 @@ BOOST_AUTO_TEST_CASE(a_failed_claim_clears_a_stale_vfio_override_rather_than_res
 
 BOOST_AUTO_TEST_CASE(a_group_that_changed_since_it_was_observed_is_not_touched) {
   sim::KernelSimulator kernel(test::example_host("workstation"));
-  HostSnapshot host = observe(kernel, nullptr, ObserveDetail::Planning);
+  HostSnapshot host = observe(kernel, ObserveDetail::Planning);
   Plan plan =
       make_plan(load_manifests(test::disk(), {example_manifest("workstation-gpu")}), host, {});
   kernel.remove_device(kGpuAudio);
@@ -345,7 +345,7 @@ BOOST_AUTO_TEST_CASE(a_group_that_changed_since_it_was_observed_is_not_touched) 
 
 BOOST_AUTO_TEST_CASE(a_stop_request_starts_no_group) {
   sim::KernelSimulator kernel(test::example_host("gpu-server"));
-  HostSnapshot host = observe(kernel, nullptr, ObserveDetail::Planning);
+  HostSnapshot host = observe(kernel, ObserveDetail::Planning);
   Plan plan =
       make_plan(load_manifests(test::disk(), {example_manifest("gpu-server-gpus")}), host, {});
   OwnershipLedger ledger({}, nullptr);
@@ -360,7 +360,7 @@ BOOST_AUTO_TEST_CASE(a_stop_request_starts_no_group) {
 BOOST_AUTO_TEST_CASE(a_stop_request_mid_group_lets_that_group_finish_and_starts_no_other) {
   sim::KernelSimulator kernel(test::example_host("gpu-server"));
   kernel.set_probe_latency(std::chrono::milliseconds(150));
-  HostSnapshot host = observe(kernel, nullptr, ObserveDetail::Planning);
+  HostSnapshot host = observe(kernel, ObserveDetail::Planning);
   Plan plan =
       make_plan(load_manifests(test::disk(), {example_manifest("gpu-server-gpus")}), host, {});
   OwnershipLedger ledger({}, nullptr);
@@ -410,7 +410,7 @@ BOOST_AUTO_TEST_CASE(a_hung_unbind_fails_its_group_without_stalling_the_others) 
 
 BOOST_AUTO_TEST_CASE(a_group_someone_else_bound_since_the_plan_is_adopted_not_claimed) {
   sim::KernelSimulator kernel(test::example_host("workstation"));
-  HostSnapshot host = observe(kernel, nullptr, ObserveDetail::Planning);
+  HostSnapshot host = observe(kernel, ObserveDetail::Planning);
   Plan plan =
       make_plan(load_manifests(test::disk(), {example_manifest("workstation-gpu")}), host, {});
   for (const auto& [device, driver] : {std::pair{kGpu, "nvidia"}, {kGpuAudio, "snd_hda_intel"}}) {

@@ -51,7 +51,7 @@ BOOST_AUTO_TEST_CASE(a_group_held_since_the_plan_is_not_written_and_the_rest_goe
   Proc nobody(std::nullopt), qemu(1u);
 
   // Planned while nobody held group 1 ...
-  HostSnapshot host = observe(kernel, nullptr, ObserveDetail::Planning, &nobody.proc);
+  HostSnapshot host = observe(kernel, ObserveDetail::Planning, &nobody.proc);
   const Plan plan =
       make_plan(load_manifests(test::disk(), {manifest.path()}), host, ledger.record());
   BOOST_REQUIRE(plan.summary().release == 1u);

@@ -46,7 +46,7 @@ bool has_finding(const HostSnapshot& s, const std::string& text) {
 
 BOOST_AUTO_TEST_CASE(every_hazard_of_the_busy_host_is_found) {
   DiskHost host(test::example_host("busy-host"));
-  const HostSnapshot s = observe(host.sys, nullptr, ObserveDetail::Full, &host.proc);
+  const HostSnapshot s = observe(host.sys, ObserveDetail::Full, &host.proc);
   // The boot display is a hazard of its own (the plan refuses it as such), listed first.
   BOOST_TEST(
       hazards(s, "0000:03:00.0") == (std::vector<std::string>{"boot-display: boot display",
@@ -83,8 +83,8 @@ BOOST_AUTO_TEST_CASE(the_simulator_shows_the_same_wider_host_as_the_disk) {
   const sim::Topology t = test::example_host("busy-host");
   DiskHost host(t);
   sim::KernelSimulator kernel(t);
-  const HostSnapshot disk = observe(host.sys, nullptr, ObserveDetail::Full, &host.proc);
-  const HostSnapshot simulated = observe(kernel, nullptr, ObserveDetail::Full, &host.proc);
+  const HostSnapshot disk = observe(host.sys, ObserveDetail::Full, &host.proc);
+  const HostSnapshot simulated = observe(kernel, ObserveDetail::Full, &host.proc);
   BOOST_REQUIRE(disk.devices.size() == simulated.devices.size());
   std::size_t with_hazards = 0;
   for (std::size_t i = 0; i < disk.devices.size(); ++i) {
@@ -103,7 +103,7 @@ BOOST_AUTO_TEST_CASE(a_claimed_nic_has_no_interfaces_left_in_the_simulator) {
   BOOST_REQUIRE(kernel.write(paths::pci_device_file(nic, "driver_override"), "vfio-pci").ok());
   BOOST_REQUIRE(kernel.write(paths::pci_driver_file("ice", "unbind"), nic.str()).ok());
   BOOST_REQUIRE(kernel.write(paths::drivers_probe(), nic.str()).ok());
-  const HostSnapshot s = observe(kernel, nullptr, ObserveDetail::Full, &host.proc);
+  const HostSnapshot s = observe(kernel, ObserveDetail::Full, &host.proc);
   BOOST_TEST(hazards(s, "0000:5e:00.1").empty());
   // ... and its group now has a VFIO node nobody holds.
   BOOST_TEST(vfio_group_nodes(kernel).count(21) == 1u);
@@ -111,7 +111,7 @@ BOOST_AUTO_TEST_CASE(a_claimed_nic_has_no_interfaces_left_in_the_simulator) {
 
 BOOST_AUTO_TEST_CASE(without_proc_only_what_sysfs_shows_is_known) {
   DiskHost host(test::example_host("busy-host"));
-  const HostSnapshot s = observe(host.sys, nullptr, ObserveDetail::Full, nullptr);
+  const HostSnapshot s = observe(host.sys, ObserveDetail::Full, nullptr);
   BOOST_TEST(one(s, "0000:5e:00.0") ==
              "network-in-use: network interface enp94s0f0: up, port of bridge br0");
   // Holders are sysfs's; mounts and swap are /proc's.
@@ -147,7 +147,7 @@ BOOST_AUTO_TEST_CASE(proc_files_are_read_as_the_kernel_writes_them) {
          "fe800000000000000000000000000001 00000400 00000001 00000000 00000003     eth0\n";
   std::ofstream(host.proc_path("net/if_inet6").string())
       << "fe80000000000000021b21fffe3a4b5c 02 40 20 80     eth0\n";
-  const HostSnapshot s = observe(host.sys, nullptr, ObserveDetail::Full, &host.proc);
+  const HostSnapshot s = observe(host.sys, ObserveDetail::Full, &host.proc);
   BOOST_TEST(one(s, "0000:00:17.0") == "storage-in-use: storage: /home dir mounted from sda2");
   // The IPv6 default route counts; the link-local route and address every interface has do not.
   // fb1 is not where fbcon puts the console (fb0, unless fbcon=map: says otherwise).
@@ -155,7 +155,7 @@ BOOST_AUTO_TEST_CASE(proc_files_are_read_as_the_kernel_writes_them) {
              "network-in-use: network interface eth0: IPv6 default route via fe80::1");
 
   std::ofstream(host.proc_path("cmdline").string()) << "ro quiet fbcon=map:1\n";
-  const HostSnapshot mapped = observe(host.sys, nullptr, ObserveDetail::Full, &host.proc);
+  const HostSnapshot mapped = observe(host.sys, ObserveDetail::Full, &host.proc);
   BOOST_TEST(hazards(mapped, "0000:02:00.0").size() == 2u);
   BOOST_TEST(hazards(mapped, "0000:02:00.0").back() == "console: console on fb1 (fbcon)");
 }
@@ -177,7 +177,7 @@ BOOST_AUTO_TEST_CASE(processes_that_race_or_hide_are_skipped_and_holders_are_exa
   fs::create_symlink("/dev/vfio/vfio", host.proc_path("603/fd/3"));
   fs::create_symlink("/dev/vfio/devices/vfio0", host.proc_path("603/fd/4"));
 
-  const HostSnapshot s = observe(host.sys, nullptr, ObserveDetail::Full, &host.proc);
+  const HostSnapshot s = observe(host.sys, ObserveDetail::Full, &host.proc);
   BOOST_TEST(one(s, "0000:03:00.0") ==
              "held-open: in use by pids 500 (qemu-system-x86) and 601 (?), which hold "
              "/dev/vfio/3 open");
@@ -201,7 +201,7 @@ BOOST_AUTO_TEST_CASE(a_held_devices_driver_override_is_not_read_while_its_unbind
   BOOST_REQUIRE(!hung && hung.error().error == ETIMEDOUT);
 
   const auto start = std::chrono::steady_clock::now();
-  const HostSnapshot s = observe(kernel, nullptr, ObserveDetail::Planning, &host.proc);
+  const HostSnapshot s = observe(kernel, ObserveDetail::Planning, &host.proc);
   const auto took = std::chrono::steady_clock::now() - start;
   BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(took).count() < 1500);
   // Its driver link is gone, but /dev/vfio/14 is still there and still held.
@@ -246,7 +246,7 @@ BOOST_AUTO_TEST_CASE(a_blind_proc_is_not_nobody_holds_it) {
   DiskHost host(t);
   test::ScratchDir empty("blind-proc");
   RealSysfs blind(empty.path());
-  const HostSnapshot none = observe(host.sys, nullptr, ObserveDetail::Full, &blind);
+  const HostSnapshot none = observe(host.sys, ObserveDetail::Full, &blind);
   BOOST_TEST(contains(one(none, "0000:03:00.0"),
                       "holders-unknown: whether a process holds its /dev/vfio node is not known: " +
                           empty.str() + " lists no process at all"),
@@ -256,7 +256,7 @@ BOOST_AUTO_TEST_CASE(a_blind_proc_is_not_nobody_holds_it) {
   for (const auto& h : hazards(none, "0000:02:00.0")) BOOST_TEST(!contains(h, "holders-unknown"));
 
   OneProcessHidden hidden(host.proc, "500");
-  const HostSnapshot part = observe(host.sys, nullptr, ObserveDetail::Full, &hidden);
+  const HostSnapshot part = observe(host.sys, ObserveDetail::Full, &hidden);
   BOOST_TEST(one(part, "0000:03:00.0") ==
              "holders-unknown: whether a process holds its /dev/vfio node is not known: the open "
              "files of 1 process could not be read (not permitted)");

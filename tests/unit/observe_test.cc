@@ -36,7 +36,7 @@ struct DiskHost {
 
 // Devices and groups as scripts see them: two observations agree when these are equal.
 std::string devices_and_groups(const HostSnapshot& s) {
-  auto j = cli::status_json(s);
+  auto j = cli::status_json(s, NoDeviceNames{});
   j.erase("findings");
   return j.dump(1);
 }
@@ -84,7 +84,7 @@ BOOST_AUTO_TEST_CASE(sees_a_pfs_vf_autoprobe_turned_off) {
   KernelSimulator kernel(test::example_host("gpu-server"));
   const PciAddress e810 = *PciAddress::parse("0000:5e:00.0");
   BOOST_REQUIRE(kernel.write(paths::pci_device_file(e810, "sriov_drivers_autoprobe"), "0"));
-  const HostSnapshot s = observe(kernel, nullptr);
+  const HostSnapshot s = observe(kernel);
   BOOST_TEST(s.findings.empty());
   BOOST_REQUIRE(s.find(e810)->sriov);
   BOOST_TEST(!s.find(e810)->sriov->drivers_autoprobe);
@@ -96,7 +96,7 @@ BOOST_AUTO_TEST_CASE(sees_what_the_topology_holds_on_every_example_host) {
     BOOST_TEST_CONTEXT(name) {
       Topology topology = test::example_host(name);
       KernelSimulator kernel(topology);
-      HostSnapshot s = observe(kernel, nullptr);
+      HostSnapshot s = observe(kernel);
       BOOST_TEST(s.findings.empty());
       BOOST_REQUIRE(s.devices.size() == topology.devices.size());
       for (const auto& want : topology.devices) {
@@ -148,9 +148,9 @@ BOOST_AUTO_TEST_CASE(an_on_disk_host_observes_exactly_like_the_simulator) {
       KernelSimulator kernel(test::example_host(name));
       DiskHost disk(kernel.topology());
       RealSysfs real(disk.root);
-      HostSnapshot from_disk = observe(real, nullptr);
+      HostSnapshot from_disk = observe(real);
       BOOST_TEST(from_disk.findings.empty());
-      BOOST_TEST(devices_and_groups(from_disk) == devices_and_groups(observe(kernel, nullptr)));
+      BOOST_TEST(devices_and_groups(from_disk) == devices_and_groups(observe(kernel)));
     }
   }
 }
@@ -159,8 +159,8 @@ BOOST_AUTO_TEST_CASE(the_planning_level_sees_what_the_planner_needs_and_no_more)
   for (const char* name : kExampleHosts) {
     BOOST_TEST_CONTEXT(name) {
       KernelSimulator kernel(test::example_host(name));
-      const HostSnapshot full = observe(kernel, nullptr);
-      const HostSnapshot planning = observe(kernel, nullptr, ObserveDetail::Planning);
+      const HostSnapshot full = observe(kernel);
+      const HostSnapshot planning = observe(kernel, ObserveDetail::Planning);
       BOOST_TEST(planning.findings.empty());
       BOOST_REQUIRE(planning.devices.size() == full.devices.size());
       for (std::size_t i = 0; i < full.devices.size(); ++i) {
@@ -197,7 +197,7 @@ BOOST_AUTO_TEST_CASE(the_planning_level_sees_what_the_planner_needs_and_no_more)
 
 BOOST_AUTO_TEST_CASE(reads_bindings_and_overrides) {
   KernelSimulator kernel(sim::parse_topology(kSmallHost, "small.yaml"));
-  HostSnapshot s = observe(kernel, nullptr);
+  HostSnapshot s = observe(kernel);
   const PciDevice* audio = s.find(*PciAddress::parse("0000:01:00.1"));
   BOOST_REQUIRE(audio);
   BOOST_TEST(!audio->driver);
@@ -217,7 +217,7 @@ BOOST_AUTO_TEST_CASE(follows_the_kernel_as_it_changes) {
   BOOST_REQUIRE(kernel.write(paths::pci_device_file(nic, "driver_override"), "vfio-pci").ok());
   BOOST_REQUIRE(kernel.write(paths::pci_driver_file("e1000e", "unbind"), nic.str()).ok());
   BOOST_REQUIRE(kernel.write(paths::drivers_probe(), nic.str()).ok());
-  HostSnapshot s = observe(kernel, nullptr);
+  HostSnapshot s = observe(kernel);
   BOOST_TEST(s.find(nic)->driver.value_or("") == "vfio-pci");
   BOOST_TEST(s.find(nic)->driver_override.value_or("") == "vfio-pci");
 }
@@ -226,7 +226,7 @@ BOOST_AUTO_TEST_CASE(a_device_that_vanishes_mid_read_is_left_out_and_reported) {
   KernelSimulator kernel(sim::parse_topology(kSmallHost, "small.yaml"));
   auto gpu = *PciAddress::parse("0000:01:00.0");
   kernel.vanish_after(gpu, 3);
-  HostSnapshot s = observe(kernel, nullptr);
+  HostSnapshot s = observe(kernel);
   BOOST_TEST(!s.find(gpu));
   BOOST_TEST(s.devices.size() == 3u);
   BOOST_TEST(has_finding(s, "0000:01:00.0", "vanished while being read"));
@@ -248,7 +248,7 @@ BOOST_AUTO_TEST_CASE(odd_attributes_are_findings_not_failures) {
   fs::remove(port / "config");    // the kind falls back to the class code (a bridge)
   std::ofstream((disk.root / "bus/pci/devices/not-a-device").string());
   RealSysfs real(disk.root);
-  HostSnapshot s = observe(real, nullptr);
+  HostSnapshot s = observe(real);
 
   BOOST_TEST(s.devices.size() == 4u);
   BOOST_TEST(has_finding(s, "0000:02:00.0/uevent", "unexpected line 'PCI_ID=intel:10D3'"));
@@ -270,9 +270,9 @@ BOOST_AUTO_TEST_CASE(without_uevent_the_attribute_files_give_the_same_snapshot) 
       for (const auto& d : kernel.topology().devices)
         fs::remove(disk.device_dir(d.address.str().c_str()) / "uevent");
       RealSysfs real(disk.root);
-      HostSnapshot from_files = observe(real, nullptr);
+      HostSnapshot from_files = observe(real);
       BOOST_TEST(from_files.findings.empty());  // a missing uevent is not odd
-      BOOST_TEST(devices_and_groups(from_files) == devices_and_groups(observe(kernel, nullptr)));
+      BOOST_TEST(devices_and_groups(from_files) == devices_and_groups(observe(kernel)));
     }
   }
 }
@@ -280,12 +280,12 @@ BOOST_AUTO_TEST_CASE(without_uevent_the_attribute_files_give_the_same_snapshot) 
 BOOST_AUTO_TEST_CASE(a_malformed_uevent_is_a_finding_and_the_files_are_read) {
   DiskHost disk(sim::parse_topology(kSmallHost, "small.yaml"));
   RealSysfs real(disk.root);
-  const std::string before = devices_and_groups(observe(real, nullptr));
+  const std::string before = devices_and_groups(observe(real));
   fs::path gpu = disk.device_dir("0000:01:00.0");
   // A wrong id and no driver in uevent: neither is believed; the files and the link are.
   std::ofstream((gpu / "uevent").string(), std::ios::trunc)
       << "PCI_CLASS=30000\nPCI_ID=10DE:XYZ\nPCI_SUBSYS_ID=0000:0000\n";
-  HostSnapshot s = observe(real, nullptr);
+  HostSnapshot s = observe(real);
   BOOST_TEST(has_finding(s, "0000:01:00.0/uevent", "unexpected line 'PCI_ID=10DE:XYZ'"));
   BOOST_TEST(s.findings.size() == 1u);
   BOOST_TEST(devices_and_groups(s) == before);
@@ -298,7 +298,7 @@ BOOST_AUTO_TEST_CASE(a_short_config_falls_back_to_the_class) {
   DiskHost disk(sim::parse_topology(kSmallHost, "small.yaml"));
   std::ofstream((disk.device_dir("0000:00:01.0") / "config").string()) << "0123456789";
   RealSysfs real(disk.root);
-  HostSnapshot s = observe(real, nullptr);
+  HostSnapshot s = observe(real);
   const PciDevice* p = s.find(*PciAddress::parse("0000:00:01.0"));
   BOOST_TEST((p->kind == DeviceKind::Bridge));
   BOOST_TEST((p->kind_source == KindSource::ClassCode));
@@ -309,24 +309,24 @@ BOOST_AUTO_TEST_CASE(a_group_link_its_group_does_not_list_is_reported) {
   DiskHost disk(sim::parse_topology(kSmallHost, "small.yaml"));
   fs::remove(disk.root / "kernel/iommu_groups/2/devices/0000:02:00.0");
   RealSysfs real(disk.root);
-  HostSnapshot s = observe(real, nullptr);
+  HostSnapshot s = observe(real);
   BOOST_TEST(has_finding(s, "0000:02:00.0/iommu_group", "does not include it"));
   BOOST_TEST(s.groups.at(2).members.empty());
 }
 
 BOOST_AUTO_TEST_CASE(no_iommu_and_no_vfio_pci) {
   KernelSimulator kernel(test::example_host("no-iommu"));
-  HostSnapshot s = observe(kernel, nullptr);
+  HostSnapshot s = observe(kernel);
   BOOST_TEST(!s.iommu_active());
   BOOST_TEST(s.groups.empty());
   BOOST_TEST(!s.vfio_pci_loaded);
   for (const auto& d : s.devices) BOOST_TEST(!d.iommu_group);
   kernel.load_vfio_pci();
-  BOOST_TEST(observe(kernel, nullptr).vfio_pci_loaded);
+  BOOST_TEST(observe(kernel).vfio_pci_loaded);
 }
 
 BOOST_AUTO_TEST_CASE(a_root_without_a_pci_bus_is_the_one_fatal_case) {
   test::ScratchDir empty("observe-empty");
   RealSysfs real(empty.path());
-  BOOST_CHECK_THROW(observe(real, nullptr), ObserveError);
+  BOOST_CHECK_THROW(observe(real), ObserveError);
 }

@@ -90,7 +90,7 @@ struct PlanHost {
   explicit PlanHost(sim::Topology t) : kernel(std::move(t)) {}
   Plan plan(const DesiredState& d, const OwnershipRecord& owned = {}, PlanOptions options = {}) {
     const std::size_t before = kernel.writes().size();
-    snapshot = observe(kernel, nullptr);
+    snapshot = observe(kernel);
     Plan p = make_plan(d, snapshot, owned, options);
     BOOST_TEST(kernel.writes().size() == before);
     return p;

@@ -306,7 +306,7 @@ BOOST_AUTO_TEST_CASE(prunes_what_this_tool_bound_and_forgets_what_it_adopted) {
 
 BOOST_AUTO_TEST_CASE(hazards_refuse_claims_unless_forced_and_held_releases_always) {
   Host host("gpu-server");
-  host.snapshot = observe(host.kernel, nullptr);
+  host.snapshot = observe(host.kernel);
   HostSnapshot s = host.snapshot;
   auto& nic = const_cast<PciDevice&>(*s.find(addr("0000:5e:00.0")));
   nic.hazards.push_back({Hazard::Kind::NetworkInUse, "default route on ens1f0"});
@@ -332,7 +332,7 @@ BOOST_AUTO_TEST_CASE(hazards_refuse_claims_unless_forced_and_held_releases_alway
 // fixing one only to meet the next on the following run is what a person should not have to do.
 BOOST_AUTO_TEST_CASE(every_blocking_problem_of_a_group_is_listed_under_its_device) {
   Host host("workstation");
-  host.snapshot = observe(host.kernel, nullptr);
+  host.snapshot = observe(host.kernel);
   HostSnapshot s = host.snapshot;
   auto& gpu = const_cast<PciDevice&>(*s.find(addr("0000:01:00.0")));
   auto& audio = const_cast<PciDevice&>(*s.find(addr("0000:01:00.1")));
@@ -374,7 +374,7 @@ BOOST_AUTO_TEST_CASE(every_blocking_problem_of_a_group_is_listed_under_its_devic
 
 BOOST_AUTO_TEST_CASE(each_safety_refusal_says_what_and_what_to_do_and_force_overrides_it) {
   test::DiskHost host(test::example_host("busy-host"));
-  const HostSnapshot s = observe(host.sys, nullptr, ObserveDetail::Planning, &host.proc);
+  const HostSnapshot s = observe(host.sys, ObserveDetail::Planning, &host.proc);
   struct Case {
     const char* address;
     unsigned group;
@@ -433,7 +433,7 @@ BOOST_AUTO_TEST_CASE(each_safety_refusal_says_what_and_what_to_do_and_force_over
 
 BOOST_AUTO_TEST_CASE(a_companions_hazard_refuses_the_group_and_its_assignments_force_covers_it) {
   Host host("workstation");
-  HostSnapshot s = observe(host.kernel, nullptr);
+  HostSnapshot s = observe(host.kernel);
   const_cast<PciDevice*>(s.find(addr("0000:01:00.1")))
       ->hazards.push_back({Hazard::Kind::StorageInUse, "storage: /srv mounted from sdb1"});
   const Plan p = make_plan(desired({A("gpu0").address("0000:01:00.0")}), s, {});
@@ -447,7 +447,7 @@ BOOST_AUTO_TEST_CASE(a_companions_hazard_refuses_the_group_and_its_assignments_f
 
 BOOST_AUTO_TEST_CASE(a_held_group_is_never_written_to_not_even_forced) {
   test::DiskHost host(test::example_host("busy-host"));
-  const HostSnapshot s = observe(host.sys, nullptr, ObserveDetail::Planning, &host.proc);
+  const HostSnapshot s = observe(host.sys, ObserveDetail::Planning, &host.proc);
   const Plan released = make_plan(
       desired({A("vm-gpu", WantedState::Host).address("0000:86:00.0").force("now")}), s, {});
   const GroupChange& release = change_for(released, 14);
@@ -482,7 +482,7 @@ BOOST_AUTO_TEST_CASE(a_group_whose_holders_cannot_be_seen_is_never_written_to) {
   test::DiskHost host(test::example_host("busy-host"));
   test::ScratchDir empty("blind-proc");
   RealSysfs blind(empty.path());
-  const HostSnapshot s = observe(host.sys, nullptr, ObserveDetail::Planning, &blind);
+  const HostSnapshot s = observe(host.sys, ObserveDetail::Planning, &blind);
   const Plan released = make_plan(
       desired({A("vm-gpu", WantedState::Host).address("0000:86:00.0").force("now")}), s, {});
   const GroupChange& release = change_for(released, 14);
@@ -566,6 +566,6 @@ BOOST_AUTO_TEST_CASE(the_fingerprint_follows_the_bindings) {
   BOOST_TEST(contains(before, "fnv1a64:"));
   auto nic = addr("0000:00:1f.6");
   BOOST_REQUIRE(host.kernel.write(paths::pci_device_file(nic, "driver_override"), "vfio-pci").ok());
-  HostSnapshot s = observe(host.kernel, nullptr);
+  HostSnapshot s = observe(host.kernel);
   BOOST_TEST(make_plan(desired({}), s, {}).fingerprint != before);
 }

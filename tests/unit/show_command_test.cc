@@ -128,7 +128,8 @@ BOOST_AUTO_TEST_CASE(groups_a_manifest_cannot_keep_as_they_are_are_named_not_tak
   OwnershipRecord owned;
   owned.groups[2].owner = "sandbox-7";
   owned.groups[2].assignment = "gpu";
-  const std::string text = cli::bindings_manifest(host, owned, cli::BindingsForm::ByAddress);
+  const std::string text =
+      cli::bindings_manifest(host, owned, NoDeviceNames{}, cli::BindingsForm::ByAddress);
   BOOST_TEST(contains(text, "assignments: []\n"), text);
   BOOST_TEST(contains(text,
                       "#   IOMMU group 1: only partly on a vfio driver (0000:01:00.1 is on "
@@ -143,19 +144,22 @@ BOOST_AUTO_TEST_CASE(a_group_on_a_variant_driver_names_it) {
   vf.ids.vendor = 0x15b3;
   vf.driver_is_vfio_variant = true;
   HostSnapshot host = host_of({vf});
-  const std::string text = cli::bindings_manifest(host, {}, cli::BindingsForm::ByAddress);
+  const std::string text =
+      cli::bindings_manifest(host, {}, NoDeviceNames{}, cli::BindingsForm::ByAddress);
   BOOST_TEST(contains(text, "      address: \"0000:5e:00.1\"\n    driver: mlx5_vfio_pci\n"), text);
   // Not a vfio variant as far as modules.alias says: a driver named like one is not taken.
   vf.driver_is_vfio_variant = false;
-  BOOST_TEST(contains(cli::bindings_manifest(host_of({vf}), {}, cli::BindingsForm::ByAddress),
-                      "assignments: []"));
+  BOOST_TEST(contains(
+      cli::bindings_manifest(host_of({vf}), {}, NoDeviceNames{}, cli::BindingsForm::ByAddress),
+      "assignments: []"));
 }
 
 BOOST_AUTO_TEST_CASE(match_ids_writes_one_assignment_per_pair_with_its_count) {
   HostSnapshot host = host_of(
       {endpoint("0000:01:00.0", 1, "vfio-pci"), endpoint("0000:01:00.1", 1, "vfio-pci", 0x22ba),
        endpoint("0000:41:00.0", 5, "vfio-pci"), endpoint("0000:61:00.0", 6, "vfio-pci", 0x2331)});
-  const std::string text = cli::bindings_manifest(host, {}, cli::BindingsForm::ByIds);
+  const std::string text =
+      cli::bindings_manifest(host, {}, NoDeviceNames{}, cli::BindingsForm::ByIds);
   BOOST_TEST(contains(text,
                       "2 here (0000:01:00.0, 0000:41:00.0)\n  - name: ids-10de-2684\n"
                       "    state: vfio\n    match:\n      vendor: \"10de\"\n"

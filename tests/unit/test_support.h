@@ -3,13 +3,16 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <fstream>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <boost/filesystem.hpp>
 
+#include "observe/device_names.h"
 #include "observe/host_snapshot.h"
 #include "sim/sysfs_tree_writer.h"
 #include "sim/topology.h"
@@ -93,6 +96,23 @@ inline std::vector<std::pair<fs::path, std::string>> example_manifests() {
   std::sort(out.begin(), out.end());
   return out;
 }
+
+// Names the tests give devices by vendor:device, as pci.ids would; counts the lookups, so a
+// test can say which printer asked for a name.
+class FixedNames final : public DeviceNames {
+ public:
+  using Entry = std::pair<const std::pair<uint16_t, uint16_t>, PciNames>;
+  FixedNames(std::initializer_list<Entry> names = {}) : names_(names) {}
+  PciNames lookup(const PciIds& ids) const override {
+    ++lookups;
+    auto it = names_.find({ids.vendor, ids.device});
+    return it == names_.end() ? PciNames{} : it->second;
+  }
+  mutable std::size_t lookups = 0;
+
+ private:
+  std::map<std::pair<uint16_t, uint16_t>, PciNames> names_;
+};
 
 // The example host examples/hosts/<name>.yaml.
 inline sim::Topology example_host(const std::string& name) {

@@ -145,7 +145,7 @@ BOOST_AUTO_TEST_CASE(a_holder_of_the_device_node_holds_the_group) {
   const std::string held =
       "held-open: in use by pid 4242 (qemu-system-x86), which holds /dev/vfio/devices/vfio0 open";
   for (Sysfs* sysfs : std::initializer_list<Sysfs*>{&disk.sys, &kernel}) {
-    const HostSnapshot s = observe(*sysfs, nullptr, ObserveDetail::Full, &disk.proc);
+    const HostSnapshot s = observe(*sysfs, ObserveDetail::Full, &disk.proc);
     // The whole group, as for a group node: the audio function goes with the GPU.
     BOOST_TEST(hazard_lines(s, kGpu) == std::vector<std::string>{held},
                boost::test_tools::per_element());
@@ -180,7 +180,7 @@ BOOST_AUTO_TEST_CASE(a_held_devices_driver_override_is_not_read_while_its_unbind
   });
 
   const auto start = std::chrono::steady_clock::now();
-  const HostSnapshot s = observe(kernel, nullptr, ObserveDetail::Planning, &disk.proc);
+  const HostSnapshot s = observe(kernel, ObserveDetail::Planning, &disk.proc);
   const auto took = std::chrono::steady_clock::now() - start;
   BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(took).count() < 1500);
   // Its driver link is gone, but its node is still there and still held.
