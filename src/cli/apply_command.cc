@@ -67,11 +67,19 @@ int journal_priority_of(const GroupChange& change, const GroupOutcome& outcome) 
   return warn ? 4 : 6;
 }
 
+// The devices apply's report names: every one in --json, else those of the groups the text lists.
+std::vector<PciIds> named_in_report(const ApplyCommandOptions& options, const Plan& plan) {
+  std::vector<PciIds> ids;
+  for (const auto& c : plan.changes) {
+    if (!options.json && !lists_devices(c, options.explain)) continue;
+    for (const auto& d : c.devices) ids.push_back(d.ids);
+  }
+  return ids;
+}
+
 void print(const ApplyCommandOptions& options, const Plan& plan, const ApplyOutcome& outcome,
-           const CommandEnv& env) {
+           const DeviceNames& names, const CommandEnv& env) {
   std::ostream& out = env.out;
-  // pci.ids is read on the first name printed, if any (observe/device_names.h).
-  const PciIdDatabase names;
   if (options.json) {
     out << apply_json(plan, outcome, names, options.dry_run).dump(2) << '\n';
   } else if (options.dry_run) {
@@ -294,10 +302,9 @@ std::variant<DesiredState, int> saved_plan_desired(const ApplyCommandOptions& op
 }
 
 // With --plan: 0 when the plan made now is the one saved, else 3 after naming what changed.
-int saved_plan_stale(const ApplyCommandOptions& options, const SavedPlan& saved,
-                     const Planned& now) {
+int saved_plan_stale(const ApplyCommandOptions& options, const SavedPlan& saved, const Planned& now,
+                     const DeviceNames& names) {
   // Named as the saved plan was (its JSON is compared whole).
-  const PciIdDatabase names;
   const auto differences = saved_plan_differences(saved, now.host, now.plan, names);
   if (differences.empty()) return 0;
   spdlog::error(
@@ -333,6 +340,8 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
   }
 
   Reconciler reconciler(env.sysfs, env.proc, env.modules);
+  // pci.ids is read on the first name printed, if any (observe/device_names.h).
+  PciIdDatabase names;
   const PlanOptions plan_options{.prune = saved ? saved->prune : !options.no_prune,
                                  .scope = scope_of(options)};
   auto planned = observe_and_plan(reconciler, desired, owned.record, plan_options, env);
@@ -340,10 +349,10 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
   const Planned& done = std::get<Planned>(planned);
   const Plan& plan = done.plan;
   if (saved) {
-    if (const int stale = saved_plan_stale(options, *saved, done)) return stale;
+    if (const int stale = saved_plan_stale(options, *saved, done, names)) return stale;
   }
   if (plan.unusable) {
-    print(options, plan, ApplyOutcome{}, env);
+    print(options, plan, ApplyOutcome{}, names, env);
     spdlog::error("nothing can be planned: {}", *plan.unusable);
     return kExitUnavailable;
   }
@@ -356,13 +365,15 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
                                  .stop = env.stop};
   if (options.dry_run) {
     const ApplyOutcome outcome = reconciler.dry_run(done, settings);
-    print(options, plan, outcome, env);
+    print(options, plan, outcome, names, env);
     return plan_exit_code(plan, false);
   }
 
   // A saved plan was read before it was saved, prunes and all: it is not asked about again.
   if (!saved && !prunes_confirmed(options, plan, env)) return kExitNotPermitted;
 
+  // The report's names are looked up while the kernel probes (libpci parses pci.ids first).
+  names.prefetch(named_in_report(options, plan));
   OwnershipLedger ledger(owned.record, &state->journal);
   auto executed = reconciler.execute(desired, plan_options, done, ledger, settings);
   if (const auto* unavailable = std::get_if<VfioPciUnavailable>(&executed)) {
@@ -370,7 +381,7 @@ int run_apply(const ApplyCommandOptions& options, const CommandEnv& env) {
     return kExitUnavailable;
   }
   const ExecutedPlan& run = std::get<ExecutedPlan>(executed);
-  print(options, run.plan, run.outcome, env);
+  print(options, run.plan, run.outcome, names, env);
   if (options.json) log_problems(run.plan, run.outcome);
   return apply_exit_code(run.plan, run.outcome);
 }

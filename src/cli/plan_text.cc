@@ -140,6 +140,11 @@ std::string plan_summary_line(const Plan& plan) {
                      s.release, s.adopt, forget, vfs, s.blocked);
 }
 
+bool lists_devices(const GroupChange& change, bool explain) {
+  // An unchanged group needs no device list unless asked why.
+  return change.action != GroupAction::Noop || explain;
+}
+
 void print_plan_text(const Plan& plan, const DeviceNames& names, const PlanTextOptions& options,
                      std::ostream& out) {
   // Said once, by the command, as the error it is (on stderr).
@@ -161,9 +166,7 @@ void print_plan_text(const Plan& plan, const DeviceNames& names, const PlanTextO
     }
     if (c.forced) fmt::print(out, "    forced: \"{}\"\n", *c.forced);
     for (const auto& w : c.warnings) fmt::print(out, "    warning: {}\n", w);
-    // An unchanged group needs no device list unless asked why.
-    const bool list_devices = c.action != GroupAction::Noop || options.explain;
-    if (list_devices) {
+    if (lists_devices(c, options.explain)) {
       for (const auto& d : c.devices) {
         fmt::print(out, "    {} {}  {}  {:<{}}  {}{}\n",
                    marker_text(device_marker(c, d), options.color), d.address.str(),

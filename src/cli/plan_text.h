@@ -22,6 +22,9 @@ struct PlanTextOptions {
   bool color = false;        // markers coloured: `+` green, `-` red, `!` yellow (a terminal's)
 };
 
+// Whether a group's block lists its devices, each named: a change, or any group with --explain.
+bool lists_devices(const GroupChange& change, bool explain);
+
 // A device is named (`names`) only where its group's block lists it.
 void print_plan_text(const Plan& plan, const DeviceNames& names, const PlanTextOptions& options,
                      std::ostream& out);

@@ -82,10 +82,35 @@ PciIdDatabase::PciIdDatabase(std::optional<std::string> ids_file) : access_(pci_
 }
 
 PciIdDatabase::~PciIdDatabase() {
+  finish_prefetch();
   pci_cleanup(access_);
 }
 
+void PciIdDatabase::prefetch(std::vector<PciIds> ids) {
+  finish_prefetch();
+  if (ids.empty()) return;
+  prefetching_ = std::thread([this, ids = std::move(ids)] {
+    for (const PciIds& i : ids) {
+      const Key key{i.vendor, i.device, i.class_code >> 8};
+      if (!prefetched_.count(key)) prefetched_.emplace(key, lookup_now(i));
+    }
+  });
+}
+
+void PciIdDatabase::finish_prefetch() const {
+  if (prefetching_.joinable()) prefetching_.join();
+}
+
 PciNames PciIdDatabase::lookup(const PciIds& ids) const {
+  finish_prefetch();
+  if (auto it = prefetched_.find(Key{ids.vendor, ids.device, ids.class_code >> 8});
+      it != prefetched_.end()) {
+    return it->second;
+  }
+  return lookup_now(ids);
+}
+
+PciNames PciIdDatabase::lookup_now(const PciIds& ids) const {
   PciNames names;
   if (unusable_) return names;
   char buffer[256];

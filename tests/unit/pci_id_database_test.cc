@@ -64,3 +64,32 @@ BOOST_AUTO_TEST_CASE(the_environment_variable_names_the_file) {
   BOOST_TEST(db.path() == ids.path());
   BOOST_TEST(db.lookup(PciIds{0x10de, 0x2684, 0, 0, 0x030000}).vendor == "NVIDIA Corporation");
 }
+
+BOOST_AUTO_TEST_CASE(names_prefetched_are_the_names_looked_up) {
+  ScratchFile ids(kFixture, "pci.ids");
+  const PciIds gpu{0x10de, 0x2684, 0, 0, 0x030000};
+  const PciIds intel{0x8086, 0x9999, 0, 0, 0x0c0330};
+  PciIdDatabase direct(ids.path());
+  PciIdDatabase prefetched(ids.path());
+  prefetched.prefetch({gpu, gpu, intel});
+  for (const PciIds& i : {gpu, intel, PciIds{0x10de, 0x22ba, 0, 0, 0x040300}}) {
+    const auto a = direct.lookup(i);
+    const auto b = prefetched.lookup(i);  // the last one was not prefetched: looked up now
+    BOOST_TEST(a.vendor == b.vendor);
+    BOOST_TEST(a.device == b.device);
+    BOOST_TEST(a.class_name == b.class_name);
+  }
+  BOOST_TEST(prefetched.lookup(gpu).device == "AD102 [GeForce RTX 4090]");
+  // A second prefetch after the first, and one never waited for: joined by the destructor.
+  prefetched.prefetch({intel});
+  PciIdDatabase abandoned(ids.path());
+  abandoned.prefetch({gpu});
+}
+
+BOOST_AUTO_TEST_CASE(a_malformed_database_prefetched_gives_empty_names) {
+  ScratchFile ids("10de  NVIDIA Corporation\n\t\t\t\tnonsense here\nzz\n", "pci.ids");
+  PciIdDatabase db(ids.path());
+  db.prefetch({PciIds{0x10de, 0x2684, 0, 0, 0x030000}});
+  BOOST_TEST(db.lookup(PciIds{0x10de, 0x2684, 0, 0, 0x030000}).device.empty());
+  BOOST_TEST(db.lookup(PciIds{0x10de, 0x2684, 0, 0, 0x030000}).vendor.empty());
+}
