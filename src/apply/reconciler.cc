@@ -10,6 +10,7 @@
 #include "apply/executor.h"
 #include "apply/settle_in_flight.h"
 #include "observe/observe.h"
+#include "plan/matching.h"
 #include "sysfs/kernel_names.h"
 #include "sysfs/sys_path.h"
 
@@ -85,14 +86,42 @@ VfioDriverCatalog read_vfio_drivers(KernelModules& modules) {
   return catalog;
 }
 
+// What the plan is about: the devices an assignment matches (by identity: matching needs no
+// more), and what the record holds.
+ObserveScope plan_scope(const DesiredState& desired, const OwnershipRecord& owned) {
+  ObserveScope scope;
+  scope.wanted = [&desired](const PciDevice& d) {
+    return std::any_of(
+        desired.assignments.begin(), desired.assignments.end(), [&](const Assignment& a) {
+          // An address asks for its slot whatever it holds: the other keys only
+          // guard it, and a slot that holds another device is a refusal to word.
+          return a.match.address ? *a.match.address == d.address : matches(a.match, d);
+        });
+  };
+  for (const auto& [group, record] : owned.groups) {
+    scope.groups.insert(group);
+    for (const auto& d : record.devices) scope.addresses.insert(d.address);
+    for (const auto& v : record.vfs) scope.addresses.insert(v.pf);
+  }
+  return scope;
+}
+
 }  // namespace
 
 HostSnapshot Reconciler::observe_host(const DesiredState& desired,
                                       const OwnershipRecord& owned) const {
   // SR-IOV is read only when it is in play: two more reads per device.
-  HostSnapshot host = observe(
-      sysfs_, wants_sriov(desired, owned) ? ObserveDetail::PlanningSriov : ObserveDetail::Planning,
-      proc_);
+  HostSnapshot host = observe_scope(
+      sysfs_, plan_scope(desired, owned),
+      wants_sriov(desired, owned) ? ObserveDetail::PlanningSriov : ObserveDetail::Planning, proc_);
+  return noted(std::move(host), desired);
+}
+
+HostSnapshot Reconciler::observe_whole_host() const {
+  return noted(observe(sysfs_, ObserveDetail::Planning, proc_), DesiredState{});
+}
+
+HostSnapshot Reconciler::noted(HostSnapshot host, const DesiredState& desired) const {
   for (const auto& f : host.findings) spdlog::warn("{}: {}", f.path, f.message);
   // Asked by the alias the driver's name is, as modprobe vfio-pci would be.
   if (!host.vfio_pci_loaded) host.vfio_pci_loadable = modules_.available(kVfioPciDriver);

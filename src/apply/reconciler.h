@@ -60,7 +60,11 @@ class Reconciler {
   // not, and which devices are on a vfio variant driver where that matters. Reads only.
   // Observation's findings are logged as warnings. Throws ObserveError when the root holds no
   // PCI bus.
+  // Only what the plan is about is read in full (observe_scope): the devices the assignments
+  // match, what the record holds, their groups' members.
   HostSnapshot observe_host(const DesiredState& desired, const OwnershipRecord& owned) const;
+  // The same for every device (`show`, which looks for every group on a vfio driver).
+  HostSnapshot observe_whole_host() const;
 
   // observe_host(), then the plan.
   Planned plan(const DesiredState& desired, const OwnershipRecord& owned,
@@ -82,6 +86,9 @@ class Reconciler {
   static constexpr unsigned kMaxRounds = 3;
 
  private:
+  // Logs the findings; fills in whether vfio-pci can be loaded and, where it matters, the vfio
+  // variant drivers.
+  HostSnapshot noted(HostSnapshot host, const DesiredState& desired) const;
   std::variant<ApplyOutcome, VfioPciUnavailable> execute_round(const Planned& planned,
                                                                OwnershipLedger& ledger,
                                                                const ExecuteSettings& settings);

@@ -15,12 +15,12 @@ namespace vfio::cli {
 
 int run_show(const ShowOptions& options, const CommandEnv& env) {
   const LoadedRecord owned = read_ownership(env);
-  // Observed as a plan of no assignment would: drivers, overrides, groups, and which drivers
+  // Every device, as a plan reads those it is about: drivers, overrides, groups, and which drivers
   // are vfio variants (modules.alias, read when a device is on one that may be).
   const Reconciler reconciler(env.sysfs, env.proc, env.modules);
   HostSnapshot host;
   try {
-    host = reconciler.observe_host(DesiredState{}, owned.record);
+    host = reconciler.observe_whole_host();
   } catch (const ObserveError& e) {
     spdlog::error("{}", e.what());
     return kExitUnavailable;

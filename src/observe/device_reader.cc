@@ -74,8 +74,12 @@ class DeviceReader {
           static_cast<uint16_t>(hex_attribute("subsystem_device", 0xffff).value_or(0));
       d.ids.class_code = hex_attribute("class", 0xffffff).value_or(0);
     }
-    read_kind(d);
     if (!from_uevent) d.driver = optional_link_name("driver");
+    if (detail_ == ObserveDetail::Identity) {
+      if (absent_ && !vanished_ && device_gone()) vanished_ = true;
+      return d;
+    }
+    read_kind(d);
     if (held_) {
       d.driver_override_unread = true;
     } else if (auto text = text_attribute("driver_override"); text && *text != kUnsetOverride) {
@@ -306,6 +310,16 @@ DeviceRead read_device(Sysfs& sysfs, const PciAddress& address, ObserveDetail de
   out.device = reader.read();
   out.vanished = reader.vanished();
   return out;
+}
+
+}  // namespace vfio
+
+namespace vfio {
+
+std::optional<unsigned> read_iommu_group_link(Sysfs& sysfs, const PciAddress& address) {
+  auto target = sysfs.read_link(paths::pci_device_file(address, "iommu_group"));
+  if (!target) return std::nullopt;
+  return parse_whole_number<unsigned>(link_leaf(*target), 10);
 }
 
 }  // namespace vfio

@@ -4,6 +4,7 @@
 // findings; a device that leaves while it is read says so.
 #pragma once
 
+#include <optional>
 #include <vector>
 
 #include "observe/host_snapshot.h"
@@ -22,5 +23,9 @@ struct DeviceRead {
 // `held`: its group's VFIO node is held open, so driver_override is not read (that read can
 // block while an unbind of the device waits for the holder).
 DeviceRead read_device(Sysfs& sysfs, const PciAddress& address, ObserveDetail detail, bool held);
+
+// The IOMMU group the device's iommu_group link names; none when it has none, or the link cannot
+// be read or named no group (read_device says why, when the device is read in full).
+std::optional<unsigned> read_iommu_group_link(Sysfs& sysfs, const PciAddress& address);
 
 }  // namespace vfio

@@ -1,6 +1,8 @@
 // observe(): read the host's PCI devices, IOMMU groups and drivers through the Sysfs gateway.
 #pragma once
 
+#include <functional>
+#include <set>
 #include <stdexcept>
 
 #include "observe/host_snapshot.h"
@@ -20,7 +22,9 @@ class ObserveError : public std::runtime_error {
 // planner needs (ids, class, kind, driver, driver_override, IOMMU group, boot_vga); numa_node,
 // label, physfn and SR-IOV (sriov_totalvfs, sriov_numvfs, the virtfn links) stay unset.
 // PlanningSriov: Planning with physfn and SR-IOV, for manifests or records that set VF counts.
-enum class ObserveDetail { Full, Planning, PlanningSriov };
+// Identity: the ids, class and driver alone (one read of uevent), what matching needs; kind
+// stays Endpoint and unread (observe_scope reads the devices it keeps at a planning level).
+enum class ObserveDetail { Full, Planning, PlanningSriov, Identity };
 
 // Reads every device under bus/pci/devices. A device that vanishes while being read is left out
 // and a missing or malformed attribute leaves its field unset; both are recorded as findings.
@@ -30,5 +34,22 @@ enum class ObserveDetail { Full, Planning, PlanningSriov };
 // enslaved, framebuffer consoles).
 HostSnapshot observe(Sysfs& sysfs, ObserveDetail detail = ObserveDetail::Full,
                      KernelFiles* proc = nullptr);
+
+// The devices a plan is about (issue 18): every device is read for its identity (ids, class,
+// driver: one read of uevent), and only those `wanted` or recorded are read in full, with every
+// member of their IOMMU groups (the planner decides whole groups), an SR-IOV PF's VFs and a VF's
+// PF.
+struct ObserveScope {
+  // Of a device read for its identity alone (its kind not yet known): whether it is wanted.
+  std::function<bool(const PciDevice&)> wanted;
+  std::set<unsigned> groups;       // wanted whole: the groups the ownership record holds
+  std::set<PciAddress> addresses;  // wanted: the devices the record holds, where present
+};
+
+// As observe(), for the devices and groups `scope` wants, each read at `detail`; the others are
+// not in the snapshot, nor their findings but for those of the identity read.
+HostSnapshot observe_scope(Sysfs& sysfs, const ObserveScope& scope,
+                           ObserveDetail detail = ObserveDetail::Planning,
+                           KernelFiles* proc = nullptr);
 
 }  // namespace vfio

@@ -330,3 +330,104 @@ BOOST_AUTO_TEST_CASE(a_root_without_a_pci_bus_is_the_one_fatal_case) {
   RealSysfs real(empty.path());
   BOOST_CHECK_THROW(observe(real), ObserveError);
 }
+
+namespace {
+
+std::vector<std::string> addresses_of(const HostSnapshot& s) {
+  std::vector<std::string> out;
+  for (const auto& d : s.devices) out.push_back(d.address.str());
+  return out;
+}
+
+std::vector<unsigned> groups_of(const HostSnapshot& s) {
+  std::vector<unsigned> out;
+  for (const auto& [id, group] : s.groups) out.push_back(id);
+  return out;
+}
+
+// Each device of `part` is as `whole` saw it.
+void same_as_whole(const HostSnapshot& part, const HostSnapshot& whole) {
+  for (const auto& got : part.devices) {
+    BOOST_TEST_CONTEXT(got.address.str()) {
+      const PciDevice* want = whole.find(got.address);
+      BOOST_TEST_REQUIRE(want);
+      BOOST_TEST(got.ids.class_code == want->ids.class_code);
+      BOOST_TEST((got.kind == want->kind));
+      BOOST_TEST((got.driver == want->driver));
+      BOOST_TEST((got.driver_override == want->driver_override));
+      BOOST_TEST((got.iommu_group == want->iommu_group));
+      BOOST_TEST((got.boot_vga == want->boot_vga));
+      BOOST_TEST((got.sriov.has_value() == want->sriov.has_value()));
+      BOOST_TEST((got.physfn == want->physfn));
+    }
+  }
+  for (const auto& [id, group] : part.groups)
+    BOOST_TEST((group.members == whole.groups.at(id).members));
+  BOOST_TEST((part.iommu_units == whole.iommu_units));
+  BOOST_TEST(part.vfio_pci_loaded == whole.vfio_pci_loaded);
+}
+
+}  // namespace
+
+// observe_scope (issue 18): every device is read for its identity, and only what the plan is
+// about in full, with its whole IOMMU group; nothing else is in the snapshot.
+BOOST_AUTO_TEST_CASE(a_scope_reads_the_devices_wanted_with_their_groups_and_no_more) {
+  KernelSimulator kernel(test::example_host("workstation"));
+  ObserveScope scope;
+  std::vector<std::string> asked;
+  scope.wanted = [&](const PciDevice& d) {
+    asked.push_back(d.address.str());
+    // Identity only: ids, class and driver, no group yet.
+    BOOST_TEST(!d.iommu_group);
+    return d.ids.vendor == 0x10de && d.ids.device == 0x2684;
+  };
+  const HostSnapshot s = observe_scope(kernel, scope);
+  const HostSnapshot whole = observe(kernel, ObserveDetail::Planning);
+  BOOST_TEST(asked.size() == whole.devices.size());  // every device, once
+  BOOST_TEST(
+      addresses_of(s) == (std::vector<std::string>{"0000:00:01.0", "0000:01:00.0", "0000:01:00.1"}),
+      boost::test_tools::per_element());
+  BOOST_TEST(groups_of(s) == std::vector<unsigned>{1}, boost::test_tools::per_element());
+  BOOST_TEST(s.findings.empty());
+  same_as_whole(s, whole);
+}
+
+BOOST_AUTO_TEST_CASE(a_scope_reads_the_recorded_groups_and_devices_where_present) {
+  KernelSimulator kernel(test::example_host("workstation"));
+  ObserveScope scope;
+  scope.groups = {1, 4242};  // 4242: a group the record holds that is no more
+  scope.addresses = {PciAddress{0, 0, 0x14, 0}, PciAddress{0, 0x42, 0, 0}};  // 42:00.0 is gone
+  const HostSnapshot s = observe_scope(kernel, scope);
+  const HostSnapshot whole = observe(kernel, ObserveDetail::Planning);
+  const unsigned usb_group = *whole.find(PciAddress{0, 0, 0x14, 0})->iommu_group;
+  for (const unsigned g : {1u, usb_group}) {
+    for (const auto& m : whole.groups.at(g).members) BOOST_TEST(s.find(m) != nullptr, m.str());
+  }
+  BOOST_TEST(s.devices.size() ==
+             whole.groups.at(1).members.size() + whole.groups.at(usb_group).members.size());
+  BOOST_TEST(!s.groups.count(4242));
+  BOOST_TEST(s.findings.empty());  // what is gone is simply not here
+  same_as_whole(s, whole);
+}
+
+BOOST_AUTO_TEST_CASE(a_scope_brings_in_a_pfs_vfs_and_a_vfs_pf) {
+  KernelSimulator kernel(test::example_host("gpu-server"));
+  const HostSnapshot whole = observe(kernel, ObserveDetail::PlanningSriov);
+  const PciDevice* pf = whole.find(PciAddress{0, 0x5e, 0, 0});
+  BOOST_TEST_REQUIRE((pf && pf->sriov && pf->sriov->vfs.size() == 4u));
+  const PciAddress vf = pf->sriov->vfs[2];
+  ObserveScope scope;
+  scope.wanted = [&](const PciDevice& d) { return d.address == vf; };
+  // With SR-IOV read: the VF brings its PF, the PF its other VFs, each with its group.
+  const HostSnapshot s = observe_scope(kernel, scope, ObserveDetail::PlanningSriov);
+  BOOST_TEST(s.find(pf->address) != nullptr);
+  for (const auto& each : pf->sriov->vfs) BOOST_TEST(s.find(each) != nullptr, each.str());
+  BOOST_TEST(s.groups.count(*pf->iommu_group) == 1u);
+  BOOST_TEST(s.find(PciAddress{0, 0x5d, 0, 0}) == nullptr);  // its root port: a group of its own
+  BOOST_TEST(s.find(PciAddress{0, 0xd8, 0, 0}) == nullptr);  // another NIC: not asked for
+  same_as_whole(s, whole);
+  // Without: the VF and its group alone.
+  const HostSnapshot planning = observe_scope(kernel, scope, ObserveDetail::Planning);
+  BOOST_TEST(addresses_of(planning) == std::vector<std::string>{vf.str()},
+             boost::test_tools::per_element());
+}
