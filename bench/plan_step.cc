@@ -14,13 +14,24 @@ Assignment assignment(std::string name, WantedState state, DeviceMatch match) {
   return a;
 }
 
-DesiredState fleet_manifest() {
-  DesiredState d;
-  d.files = {"bench.yaml"};
+DeviceMatch nvidia_gpus() {
   DeviceMatch gpus;
   gpus.vendor = 0x10de;
   gpus.class_prefix = ClassPrefix{0x0300, 4};
-  d.assignments.push_back(assignment("gpus", WantedState::Vfio, gpus));
+  return gpus;
+}
+
+DesiredState make_gpu_manifest() {
+  DesiredState d;
+  d.files = {"bench-gpus.yaml"};
+  d.assignments.push_back(assignment("gpus", WantedState::Vfio, nvidia_gpus()));
+  return d;
+}
+
+DesiredState make_fleet_manifest() {
+  DesiredState d;
+  d.files = {"bench.yaml"};
+  d.assignments.push_back(assignment("gpus", WantedState::Vfio, nvidia_gpus()));
   DeviceMatch e810_vfs;
   e810_vfs.vendor = 0x8086;
   e810_vfs.device = 0x1889;
@@ -37,8 +48,17 @@ DesiredState fleet_manifest() {
 
 }  // namespace
 
-std::size_t plan_step(const HostSnapshot& snapshot) {
-  static const DesiredState desired = fleet_manifest();
+const DesiredState& gpu_manifest() {
+  static const DesiredState desired = make_gpu_manifest();
+  return desired;
+}
+
+const DesiredState& fleet_manifest() {
+  static const DesiredState desired = make_fleet_manifest();
+  return desired;
+}
+
+std::size_t plan_step(const DesiredState& desired, const HostSnapshot& snapshot) {
   return make_plan(desired, snapshot, OwnershipRecord{}).changes.size();
 }
 

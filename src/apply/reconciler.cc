@@ -86,9 +86,9 @@ VfioDriverCatalog read_vfio_drivers(KernelModules& modules) {
   return catalog;
 }
 
-// What the plan is about: the devices an assignment matches (by identity: matching needs no
-// more), and what the record holds.
-ObserveScope plan_scope(const DesiredState& desired, const OwnershipRecord& owned) {
+}  // namespace
+
+ObserveScope scope_of_plan(const DesiredState& desired, const OwnershipRecord& owned) {
   ObserveScope scope;
   scope.wanted = [&desired](const PciDevice& d) {
     return std::any_of(
@@ -106,13 +106,11 @@ ObserveScope plan_scope(const DesiredState& desired, const OwnershipRecord& owne
   return scope;
 }
 
-}  // namespace
-
 HostSnapshot Reconciler::observe_host(const DesiredState& desired,
                                       const OwnershipRecord& owned) const {
   // SR-IOV is read only when it is in play: two more reads per device.
   HostSnapshot host = observe_scope(
-      sysfs_, plan_scope(desired, owned),
+      sysfs_, scope_of_plan(desired, owned),
       wants_sriov(desired, owned) ? ObserveDetail::PlanningSriov : ObserveDetail::Planning, proc_);
   return noted(std::move(host), desired);
 }

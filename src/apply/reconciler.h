@@ -16,6 +16,7 @@
 #include "apply/kernel_modules.h"
 #include "apply/ownership_ledger.h"
 #include "observe/host_snapshot.h"
+#include "observe/observe.h"
 #include "plan/plan.h"
 #include "sysfs/sysfs.h"
 
@@ -49,6 +50,11 @@ struct ExecutedPlan {
   Plan plan;
   ApplyOutcome outcome;
 };
+
+// What a plan of `desired` with the record `owned` is about: the devices an assignment matches
+// (by identity: matching needs no more; an address, its slot whatever it holds), and the groups
+// and devices the record holds. observe_host() reads those in full. `desired` must outlive it.
+ObserveScope scope_of_plan(const DesiredState& desired, const OwnershipRecord& owned);
 
 class Reconciler {
  public:

@@ -125,23 +125,33 @@ std::set<PciAddress> held_members(const NodeHolders& holders, const HostSnapshot
   return held;
 }
 
-// Reads each of `addresses` at `detail`, independently (in parallel on a large host), into
-// `devices` in the order given; one that vanished while read is left out with a finding.
-void read_devices(Sysfs& sysfs, const std::vector<PciAddress>& addresses, ObserveDetail detail,
-                  const std::set<PciAddress>& held, std::vector<PciDevice>& devices,
-                  std::vector<Finding>& findings) {
+// Reads each of `addresses` at `detail`, independently (in parallel on a large host).
+std::vector<DeviceRead> read_each(Sysfs& sysfs, const std::vector<PciAddress>& addresses,
+                                  ObserveDetail detail, const std::set<PciAddress>& held) {
   std::vector<DeviceRead> results(addresses.size());
   for_each_index(addresses.size(), [&](std::size_t i) {
     results[i] = read_device(sysfs, addresses[i], detail, held.count(addresses[i]) > 0);
   });
+  return results;
+}
+
+Finding vanished_finding(Sysfs& sysfs, const PciAddress& address) {
+  return Finding(Finding::Kind::DeviceVanished, sysfs.display(paths::pci_device(address)),
+                 fmt::format("{} vanished while being read; left out", address.str()), address);
+}
+
+// Reads each of `addresses` at `detail` into `devices`, in the order given; one that vanished
+// while read is left out with a finding.
+void read_devices(Sysfs& sysfs, const std::vector<PciAddress>& addresses, ObserveDetail detail,
+                  const std::set<PciAddress>& held, std::vector<PciDevice>& devices,
+                  std::vector<Finding>& findings) {
+  auto results = read_each(sysfs, addresses, detail, held);
   for (std::size_t i = 0; i < addresses.size(); ++i) {
     auto& r = results[i];
     findings.insert(findings.end(), std::make_move_iterator(r.findings.begin()),
                     std::make_move_iterator(r.findings.end()));
     if (r.vanished) {
-      findings.emplace_back(
-          Finding::Kind::DeviceVanished, sysfs.display(paths::pci_device(addresses[i])),
-          fmt::format("{} vanished while being read; left out", addresses[i].str()), addresses[i]);
+      findings.push_back(vanished_finding(sysfs, addresses[i]));
       continue;
     }
     devices.push_back(std::move(r.device));
@@ -203,9 +213,7 @@ HostSnapshot observe_scope(Sysfs& sysfs, const ObserveScope& scope, ObserveDetai
   HostSnapshot snapshot;
   // Every device's identity (one read of uevent each): what the scope's matching needs.
   const std::vector<PciAddress> listed = list_devices(sysfs, snapshot);
-  std::vector<PciDevice> identities;
-  std::vector<Finding> identity_findings;
-  read_devices(sysfs, listed, ObserveDetail::Identity, {}, identities, identity_findings);
+  std::vector<DeviceRead> identities = read_each(sysfs, listed, ObserveDetail::Identity, {});
 
   // Only what the bus lists: a recorded device that is gone is simply not here.
   const std::set<PciAddress> present(listed.begin(), listed.end());
@@ -214,10 +222,19 @@ HostSnapshot observe_scope(Sysfs& sysfs, const ObserveScope& scope, ObserveDetai
     if (present.count(a)) wanted.insert(a);
   }
   if (scope.wanted) {
-    for (const auto& d : identities) {
-      if (scope.wanted(d)) wanted.insert(d.address);
+    for (const auto& r : identities) {
+      if (!r.vanished && scope.wanted(r.device)) wanted.insert(r.device.address);
     }
   }
+  // The identities are let go before the full reads (10,000 devices' worth on a big host); what
+  // was odd in them is kept aside.
+  std::vector<Finding> identity_findings;
+  for (std::size_t i = 0; i < listed.size(); ++i) {
+    auto& r = identities[i];
+    for (auto& f : r.findings) identity_findings.push_back(std::move(f));
+    if (r.vanished) identity_findings.push_back(vanished_finding(sysfs, listed[i]));
+  }
+  identities = {};
   std::set<unsigned> groups(scope.groups.begin(), scope.groups.end());
   const NodeHolders holders = read_node_holders(sysfs, proc);
   std::set<PciAddress> read;  // in full
@@ -229,10 +246,12 @@ HostSnapshot observe_scope(Sysfs& sysfs, const ObserveScope& scope, ObserveDetai
     }
     // The groups of the devices wanted, then those groups' members: the planner decides whole
     // groups. Groups before their members are read, as observe() does.
+    std::vector<std::optional<unsigned>> links(fresh.size());
+    for_each_index(fresh.size(),
+                   [&](std::size_t i) { links[i] = read_iommu_group_link(sysfs, fresh[i]); });
     std::set<unsigned> new_groups;
-    for (const auto& a : fresh) {
-      if (auto group = read_iommu_group_link(sysfs, a); group && !snapshot.groups.count(*group))
-        new_groups.insert(*group);
+    for (const auto& group : links) {
+      if (group && !snapshot.groups.count(*group)) new_groups.insert(*group);
     }
     for (unsigned g : groups) {
       if (!snapshot.groups.count(g)) new_groups.insert(g);
