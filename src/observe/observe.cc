@@ -236,6 +236,7 @@ HostSnapshot observe_scope(Sysfs& sysfs, const ObserveScope& scope, ObserveDetai
   }
   identities = {};
   std::set<unsigned> groups(scope.groups.begin(), scope.groups.end());
+  std::set<unsigned> asked_groups;  // each group's members are listed once
   const NodeHolders holders = read_node_holders(sysfs, proc);
   std::set<PciAddress> read;  // in full
   // Rounds, while something new is wanted: an SR-IOV PF read brings its VFs in, a VF its PF.
@@ -257,6 +258,7 @@ HostSnapshot observe_scope(Sysfs& sysfs, const ObserveScope& scope, ObserveDetai
       if (!snapshot.groups.count(g)) new_groups.insert(g);
     }
     groups.clear();
+    asked_groups.insert(new_groups.begin(), new_groups.end());
     read_groups(sysfs, snapshot, &new_groups);
     for (unsigned g : new_groups) {
       if (auto it = snapshot.groups.find(g); it != snapshot.groups.end()) {
@@ -280,6 +282,12 @@ HostSnapshot observe_scope(Sysfs& sysfs, const ObserveScope& scope, ObserveDetai
         }
       }
       if (d.physfn && present.count(*d.physfn)) wanted.insert(*d.physfn);
+      // A group its link names now that was not asked for (the link changed, or could not be
+      // read before): read it whole too, once.
+      if (d.iommu_group && !snapshot.groups.count(*d.iommu_group) &&
+          asked_groups.insert(*d.iommu_group).second) {
+        groups.insert(*d.iommu_group);
+      }
     }
   }
   // What was odd about a device not read again in full (it vanished, say) is still said.

@@ -10,6 +10,7 @@
 #include "sim/kernel_simulator.h"
 #include "sim/sysfs_tree_writer.h"
 #include "sim/topology_yaml.h"
+#include "sysfs/kernel_names.h"
 #include "sysfs/real_sysfs.h"
 #include "test_support.h"
 
@@ -430,4 +431,49 @@ BOOST_AUTO_TEST_CASE(a_scope_brings_in_a_pfs_vfs_and_a_vfs_pf) {
   const HostSnapshot planning = observe_scope(kernel, scope, ObserveDetail::Planning);
   BOOST_TEST(addresses_of(planning) == std::vector<std::string>{vf.str()},
              boost::test_tools::per_element());
+}
+
+namespace {
+
+// The kernel, but the first read of one device's iommu_group link fails (EIO), as a link read
+// while the host changes may.
+class FirstGroupLinkFails final : public Sysfs {
+ public:
+  FirstGroupLinkFails(Sysfs& inner, SysPath link) : inner_(inner), link_(std::move(link)) {}
+  Result<std::string> read(const SysPath& p, std::size_t max) override {
+    return inner_.read(p, max);
+  }
+  Result<std::string> read_link(const SysPath& p) override {
+    if (p.components() == link_.components() && !failed_) {
+      failed_ = true;
+      return IoError{IoError::Op::ReadLink, inner_.display(p), EIO, {}};
+    }
+    return inner_.read_link(p);
+  }
+  Result<std::vector<std::string>> list(const SysPath& p) override { return inner_.list(p); }
+  Result<void> write(const SysPath& p, std::string_view v) override { return inner_.write(p, v); }
+  std::string display(const SysPath& p) const override { return inner_.display(p); }
+
+ private:
+  Sysfs& inner_;
+  SysPath link_;
+  bool failed_ = false;
+};
+
+}  // namespace
+
+// A wanted device whose group link could not be read at first, but names a group when the device
+// is read in full: that group is read whole too, never left half seen.
+BOOST_AUTO_TEST_CASE(a_scope_reads_the_group_a_device_names_when_read_in_full) {
+  KernelSimulator kernel(test::example_host("workstation"));
+  const PciAddress gpu{0, 1, 0, 0};
+  FirstGroupLinkFails flaky(kernel, paths::pci_device_file(gpu, "iommu_group"));
+  ObserveScope scope;
+  scope.wanted = [&](const PciDevice& d) { return d.address == gpu; };
+  const HostSnapshot s = observe_scope(flaky, scope);
+  BOOST_TEST(
+      addresses_of(s) == (std::vector<std::string>{"0000:00:01.0", "0000:01:00.0", "0000:01:00.1"}),
+      boost::test_tools::per_element());
+  BOOST_TEST(groups_of(s) == std::vector<unsigned>{1}, boost::test_tools::per_element());
+  BOOST_TEST(s.findings.empty());
 }
