@@ -89,11 +89,9 @@ PciIdDatabase::~PciIdDatabase() {
 void PciIdDatabase::prefetch(std::vector<PciIds> ids) {
   finish_prefetch();
   if (ids.empty()) return;
+  // libpci keeps every name it has looked up in its own hash: lookup() asks again, cheaply.
   prefetching_ = std::thread([this, ids = std::move(ids)] {
-    for (const PciIds& i : ids) {
-      const Key key{i.vendor, i.device, i.class_code >> 8};
-      if (!prefetched_.count(key)) prefetched_.emplace(key, lookup_now(i));
-    }
+    for (const PciIds& i : ids) lookup_now(i);
   });
 }
 
@@ -103,10 +101,6 @@ void PciIdDatabase::finish_prefetch() const {
 
 PciNames PciIdDatabase::lookup(const PciIds& ids) const {
   finish_prefetch();
-  if (auto it = prefetched_.find(Key{ids.vendor, ids.device, ids.class_code >> 8});
-      it != prefetched_.end()) {
-    return it->second;
-  }
   return lookup_now(ids);
 }
 

@@ -2,12 +2,9 @@
 // the whole file on the first lookup, not before: constructing one costs nothing.
 #pragma once
 
-#include <cstdint>
-#include <map>
 #include <optional>
 #include <string>
 #include <thread>
-#include <tuple>
 #include <vector>
 
 #include "observe/device_names.h"
@@ -40,15 +37,14 @@ class PciIdDatabase final : public DeviceNames {
   void prefetch(std::vector<PciIds> ids);
 
  private:
-  using Key = std::tuple<uint16_t, uint16_t, uint32_t>;  // vendor, device, class without prog-if
   PciNames lookup_now(const PciIds& ids) const;
   void finish_prefetch() const;
 
   std::string path_;
   pci_access* access_;
   mutable bool unusable_ = false;
+  // The only user of access_ (and unusable_) while it runs; joined before anyone else asks.
   mutable std::thread prefetching_;
-  std::map<Key, PciNames> prefetched_;  // written by the prefetching thread alone, until joined
 };
 
 }  // namespace vfio

@@ -97,18 +97,15 @@ inline std::vector<std::pair<fs::path, std::string>> example_manifests() {
   return out;
 }
 
-// Names the tests give devices by vendor:device, as pci.ids would; counts the lookups, so a
-// test can say which printer asked for a name.
+// Names the tests give devices by vendor:device, as pci.ids would.
 class FixedNames final : public DeviceNames {
  public:
   using Entry = std::pair<const std::pair<uint16_t, uint16_t>, PciNames>;
   FixedNames(std::initializer_list<Entry> names = {}) : names_(names) {}
   PciNames lookup(const PciIds& ids) const override {
-    ++lookups;
     auto it = names_.find({ids.vendor, ids.device});
     return it == names_.end() ? PciNames{} : it->second;
   }
-  mutable std::size_t lookups = 0;
 
  private:
   std::map<std::pair<uint16_t, uint16_t>, PciNames> names_;
