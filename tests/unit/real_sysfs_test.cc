@@ -68,6 +68,25 @@ BOOST_AUTO_TEST_CASE(reads_whole_attributes_and_honours_the_limit) {
   BOOST_TEST(*sysfs.read(kPci / "vendor", 3) == "0x8");
 }
 
+// A /proc table (routes, mounts) is read with a limit of megabytes; the buffer grows with what
+// is there, so a limit far beyond memory costs nothing (it was allocated whole, and zero-filled).
+BOOST_AUTO_TEST_CASE(reads_longer_files_whole_whatever_the_limit) {
+  TempTree t;
+  std::string table;
+  for (int i = 0; table.size() < 100000; ++i) table += "line " + std::to_string(i) + "\n";
+  std::ofstream((t.root / "table").string()) << table;
+  RealSysfs sysfs(t.root);
+  auto whole = sysfs.read(SysPath() / "table", std::size_t{1} << 44);  // 16 TiB
+  BOOST_REQUIRE(whole.ok());
+  BOOST_TEST(*whole == table);
+  for (std::size_t limit : {std::size_t{4096}, std::size_t{4097}, std::size_t{12345},
+                            std::size_t{65536}, table.size(), table.size() + 1}) {
+    auto part = sysfs.read(SysPath() / "table", limit);
+    BOOST_REQUIRE(part.ok());
+    BOOST_TEST(*part == table.substr(0, limit), "limit " << limit);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(errors_carry_op_path_and_errno) {
   TempTree t;
   RealSysfs sysfs(t.root);
