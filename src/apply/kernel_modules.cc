@@ -28,21 +28,27 @@ std::string running_kernel_modules_dir() {
 }  // namespace
 
 KmodModules::KmodModules(std::optional<std::string> modules_dir)
-    : context_(kmod_new(modules_dir ? modules_dir->c_str() : nullptr, nullptr)) {
-  if (!context_) spdlog::warn("libkmod could not start; kernel modules count as unavailable");
-  const char* dir = context_ ? kmod_get_dirname(context_) : nullptr;
-  dir_ = dir ? std::string(dir) : modules_dir.value_or(running_kernel_modules_dir());
-}
+    : modules_dir_(std::move(modules_dir)),
+      dir_(modules_dir_.value_or(running_kernel_modules_dir())) {}
 
 KmodModules::~KmodModules() {
   if (context_) kmod_unref(context_);
 }
 
+kmod_ctx* KmodModules::context() {
+  std::call_once(started_, [this] {
+    context_ = kmod_new(modules_dir_ ? modules_dir_->c_str() : nullptr, nullptr);
+    if (!context_) spdlog::warn("libkmod could not start; kernel modules count as unavailable");
+  });
+  return context_;
+}
+
 bool KmodModules::available(std::string_view module) {
-  if (!context_) return false;
+  kmod_ctx* ctx = context();
+  if (!ctx) return false;
   const std::string name(module);
   kmod_list* list = nullptr;
-  if (kmod_module_new_from_lookup(context_, name.c_str(), &list) < 0 || !list) {
+  if (kmod_module_new_from_lookup(ctx, name.c_str(), &list) < 0 || !list) {
     spdlog::debug("libkmod: no module or alias '{}' for this kernel", name);
     return false;
   }
@@ -60,9 +66,10 @@ bool KmodModules::available(std::string_view module) {
 
 std::optional<std::string> KmodModules::load(std::string_view module) {
   const std::string name(module);
-  if (!context_) return "libkmod could not start";
+  kmod_ctx* ctx = context();
+  if (!ctx) return "libkmod could not start";
   kmod_list* list = nullptr;
-  if (kmod_module_new_from_lookup(context_, name.c_str(), &list) < 0 || !list) {
+  if (kmod_module_new_from_lookup(ctx, name.c_str(), &list) < 0 || !list) {
     return fmt::format("no module or alias '{}' for the running kernel", name);
   }
   std::optional<std::string> error;

@@ -3,6 +3,7 @@
 // which asks before planning when vfio-pci is not loaded yet, and loads it before a claim.
 #pragma once
 
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,7 +32,9 @@ class KernelModules {
   virtual Result<ModulesAlias> modules_alias() = 0;
 };
 
-// libkmod over /lib/modules/<running kernel> (or `modules_dir`: --modules-dir).
+// libkmod over /lib/modules/<running kernel> (or `modules_dir`: --modules-dir). Started on the
+// first question, not before: kmod_new reads every modprobe.d file, which a run that asks
+// nothing of the modules (a plan with nothing to load, status) has no use for.
 class KmodModules final : public KernelModules {
  public:
   explicit KmodModules(std::optional<std::string> modules_dir = std::nullopt);
@@ -44,7 +47,11 @@ class KmodModules final : public KernelModules {
   Result<ModulesAlias> modules_alias() override;
 
  private:
-  kmod_ctx* context_;
+  kmod_ctx* context();  // null when libkmod could not start
+
+  std::optional<std::string> modules_dir_;  // null: the running kernel's
+  std::once_flag started_;
+  kmod_ctx* context_ = nullptr;
   std::string dir_;  // the modules directory libkmod reads
 };
 
