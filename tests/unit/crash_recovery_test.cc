@@ -21,7 +21,6 @@ using test::example_manifest;
 namespace {
 
 using Host = test::SimHost;
-constexpr const char* kBoot = test::SimHost::kBoot;
 const test::fs::path kState = test::SimHost::kState;
 
 // How many kernel writes, and changes to the state directory, a clean run of `manifest` makes.
