@@ -17,12 +17,17 @@
 #   claim    (vfio-reconcile.early=0) the host drivers bind first and the unit moves them: the
 #            manifest's devices must end on vfio-pci, the unit must succeed before the units
 #            ordered after it start; the guest then removes the manifest and reboots;
-#   release  the same disk again: the devices must be on their host drivers, the unit skipped.
+#   release  the same disk again: the devices must be on their host drivers, the unit skipped;
+#            then the race (guest/vfio-rb-race): four devices in four groups moved to vfio-pci
+#            and back by the tool, by Debian's driverctl and by the bare shell sequence,
+#            VFIO_RB_RACE_REPS times (default 1, CI's smoke run; 10 for bench/RACE-RESULTS.md).
 # VFIO_RB_BOOTS names the boots to run (default: all four, "early dracut claim release"); CI
 # leaves out the dracut boot to keep its run under 45 minutes (the dracut initramfs is still made
 # and its contents checked). release needs claim (which removes the manifest).
 # The guest's checker prints `VFIO-RB CHECK ...` lines and a `VFIO-RB RESULT:` sentinel on the
 # serial console; each boot runs under `timeout` and a failed boot prints its whole console.
+# Its measurements (`VFIO-RB MEASURE`: the boot unit's time; `VFIO-RB RACE`) are collected in
+# BUILD_DIR/realboot/measurements.txt, never asserted.
 # Without DEB (or $VFIO_RB_DEB, as CI hands in the package it built), the package is built first
 # (tools/build-deb --no-lintian, ~4 min). Needs root.
 set -euo pipefail
@@ -33,6 +38,7 @@ build=$(realpath -m "${1:-$repo/build}")
 deb=${2:-${VFIO_RB_DEB:-}} # CI builds the package once (tools/build-deb) and hands it in
 out=$build/realboot
 timeout_s=${VFIO_RB_BOOT_TIMEOUT:-300} # a boot takes 30-90 s under TCG
+race_reps=${VFIO_RB_RACE_REPS:-1}
 read -r -a boots <<< "${VFIO_RB_BOOTS:-early dracut claim release}"
 total_start=$EPOCHREALTIME
 
@@ -51,6 +57,7 @@ for phase in "${boots[@]}"; do
   esac
 done
 [ ${#chosen[@]} -gt 0 ] || die "VFIO_RB_BOOTS names no boot"
+[[ $race_reps =~ ^[1-9][0-9]?$ ]] || die "VFIO_RB_RACE_REPS: a repetition count from 1 to 99, not '$race_reps'"
 [ -z "${chosen[release]:-}" ] || [ -n "${chosen[claim]:-}" ] ||
   die "VFIO_RB_BOOTS: the release boot needs the claim boot (which removes the manifest)"
 for command in qemu-system-x86_64 debootstrap mkfs.ext4 depmod dpkg-deb; do
@@ -58,6 +65,7 @@ for command in qemu-system-x86_64 debootstrap mkfs.ext4 depmod dpkg-deb; do
     die "$command is missing (tools/install-deps installs what the test needs)"
 done
 mkdir -p "$out"
+: > "$out/measurements.txt"
 
 # The package: given, or built from this tree (tools/build-deb builds without sanitizers).
 if [ -z "$deb" ]; then
@@ -76,7 +84,8 @@ kver=$(basename "$kdir")
 echo "realboot: kernel $kver ready in $(since "$start") s"
 
 # The system: systemd as PID 1, udev, kmod, and the libraries the package depends on (from its
-# Depends:, so the cache follows them), pci.ids for the names it recommends.
+# Depends:, so the cache follows them), pci.ids for the names it recommends, driverctl for the
+# release boot's race.
 # debootstrap knows no virtual packages (libspdlog1.10-fmt9): such a name becomes its provider.
 real_package() {
   local policy
@@ -94,7 +103,7 @@ start=$EPOCHREALTIME
 # The two trees at once (a cold debootstrap waits on the network about half its time; each
 # takes about a minute): each prints its path last, and its own log on failure.
 "$here/make-rootfs.sh" "$build/realboot-cache" initramfs-tools systemd-sysv udev kmod \
-  pci.ids initramfs-tools busybox zstd "${deps[@]}" > "$out/rootfs.path" &
+  pci.ids initramfs-tools busybox zstd driverctl "${deps[@]}" > "$out/rootfs.path" &
 initramfs_tools_job=$!
 "$here/make-rootfs.sh" "$build/realboot-cache" dracut systemd-sysv udev kmod \
   pci.ids dracut zstd "${deps[@]}" > "$out/rootfs-dracut.path" &
@@ -157,7 +166,9 @@ echo "realboot: vfio-reconcile $(dpkg-deb -f "$deb" Version) installed; its post
 install -D -m 644 -t "$stage/etc/vfio-rb" "$here/guest/expect-claim" "$here/guest/expect-release"
 install -m 644 "$here/guest/expect-claim" "$stage/etc/vfio-rb/expect-early"
 install -m 644 "$here/guest/expect-claim" "$stage/etc/vfio-rb/expect-dracut"
-install -D -m 755 -t "$stage/usr/local/sbin" "$here/guest/vfio-rb-check" "$here/guest/vfio-rb-libvirtd"
+install -D -m 755 -t "$stage/usr/local/sbin" "$here/guest/vfio-rb-check" "$here/guest/vfio-rb-libvirtd" \
+  "$here/guest/vfio-rb-race"
+install -m 644 -t "$stage/etc/vfio-rb" "$here/guest/race-claim.yaml" "$here/guest/race-release.yaml"
 install -m 644 -t "$stage/etc/systemd/system" "$here/guest/libvirtd.service" \
   "$here/guest/vfio-rb-check.service"
 chroot "$stage" systemctl enable --quiet libvirtd.service vfio-rb-check.service
@@ -213,8 +224,11 @@ required[claim]="driver.0000:01:00.0 vfio-node.0000:01:00.0 driver.0000:02:00.0 
 required[release]="driver.0000:01:00.0 driver.0000:02:00.0 driver.0000:00:05.0 driver.0000:00:05.1
   driver.0000:00:05.2 override.0000:01:00.0 unit.enabled journal.no-ordering-cycle
   manifest.removed unit.skipped status.description status.loaded status.docs status.plain
-  status.active status.condition"
+  status.active status.condition race.tool.claim race.tool.converged race.tool.release
+  race.driverctl.claim race.driverctl.converged race.driverctl.release race.shell.claim
+  race.shell.release"
 
+boot_limit=$timeout_s # boot's time limit, seconds
 boot() { # boot PHASE [KERNEL ARGUMENTS...]
   local phase=$1 console=$out/$1.console.log start code missing name
   # Every driver bind logged by the driver core (drivers/base/dd.c), from the first moment:
@@ -228,7 +242,7 @@ boot() { # boot PHASE [KERNEL ARGUMENTS...]
   # the checker printed a line (../qemu/boot-once-more.sh says when that was met). The disk is
   # the same: a crashed boot may have left it half-written, which the retry's checks then report.
   boot_once_more "realboot: the $phase boot" "$console" '^(VFIO-RB|vfio-reconcile: )' \
-    timeout --kill-after=5 "$timeout_s" qemu-system-x86_64 "${accel[@]}" -cpu max \
+    timeout --kill-after=5 "$boot_limit" qemu-system-x86_64 "${accel[@]}" -cpu max \
     -machine q35,kernel-irqchip=split -smp 2 -m 1G \
     -nodefaults -no-user-config -display none -serial stdio -no-reboot \
     -kernel "$kdir/vmlinux" -initrd "$initrd" \
@@ -248,7 +262,7 @@ boot() { # boot PHASE [KERNEL ARGUMENTS...]
     echo "----- guest console, $phase boot ($console) -----"
     cat "$console"
     echo "-----"
-    [ "$code" = 124 ] && die "the $phase boot did not finish within ${timeout_s} s"
+    [ "$code" = 124 ] && die "the $phase boot did not finish within ${boot_limit} s"
     grep -q '^VFIO-RB CHECK FAIL' "$console" && die "checks failed in the $phase boot (CHECK FAIL above)"
     [ -n "$missing" ] && grep -q '^VFIO-RB RESULT:' "$console" &&
       die "the $phase boot did not run these checks:$missing"
@@ -259,8 +273,10 @@ boot() { # boot PHASE [KERNEL ARGUMENTS...]
     -e '/^VFIO-RB BEGIN journal/,/^VFIO-RB END journal/p' \
     -e '/^VFIO-RB BEGIN early-log/,/^VFIO-RB END early-log/p' \
     -e '/^VFIO-RB BEGIN hotadd-journal/,/^VFIO-RB END hotadd-journal/p' \
+    -e '/^VFIO-RB BEGIN race-tool/,/^VFIO-RB END race-tool/p' \
     -e '/^vfio-reconcile: /p' \
-    -e '/^VFIO-RB\( CHECK\|:\| RESULT\)/p' "$console" | sed 's/^/  guest| /'
+    -e '/^VFIO-RB\( CHECK\|:\| RESULT\| MEASURE\| RACE\)/p' "$console" | sed 's/^/  guest| /'
+  grep -E '^VFIO-RB (MEASURE|RACE) ' "$console" >> "$out/measurements.txt" || true
 }
 
 if [ -n "${chosen[early]:-}" ]; then
@@ -282,11 +298,15 @@ if [ -n "${chosen[release]:-}" ]; then
   # the claim boot's apply asked for): the one make-debian-initramfs.sh made without the
   # manifest is that update's result (running it in the guest would take minutes under TCG).
   initrd=$out/initrd-no-manifest.img
-  boot release
+  # The race's steps take about a second each under TCG (8 a repetition, with udev's settling).
+  boot_limit=$((timeout_s + race_reps * 30))
+  boot release "vfio_rb.race_reps=$race_reps"
 fi
 skipped=""
 for phase in early dracut claim release; do
   [ -n "${chosen[$phase]:-}" ] || skipped+=" $phase"
 done
 [ -z "$skipped" ] || echo "realboot: left out (VFIO_RB_BOOTS):$skipped"
+echo "realboot: measurements (also in $out/measurements.txt):"
+sed 's/^/  /' "$out/measurements.txt"
 echo "realboot: PASS in $(since "$total_start") s (boots: ${boots[*]})"
