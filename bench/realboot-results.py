@@ -11,7 +11,6 @@ Reads the `VFIO-RB MEASURE` and `VFIO-RB RACE` lines the boot test collected
 A full run for the tables (ten repetitions of the race; CI runs one, as a smoke run):
   VFIO_RB_RACE_REPS=10 ctest --test-dir build -R realboot && bench/realboot-results.py
 """
-import datetime
 import os
 import re
 import statistics
@@ -39,27 +38,17 @@ def command_output(*argv):
         return "?"
 
 
-def machine_rows():
-    cpu = "?"
-    with open("/proc/cpuinfo", encoding="utf-8") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+def machine_table(build_dir):
+    """bench/lib.sh's rows (date, machine, kernel, compiler, commit), then the guest's machine."""
+    rows = subprocess.run(
+        ["bash", "-c", '. bench/lib.sh && bench_machine_rows "$1" . bench/RACE-RESULTS.md',
+         "bash", build_dir], capture_output=True, text=True, check=True, cwd=REPO).stdout
     qemu = command_output("qemu-system-x86_64", "--version").splitlines()
-    commit = command_output("git", "describe", "--always", "--dirty")
-    return [
-        ("date", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
-        ("host", f"{os.cpu_count()} CPUs, {cpu}, kernel {os.uname().release}"),
-        ("QEMU", (qemu[0] if qemu else "?") + ", TCG (no KVM), q35 with an emulated Intel IOMMU"),
-        ("commit", commit),
-    ]
-
-
-def table(rows):
-    out = ["| | |", "|---|---|"]
-    out += [f"| {k} | {v} |" for k, v in rows]
-    return "\n".join(out)
+    return "\n".join([
+        "| | |", "|---|---|", rows.rstrip("\n"),
+        "| binary | the Debian package tools/build-deb made of that commit (debhelper's flags) |",
+        f"| QEMU | {qemu[0] if qemu else '?'}, TCG (no KVM), q35 with an emulated Intel IOMMU |",
+    ])
 
 
 def race_tables(lines):
@@ -127,7 +116,9 @@ def main():
     out_dir = sys.argv[2] if len(sys.argv) > 2 else HERE
     with open(source, encoding="utf-8") as f:
         lines = [line.rstrip("\n") for line in f]
-    machine = table(machine_rows())
+    # Before either table is written: bench_machine_rows marks the commit "+changes" when src,
+    # tests or bench differ from it.
+    machine = machine_table(os.path.dirname(os.path.dirname(os.path.abspath(source))))
     head, race, converged_writes, reps = race_tables(lines)
     with open(os.path.join(out_dir, "RACE-RESULTS.md"), "w", encoding="utf-8") as f:
         f.write(f"""# The real-kernel race: vfio-reconcile, driverctl and the bare shell sequence
