@@ -28,8 +28,7 @@ std::string running_kernel_modules_dir() {
 }  // namespace
 
 KmodModules::KmodModules(std::optional<std::string> modules_dir)
-    : modules_dir_(std::move(modules_dir)),
-      dir_(modules_dir_.value_or(running_kernel_modules_dir())) {}
+    : dir_(modules_dir ? std::move(*modules_dir) : running_kernel_modules_dir()) {}
 
 KmodModules::~KmodModules() {
   if (context_) kmod_unref(context_);
@@ -37,7 +36,8 @@ KmodModules::~KmodModules() {
 
 kmod_ctx* KmodModules::context() {
   std::call_once(started_, [this] {
-    context_ = kmod_new(modules_dir_ ? modules_dir_->c_str() : nullptr, nullptr);
+    // The directory libkmod itself would choose (/lib/modules/<uname -r>), or --modules-dir.
+    context_ = kmod_new(dir_.c_str(), nullptr);
     if (!context_) spdlog::warn("libkmod could not start; kernel modules count as unavailable");
   });
   return context_;

@@ -49,7 +49,6 @@ class KmodModules final : public KernelModules {
  private:
   kmod_ctx* context();  // null when libkmod could not start
 
-  std::optional<std::string> modules_dir_;  // null: the running kernel's
   std::once_flag started_;
   kmod_ctx* context_ = nullptr;
   std::string dir_;  // the modules directory libkmod reads
